@@ -1,0 +1,129 @@
+/* uvcrawl — a web crawler that lives inside the caller's libuv loop.
+ *
+ * The library never runs, owns or closes the loop: the caller creates a crawler on its own
+ * uv_loop_t, starts it, keeps running the loop, and closes the crawler when done. After the
+ * close callback has run the crawler holds no handle, so uv_loop_close() returns 0.
+ *
+ * All functions return 0 or a negative error code (libuv's UV_E* codes, or UVCRAWL_E* below);
+ * uvcrawl_strerror() turns either into text.
+ */
+#ifndef UVCRAWL_H
+#define UVCRAWL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define UVCRAWL_EXTERN __attribute__((visibility("default")))
+#else
+#define UVCRAWL_EXTERN
+#endif
+
+#define UVCRAWL_VERSION_STRING "0.1.0"
+
+/* Codes with no errno of their own live in a reserved range, as libuv's UV__EAI_* do. */
+#define UVCRAWL_ERRNO_MAP(XX)                                                    \
+  XX(EURL, -30001, "malformed URL")                                              \
+  XX(ESCHEME, -30002, "unsupported URL scheme (only http and https)")            \
+  XX(ECURL, -30003, "libcurl failed to initialise")                              \
+  XX(ESTATE, -30004, "operation not allowed in the crawler's current state")     \
+  XX(ENOSEED, -30005, "no seed URL given")                                       \
+  XX(ETOOBIG, -30006, "body exceeds the size cap")
+
+typedef enum {
+#define XX(code, val, msg) UVCRAWL_##code = val,
+  UVCRAWL_ERRNO_MAP(XX)
+#undef XX
+} uvcrawl_errno_t;
+
+/* Text for a UVCRAWL_E* or UV_E* code; never NULL, static storage. */
+UVCRAWL_EXTERN const char *uvcrawl_strerror(int err);
+
+typedef struct uvcrawl_s uvcrawl_t;
+
+/* Options: fill with uvcrawl_options_init(), then change what you need. Strings are borrowed
+ * until uvcrawl_create() returns (it copies them). */
+typedef struct {
+  unsigned max_inflight;     /* requests in flight at once (clamped to RLIMIT_NOFILE) */
+  int max_depth;             /* -1: unlimited; seeds are depth 0 */
+  uint64_t max_pages;        /* 0: unlimited; counts fetched URLs */
+  uint64_t max_body;         /* bytes kept per body; larger transfers fail (UVCRAWL_ETOOBIG) */
+  uint64_t max_buffer;       /* bytes of bodies waiting for the thread pool before admission stops */
+  long timeout_ms;           /* whole request; 0: none */
+  long connect_timeout_ms;   /* 0: libcurl's default */
+  const char *user_agent;    /* NULL: "uvcrawl/VERSION" */
+  const char *output_path;   /* JSON Lines records; "-" is stdout; NULL: none */
+} uvcrawl_options_t;
+
+UVCRAWL_EXTERN void uvcrawl_options_init(uvcrawl_options_t *opts);
+
+/* One fetched URL. Every pointer is borrowed for the duration of the callback only. */
+typedef struct {
+  const char *url;
+  long status;              /* HTTP status, 0 when no response */
+  int depth;
+  const char *referrer;     /* first page that linked it; NULL for seeds */
+  const char *content_type; /* NULL when none */
+  uint64_t bytes;           /* body bytes received */
+  const char *md5;          /* lower-case hex of the body; NULL when no body */
+  const char *redirect;     /* resolved Location of a 3xx, else NULL */
+  const char *error;        /* NULL, or a short message */
+  double ms;                /* fetch time */
+  int curl_code;            /* CURLcode of the transfer */
+  unsigned links;           /* links found in the body (HTML only) */
+} uvcrawl_result_t;
+
+typedef struct {
+  uint64_t pages;          /* records emitted */
+  uint64_t errors;         /* records with an error or status >= 400 */
+  uint64_t bytes;          /* body bytes */
+  uint64_t queued;         /* URLs waiting in the frontier */
+  uint64_t seen;           /* distinct URLs seen */
+  unsigned inflight;       /* transfers now */
+  unsigned inflight_max;   /* high-water mark */
+  unsigned inflight_cap;   /* the cap after clamping to RLIMIT_NOFILE */
+  unsigned fds_max;        /* high-water mark of sockets curl held open */
+  double wall_ms;          /* since uvcrawl_start() */
+} uvcrawl_stats_t;
+
+typedef void (*uvcrawl_result_cb)(uvcrawl_t *crawler, const uvcrawl_result_t *result);
+/* status: 0 when the frontier ran dry, UV_ECANCELED after uvcrawl_stop(). */
+typedef void (*uvcrawl_done_cb)(uvcrawl_t *crawler, int status);
+typedef void (*uvcrawl_close_cb)(uvcrawl_t *crawler);
+
+/* Creates a crawler on a loop the caller owns. *out is owned by the library and freed by
+ * uvcrawl_close(). */
+UVCRAWL_EXTERN int uvcrawl_create(uv_loop_t *loop, const uvcrawl_options_t *opts,
+                                  uvcrawl_t **out);
+UVCRAWL_EXTERN void uvcrawl_set_data(uvcrawl_t *crawler, void *data);
+UVCRAWL_EXTERN void *uvcrawl_get_data(const uvcrawl_t *crawler);
+
+/* Adds a seed (copied). Its scheme+host+port joins the crawl's scope. */
+UVCRAWL_EXTERN int uvcrawl_add_seed(uvcrawl_t *crawler, const char *url);
+
+/* Starts fetching; on_result runs once per fetched URL, on_done once at the end. */
+UVCRAWL_EXTERN int uvcrawl_start(uvcrawl_t *crawler, uvcrawl_result_cb on_result,
+                                 uvcrawl_done_cb on_done);
+
+/* Graceful stop: no new requests; transfers in flight are aborted; pending records are
+ * written; then on_done(UV_ECANCELED). Safe from any crawler callback. Idempotent. */
+UVCRAWL_EXTERN int uvcrawl_stop(uvcrawl_t *crawler);
+
+/* Releases every handle and the crawler itself; close_cb (may be NULL) runs when the last handle
+ * is closed. Stops first if still running (on_done is not called then). Safe from callbacks. */
+UVCRAWL_EXTERN void uvcrawl_close(uvcrawl_t *crawler, uvcrawl_close_cb close_cb);
+
+UVCRAWL_EXTERN void uvcrawl_get_stats(const uvcrawl_t *crawler, uvcrawl_stats_t *stats);
+
+/* Library version, e.g. "0.1.0"; static storage. */
+UVCRAWL_EXTERN const char *uvcrawl_version(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* UVCRAWL_H */

@@ -1,0 +1,514 @@
+/* The crawler: public API, lifecycle, admission (the in-flight semaphore) and statistics.
+ *
+ * A URL moves frontier -> transfer (engine_loop) -> job (thread pool: md5, parse) -> record.
+ * Admission takes a slot only while fewer than the cap are in flight and the bodies waiting for
+ * the pool fit the buffer budget; everything else waits in the frontier. */
+#include <dirent.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/resource.h>
+
+#include "uvcrawl-int.h"
+
+#define FD_RESERVE 16     /* the loop's own fds, output file, stdio */
+#define FDS_PER_XFER 2    /* a socket, plus the resolver's wakeup pair in the worst case */
+
+typedef enum { ST_IDLE, ST_RUNNING, ST_STOPPING, ST_DONE, ST_CLOSING } state_t;
+
+typedef struct page_s page_t;
+
+struct uvcrawl_s {
+  uv_loop_t *loop;
+  void *data;
+  uvcrawl_options_t opts;
+  char *user_agent;
+  uvcrawl__frontier_t *frontier;
+  uvcrawl__engine_t *engine;
+  uvcrawl__output_t *output;
+  char **origins;
+  size_t norigins;
+  CURL **idle;     /* easy handles kept for reuse */
+  size_t nidle;
+  page_t *pages;   /* every page not yet recorded (in transfer or in the pool) */
+  unsigned inflight;
+  unsigned jobs;
+  uint64_t buffered;
+  uint64_t started;
+  uvcrawl_stats_t stats;
+  uint64_t start_ns;
+  uv_timer_t tick;  /* runs pump/finish/teardown from a clean stack */
+  state_t state;
+  int closing_parts;
+  uvcrawl_result_cb on_result;
+  uvcrawl_done_cb on_done;
+  uvcrawl_close_cb on_close;
+};
+
+struct page_s {
+  uvcrawl_t *c;
+  page_t *prev, *next;
+  CURL *easy;
+  uvcrawl__item_t item;
+  char *body;
+  size_t len, cap;
+  int too_big;
+  char errbuf[CURL_ERROR_SIZE];
+  uvcrawl__job_t job;
+  long status;
+  char *content_type;
+  char *redirect;
+  const char *error;
+  CURLcode code;
+  double ms;
+};
+
+const char *uvcrawl_strerror(int err) {
+  switch (err) {
+#define XX(code, val, msg) \
+  case val:                \
+    return msg;
+    UVCRAWL_ERRNO_MAP(XX)
+#undef XX
+  default:
+    return uv_strerror(err);
+  }
+}
+
+const char *uvcrawl_version(void) { return UVCRAWL_VERSION_STRING; }
+
+void uvcrawl_options_init(uvcrawl_options_t *o) {
+  memset(o, 0, sizeof(*o));
+  o->max_inflight = 64;
+  o->max_depth = -1;
+  o->max_body = 32u << 20;
+  o->max_buffer = 256u << 20;
+  o->timeout_ms = 60000;
+  o->connect_timeout_ms = 10000;
+}
+
+void uvcrawl_set_data(uvcrawl_t *c, void *data) { c->data = data; }
+void *uvcrawl_get_data(const uvcrawl_t *c) { return c->data; }
+
+/* Open fds now: /proc/self/fd where there is one, a guess elsewhere. */
+static unsigned count_open_fds(void) {
+  DIR *d = opendir("/proc/self/fd");
+  unsigned n = 0;
+  if (d == NULL) return FD_RESERVE;
+  while (readdir(d) != NULL) n++;
+  closedir(d);
+  return n > 3 ? n - 3 : 0; /* ".", "..", and the dir's own fd */
+}
+
+/* The in-flight cap RLIMIT_NOFILE allows, so the crawl can never run out of fds. */
+static unsigned clamp_inflight(unsigned wanted) {
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return wanted;
+  uint64_t used = count_open_fds() + FD_RESERVE;
+  uint64_t room = rl.rlim_cur > used ? (rl.rlim_cur - used) / FDS_PER_XFER : 0;
+  if (room < 1) room = 1;
+  return wanted > room ? (unsigned)room : wanted;
+}
+
+static void on_transfer_done(void *arg, CURL *easy, CURLcode code);
+
+static CURLcode global_init_result;
+static void global_init(void) { global_init_result = curl_global_init(CURL_GLOBAL_DEFAULT); }
+
+int uvcrawl_create(uv_loop_t *loop, const uvcrawl_options_t *opts, uvcrawl_t **out) {
+  static uv_once_t once = UV_ONCE_INIT;
+  uvcrawl_t *c;
+  int err = UV_ENOMEM;
+
+  /* curl_global_init is not thread-safe: once per process, whoever gets here first. */
+  uv_once(&once, global_init);
+  if (global_init_result != CURLE_OK) return UVCRAWL_ECURL;
+
+  c = calloc(1, sizeof(*c));
+  if (c == NULL) return UV_ENOMEM;
+  c->loop = loop;
+  if (opts) c->opts = *opts;
+  else uvcrawl_options_init(&c->opts);
+  if (c->opts.max_inflight == 0) c->opts.max_inflight = 1;
+  c->stats.inflight_cap = clamp_inflight(c->opts.max_inflight);
+  c->user_agent = strdup(c->opts.user_agent ? c->opts.user_agent
+                                            : "uvcrawl/" UVCRAWL_VERSION_STRING);
+  c->opts.user_agent = NULL;
+  c->idle = calloc(c->stats.inflight_cap, sizeof(*c->idle));
+  c->frontier = uvcrawl__frontier_new();
+  if (c->user_agent == NULL || c->idle == NULL || c->frontier == NULL) goto fail;
+  if (c->opts.output_path != NULL &&
+      (err = uvcrawl__output_open(loop, c->opts.output_path, &c->output)) != 0)
+    goto fail;
+  c->opts.output_path = NULL;
+  err = uvcrawl__engine_new(loop, c->stats.inflight_cap, on_transfer_done, c, &c->engine);
+  if (err) goto fail;
+  uv_timer_init(loop, &c->tick);
+  *out = c;
+  return 0;
+
+fail:
+  if (c->output) uvcrawl__output_close(c->output, NULL, NULL);
+  uvcrawl__frontier_free(c->frontier);
+  free(c->idle);
+  free(c->user_agent);
+  free(c);
+  return err;
+}
+
+int uvcrawl_add_seed(uvcrawl_t *c, const char *url) {
+  char *norm, *origin;
+  int err;
+  if (c->state != ST_IDLE) return UVCRAWL_ESTATE;
+  if ((err = uvcrawl__url_resolve(NULL, url, &norm)) != 0) return err;
+  if ((err = uvcrawl__url_origin(norm, &origin)) != 0) {
+    free(norm);
+    return err;
+  }
+  int known = 0;
+  for (size_t i = 0; i < c->norigins && !known; i++) known = strcmp(c->origins[i], origin) == 0;
+  if (!known) {
+    char **o = realloc(c->origins, (c->norigins + 1) * sizeof(*o));
+    if (o == NULL) {
+      free(norm);
+      free(origin);
+      return UV_ENOMEM;
+    }
+    c->origins = o;
+    c->origins[c->norigins++] = origin;
+  } else {
+    free(origin);
+  }
+  err = uvcrawl__frontier_add(c->frontier, norm, NULL, 0);
+  free(norm);
+  return err < 0 ? err : 0;
+}
+
+static void on_tick(uv_timer_t *t);
+
+static void schedule_tick(uvcrawl_t *c) {
+  if (!uv_is_active((uv_handle_t *)&c->tick)) uv_timer_start(&c->tick, on_tick, 0, 0);
+}
+
+int uvcrawl_start(uvcrawl_t *c, uvcrawl_result_cb on_result, uvcrawl_done_cb on_done) {
+  if (c->state != ST_IDLE) return UVCRAWL_ESTATE;
+  if (uvcrawl__frontier_queued(c->frontier) == 0) return UVCRAWL_ENOSEED;
+  c->on_result = on_result;
+  c->on_done = on_done;
+  c->state = ST_RUNNING;
+  c->start_ns = uv_hrtime();
+  schedule_tick(c);
+  return 0;
+}
+
+/* ---- transfers ------------------------------------------------------------------------- */
+
+static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata) {
+  page_t *p = userdata;
+  size_t n = size * nmemb;
+  if (p->len + n > p->c->opts.max_body) {
+    p->too_big = 1;
+    return 0; /* curl aborts the transfer: CURLE_WRITE_ERROR */
+  }
+  if (p->cap - p->len < n) {
+    size_t cap = p->cap ? p->cap : 16384;
+    while (cap - p->len < n) cap *= 2;
+    if (cap > p->c->opts.max_body) cap = p->c->opts.max_body;
+    char *b = realloc(p->body, cap);
+    if (b == NULL) return 0;
+    p->body = b;
+    p->c->buffered += cap - p->cap;
+    p->cap = cap;
+  }
+  memcpy(p->body + p->len, ptr, n);
+  p->len += n;
+  return n;
+}
+
+static void page_unlink(page_t *p) {
+  uvcrawl_t *c = p->c;
+  if (p->prev) p->prev->next = p->next;
+  else c->pages = p->next;
+  if (p->next) p->next->prev = p->prev;
+}
+
+static void page_free(page_t *p) {
+  uvcrawl_t *c = p->c;
+  page_unlink(p);
+  c->buffered -= p->cap;
+  uvcrawl__job_cleanup(&p->job);
+  free(p->body);
+  free(p->content_type);
+  free(p->redirect);
+  free(p);
+}
+
+static void release_easy(uvcrawl_t *c, CURL *easy) {
+  if (c->nidle < c->stats.inflight_cap) c->idle[c->nidle++] = easy;
+  else curl_easy_cleanup(easy);
+}
+
+static CURL *acquire_easy(uvcrawl_t *c) {
+  if (c->nidle > 0) {
+    CURL *e = c->idle[--c->nidle];
+    curl_easy_reset(e);
+    return e;
+  }
+  return curl_easy_init();
+}
+
+/* Emits the record of a page and frees it. */
+static void page_finish(page_t *p) {
+  uvcrawl_t *c = p->c;
+  uvcrawl_result_t r;
+  memset(&r, 0, sizeof(r));
+  r.url = p->item.url;
+  r.status = p->status;
+  r.depth = p->item.depth;
+  r.referrer = p->item.referrer;
+  r.content_type = p->content_type;
+  r.bytes = p->len;
+  r.md5 = p->job.md5[0] ? p->job.md5 : NULL;
+  r.redirect = p->redirect;
+  r.error = p->error;
+  r.ms = p->ms;
+  r.curl_code = (int)p->code;
+  r.links = (unsigned)p->job.nlinks;
+  c->stats.pages++;
+  c->stats.bytes += p->len;
+  if (r.error != NULL || r.status >= 400) c->stats.errors++;
+  if (c->output) uvcrawl__output_record(c->output, &r);
+  if (c->on_result && c->state != ST_CLOSING) c->on_result(c, &r);
+  page_free(p);
+}
+
+static void enqueue(uvcrawl_t *c, const char *url, const page_t *from) {
+  if (c->opts.max_depth >= 0 && from->item.depth + 1 > c->opts.max_depth) return;
+  uvcrawl__frontier_add(c->frontier, url, from->item.url, from->item.depth + 1);
+}
+
+static void pump(uvcrawl_t *c);
+
+static void on_job_done(uvcrawl__job_t *job) {
+  page_t *p = UVCRAWL_CONTAINER_OF(job, page_t, job);
+  uvcrawl_t *c = p->c;
+  c->jobs--;
+  if (job->status == UV_ENOMEM && p->error == NULL) p->error = "out of memory while parsing";
+  if (c->state == ST_RUNNING)
+    for (size_t i = 0; i < job->nlinks; i++) enqueue(c, job->links[i], p);
+  page_finish(p);
+  pump(c);
+}
+
+static int is_html(const char *ct) {
+  return ct != NULL && (strncasecmp(ct, "text/html", 9) == 0 ||
+                        strncasecmp(ct, "application/xhtml+xml", 21) == 0);
+}
+
+static int in_scope(uvcrawl_t *c, const char *url) {
+  char *origin;
+  int found = 0;
+  if (uvcrawl__url_origin(url, &origin) != 0) return 0;
+  for (size_t i = 0; i < c->norigins && !found; i++) found = strcmp(origin, c->origins[i]) == 0;
+  free(origin);
+  return found;
+}
+
+static void on_transfer_done(void *arg, CURL *easy, CURLcode code) {
+  uvcrawl_t *c = arg;
+  page_t *p;
+  char *s = NULL;
+  curl_off_t us = 0;
+  curl_easy_getinfo(easy, CURLINFO_PRIVATE, &s);
+  p = (page_t *)(void *)s;
+  c->inflight--;
+  p->code = code;
+  curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &p->status);
+  curl_easy_getinfo(easy, CURLINFO_TOTAL_TIME_T, &us);
+  p->ms = (double)us / 1000.0;
+  if (curl_easy_getinfo(easy, CURLINFO_CONTENT_TYPE, &s) == CURLE_OK && s != NULL)
+    p->content_type = strdup(s);
+  if (p->status >= 300 && p->status < 400 &&
+      curl_easy_getinfo(easy, CURLINFO_REDIRECT_URL, &s) == CURLE_OK && s != NULL &&
+      uvcrawl__url_resolve(p->item.url, s, &p->redirect) == 0 && c->state == ST_RUNNING &&
+      in_scope(c, p->redirect))
+    enqueue(c, p->redirect, p);
+  if (p->too_big) p->error = "body exceeds the size cap (--max-body)";
+  else if (code != CURLE_OK) p->error = p->errbuf[0] ? p->errbuf : curl_easy_strerror(code);
+  p->easy = NULL;
+  release_easy(c, easy);
+
+  if (p->len == 0 || c->state == ST_CLOSING) {
+    page_finish(p);
+    pump(c);
+    return;
+  }
+  p->job.body = p->body;
+  p->job.len = p->len;
+  p->job.url = p->item.url;
+  p->job.parse = code == CURLE_OK && p->status >= 200 && p->status < 300 &&
+                 is_html(p->content_type) &&
+                 (c->opts.max_depth < 0 || p->item.depth < c->opts.max_depth);
+  p->job.origins = (const char *const *)c->origins;
+  p->job.norigins = c->norigins;
+  if (uvcrawl__job_submit(c->loop, &p->job, on_job_done) != 0) {
+    p->error = "could not queue work";
+    page_finish(p);
+    pump(c);
+    return;
+  }
+  c->jobs++;
+}
+
+static void fetch(uvcrawl_t *c, const uvcrawl__item_t *item) {
+  page_t *p = calloc(1, sizeof(*p));
+  CURL *e;
+  if (p == NULL) return; /* out of memory: the URL is dropped, the crawl goes on */
+  p->c = c;
+  p->item = *item;
+  p->next = c->pages;
+  if (c->pages) c->pages->prev = p;
+  c->pages = p;
+  c->started++;
+  e = acquire_easy(c);
+  if (e == NULL) {
+    p->error = "out of memory";
+    page_finish(p);
+    return;
+  }
+  p->easy = e;
+  curl_easy_setopt(e, CURLOPT_URL, item->url);
+  curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)p);
+  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt(e, CURLOPT_WRITEDATA, p);
+  curl_easy_setopt(e, CURLOPT_ERRORBUFFER, p->errbuf);
+  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(e, CURLOPT_USERAGENT, c->user_agent);
+  curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+  curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, c->opts.timeout_ms);
+  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, c->opts.connect_timeout_ms);
+  curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)c->opts.max_body);
+  if (uvcrawl__engine_add(c->engine, e) != 0) {
+    p->easy = NULL;
+    release_easy(c, e);
+    p->error = "could not start the transfer";
+    page_finish(p);
+    return;
+  }
+  c->inflight++;
+  if (c->inflight > c->stats.inflight_max) c->stats.inflight_max = c->inflight;
+}
+
+static int may_admit(const uvcrawl_t *c) {
+  return c->state == ST_RUNNING && c->inflight < c->stats.inflight_cap &&
+         c->buffered < c->opts.max_buffer &&
+         (c->opts.max_pages == 0 || c->started < c->opts.max_pages);
+}
+
+/* Admits queued URLs while a slot is free; notices the end of the crawl. */
+static void pump(uvcrawl_t *c) {
+  uvcrawl__item_t item;
+  while (may_admit(c) && uvcrawl__frontier_pop(c->frontier, &item)) fetch(c, &item);
+  if (c->inflight == 0 && c->jobs == 0 && c->state != ST_DONE) schedule_tick(c);
+}
+
+/* ---- lifecycle ----------------------------------------------------------------------- */
+
+static void on_flushed(void *arg, int status) {
+  uvcrawl_t *c = arg;
+  (void)status;
+  if (c->state == ST_CLOSING) return;
+  int was_stopped = c->state == ST_STOPPING;
+  c->state = ST_DONE;
+  c->stats.wall_ms = (double)(uv_hrtime() - c->start_ns) / 1e6;
+  if (c->on_done) c->on_done(c, was_stopped ? UV_ECANCELED : 0);
+}
+
+static void part_closed(uvcrawl_t *c) {
+  if (--c->closing_parts > 0) return;
+  uvcrawl_close_cb cb = c->on_close;
+  for (size_t i = 0; i < c->norigins; i++) free(c->origins[i]);
+  free(c->origins);
+  uvcrawl__frontier_free(c->frontier);
+  free(c->user_agent);
+  free(c->idle);
+  c->frontier = NULL;
+  if (cb) cb(c);
+  free(c);
+}
+
+static void on_engine_closed(void *arg) { part_closed(arg); }
+static void on_output_closed(void *arg, int status) {
+  (void)status;
+  part_closed(arg);
+}
+static void on_tick_closed(uv_handle_t *h) {
+  part_closed(UVCRAWL_CONTAINER_OF((uv_timer_t *)h, uvcrawl_t, tick));
+}
+
+static void teardown(uvcrawl_t *c) {
+  while (c->nidle > 0) curl_easy_cleanup(c->idle[--c->nidle]);
+  c->closing_parts = 2 + (c->output != NULL);
+  uvcrawl__engine_close(c->engine, on_engine_closed, c);
+  if (c->output) uvcrawl__output_close(c->output, on_output_closed, c);
+  uv_close((uv_handle_t *)&c->tick, on_tick_closed);
+}
+
+static void on_tick(uv_timer_t *t) {
+  uvcrawl_t *c = UVCRAWL_CONTAINER_OF(t, uvcrawl_t, tick);
+  if (c->state == ST_CLOSING) {
+    if (c->jobs == 0) teardown(c);
+    return;
+  }
+  pump(c);
+  if (c->inflight > 0 || c->jobs > 0 || c->state == ST_DONE || c->state == ST_IDLE) return;
+  if (c->state == ST_RUNNING && uvcrawl__frontier_queued(c->frontier) > 0 &&
+      (c->opts.max_pages == 0 || c->started < c->opts.max_pages))
+    return;
+  uv_timer_stop(&c->tick);
+  if (c->output) uvcrawl__output_flush(c->output, on_flushed, c);
+  else on_flushed(c, 0);
+}
+
+/* Aborts every transfer in flight; their URLs get no record. */
+static void abort_transfers(uvcrawl_t *c) {
+  page_t *p = c->pages, *next;
+  for (; p != NULL; p = next) {
+    next = p->next;
+    if (p->easy == NULL) continue; /* in the pool: it finishes on its own */
+    uvcrawl__engine_remove(c->engine, p->easy);
+    release_easy(c, p->easy);
+    c->inflight--;
+    page_free(p);
+  }
+}
+
+int uvcrawl_stop(uvcrawl_t *c) {
+  if (c->state != ST_RUNNING) return c->state == ST_IDLE ? UVCRAWL_ESTATE : 0;
+  c->state = ST_STOPPING;
+  abort_transfers(c);
+  schedule_tick(c);
+  return 0;
+}
+
+void uvcrawl_close(uvcrawl_t *c, uvcrawl_close_cb close_cb) {
+  if (c->state == ST_CLOSING) return;
+  if (c->state == ST_RUNNING) abort_transfers(c);
+  c->state = ST_CLOSING;
+  c->on_close = close_cb;
+  /* Teardown waits for pool jobs (their callbacks touch c) and runs from a clean stack. */
+  uv_timer_stop(&c->tick);
+  uv_timer_start(&c->tick, on_tick, 0, 0);
+}
+
+void uvcrawl_get_stats(const uvcrawl_t *c, uvcrawl_stats_t *s) {
+  *s = c->stats;
+  s->inflight = c->inflight;
+  s->queued = c->frontier ? uvcrawl__frontier_queued(c->frontier) : 0;
+  s->seen = c->frontier ? uvcrawl__frontier_seen(c->frontier) : 0;
+  if (c->engine) uvcrawl__engine_sockets(c->engine, &s->fds_max);
+  if (c->state == ST_RUNNING || c->state == ST_STOPPING)
+    s->wall_ms = (double)(uv_hrtime() - c->start_ns) / 1e6;
+}

@@ -1,0 +1,191 @@
+/* The curl <-> libuv glue: libcurl's multi socket API fed by one uv_poll_t per socket and one
+ * uv_timer_t. Nothing here blocks: curl_multi_socket_action only moves bytes that are ready. */
+#include <stdlib.h>
+
+#include "uvcrawl-int.h"
+
+typedef struct sock_ctx_s sock_ctx_t;
+
+struct uvcrawl__engine_s {
+  uv_loop_t *loop;
+  CURLM *multi;
+  uv_timer_t timer;
+  uvcrawl__engine_done_cb done_cb;
+  void *arg;
+  sock_ctx_t *socks; /* every live poll context, to close them all at teardown */
+  unsigned nsocks;
+  unsigned nsocks_max;
+  unsigned pending_closes; /* uv_close calls whose callback has not run yet */
+  int closing;
+  uvcrawl__engine_close_cb close_cb;
+  void *close_arg;
+};
+
+struct sock_ctx_s {
+  uv_poll_t poll;
+  curl_socket_t fd;
+  uvcrawl__engine_t *engine;
+  sock_ctx_t *prev, *next;
+};
+
+static void engine_maybe_free(uvcrawl__engine_t *e) {
+  if (!e->closing || e->pending_closes != 0) return;
+  uvcrawl__engine_close_cb cb = e->close_cb;
+  void *arg = e->close_arg;
+  free(e);
+  if (cb) cb(arg);
+}
+
+static void on_sock_closed(uv_handle_t *h) {
+  sock_ctx_t *s = UVCRAWL_CONTAINER_OF(h, sock_ctx_t, poll);
+  uvcrawl__engine_t *e = s->engine;
+  free(s);
+  e->pending_closes--;
+  engine_maybe_free(e);
+}
+
+static void sock_release(sock_ctx_t *s) {
+  uvcrawl__engine_t *e = s->engine;
+  if (s->prev) s->prev->next = s->next;
+  else e->socks = s->next;
+  if (s->next) s->next->prev = s->prev;
+  e->nsocks--;
+  uv_poll_stop(&s->poll);
+  e->pending_closes++;
+  uv_close((uv_handle_t *)&s->poll, on_sock_closed);
+}
+
+/* Hands every finished transfer back to the owner. */
+static void check_done(uvcrawl__engine_t *e) {
+  CURLMsg *msg;
+  int left;
+  while (e->multi != NULL && (msg = curl_multi_info_read(e->multi, &left)) != NULL) {
+    if (msg->msg != CURLMSG_DONE) continue;
+    CURL *easy = msg->easy_handle;
+    CURLcode code = msg->data.result;
+    curl_multi_remove_handle(e->multi, easy);
+    e->done_cb(e->arg, easy, code);
+  }
+}
+
+static void on_poll(uv_poll_t *p, int status, int events) {
+  sock_ctx_t *s = UVCRAWL_CONTAINER_OF(p, sock_ctx_t, poll);
+  uvcrawl__engine_t *e = s->engine;
+  int flags = 0;
+  int running;
+  if (status < 0) flags = CURL_CSELECT_ERR;
+  if (events & UV_READABLE) flags |= CURL_CSELECT_IN;
+  if (events & UV_WRITABLE) flags |= CURL_CSELECT_OUT;
+  curl_multi_socket_action(e->multi, s->fd, flags, &running);
+  check_done(e);
+}
+
+static void on_timer(uv_timer_t *t) {
+  uvcrawl__engine_t *e = UVCRAWL_CONTAINER_OF(t, uvcrawl__engine_t, timer);
+  int running;
+  curl_multi_socket_action(e->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+  check_done(e);
+}
+
+static int on_curl_timer(CURLM *multi, long timeout_ms, void *userp) {
+  uvcrawl__engine_t *e = userp;
+  (void)multi;
+  if (timeout_ms < 0) {
+    uv_timer_stop(&e->timer);
+    return 0;
+  }
+  /* 0 ms becomes 1 ms so curl is never re-entered from inside its own callback. */
+  uv_timer_start(&e->timer, on_timer, timeout_ms == 0 ? 1 : (uint64_t)timeout_ms, 0);
+  return 0;
+}
+
+static int on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp) {
+  uvcrawl__engine_t *e = userp;
+  sock_ctx_t *s = socketp;
+  (void)easy;
+  if (what == CURL_POLL_REMOVE) {
+    if (s != NULL) {
+      curl_multi_assign(e->multi, fd, NULL);
+      sock_release(s);
+    }
+    return 0;
+  }
+  if (s == NULL) {
+    s = malloc(sizeof(*s));
+    if (s == NULL) return -1; /* curl fails this transfer; the crawl goes on */
+    if (uv_poll_init_socket(e->loop, &s->poll, fd) != 0) {
+      free(s);
+      return -1;
+    }
+    s->fd = fd;
+    s->engine = e;
+    s->prev = NULL;
+    s->next = e->socks;
+    if (e->socks) e->socks->prev = s;
+    e->socks = s;
+    if (++e->nsocks > e->nsocks_max) e->nsocks_max = e->nsocks;
+    curl_multi_assign(e->multi, fd, s);
+  }
+  int events = 0;
+  if (what & CURL_POLL_IN) events |= UV_READABLE;
+  if (what & CURL_POLL_OUT) events |= UV_WRITABLE;
+  uv_poll_start(&s->poll, events, on_poll);
+  return 0;
+}
+
+int uvcrawl__engine_new(uv_loop_t *loop, unsigned max_connections, uvcrawl__engine_done_cb cb,
+                        void *arg, uvcrawl__engine_t **out) {
+  uvcrawl__engine_t *e = calloc(1, sizeof(*e));
+  if (e == NULL) return UV_ENOMEM;
+  e->loop = loop;
+  e->done_cb = cb;
+  e->arg = arg;
+  e->multi = curl_multi_init();
+  if (e->multi == NULL) {
+    free(e);
+    return UVCRAWL_ECURL;
+  }
+  uv_timer_init(loop, &e->timer);
+  curl_multi_setopt(e->multi, CURLMOPT_SOCKETFUNCTION, on_curl_socket);
+  curl_multi_setopt(e->multi, CURLMOPT_SOCKETDATA, e);
+  curl_multi_setopt(e->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
+  curl_multi_setopt(e->multi, CURLMOPT_TIMERDATA, e);
+  /* Both caps: total sockets (busy + idle cache) never exceed what the fd budget allows. */
+  curl_multi_setopt(e->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)max_connections);
+  curl_multi_setopt(e->multi, CURLMOPT_MAXCONNECTS, (long)max_connections);
+  *out = e;
+  return 0;
+}
+
+int uvcrawl__engine_add(uvcrawl__engine_t *e, CURL *easy) {
+  return curl_multi_add_handle(e->multi, easy) == CURLM_OK ? 0 : UVCRAWL_ECURL;
+}
+
+void uvcrawl__engine_remove(uvcrawl__engine_t *e, CURL *easy) {
+  curl_multi_remove_handle(e->multi, easy);
+}
+
+unsigned uvcrawl__engine_sockets(const uvcrawl__engine_t *e, unsigned *max) {
+  if (max) *max = e->nsocks_max;
+  return e->nsocks;
+}
+
+static void on_timer_closed(uv_handle_t *h) {
+  uvcrawl__engine_t *e = UVCRAWL_CONTAINER_OF(h, uvcrawl__engine_t, timer);
+  e->pending_closes--;
+  engine_maybe_free(e);
+}
+
+void uvcrawl__engine_close(uvcrawl__engine_t *e, uvcrawl__engine_close_cb cb, void *arg) {
+  e->close_cb = cb;
+  e->close_arg = arg;
+  /* Stop polling before curl closes its sockets: never close an fd while it is polled. */
+  for (sock_ctx_t *s = e->socks; s != NULL; s = s->next) uv_poll_stop(&s->poll);
+  e->closing = 1;
+  e->pending_closes++; /* the timer */
+  CURLM *multi = e->multi;
+  curl_multi_cleanup(multi); /* may call on_curl_socket(REMOVE) for cached connections */
+  e->multi = NULL;
+  while (e->socks != NULL) sock_release(e->socks);
+  uv_close((uv_handle_t *)&e->timer, on_timer_closed);
+}

@@ -1,0 +1,206 @@
+/* Link extraction from HTML with gumbo.
+ *
+ * Pure and thread-safe: bytes in, attribute values out, no I/O and no shared state (gumbo
+ * keeps its state in the parse output), so thread-pool workers may call it concurrently. */
+#include "uvcrawl-int.h"
+
+#include <gumbo.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define REFS_INITIAL_CAP 16
+#define STACK_INITIAL_CAP 64
+
+/* One level of the explicit walk: the children of an element and the next one to visit. */
+typedef struct {
+  const GumboVector *children;
+  unsigned int next;
+} frame_t;
+
+typedef struct {
+  uvcrawl__links_t *out;
+  size_t max_links;
+  int base_seen; /* the first <base> with an href decides, even when its value is empty */
+} walk_t;
+
+/* HTML's "ASCII whitespace": what browsers strip around a URL attribute. */
+static int is_html_space(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r';
+}
+
+/* Copies value without its surrounding ASCII whitespace. value is borrowed (gumbo memory).
+ * On success *out is a malloc'd string the caller owns, or NULL when nothing is left.
+ * Returns 0 or UV_ENOMEM. */
+static int dup_trimmed(const char *value, char **out) {
+  size_t start = 0, end = strlen(value);
+  char *s;
+
+  *out = NULL;
+  while (start < end && is_html_space(value[start])) start++;
+  while (end > start && is_html_space(value[end - 1])) end--;
+  if (start == end) return 0;
+  s = malloc(end - start + 1);
+  if (s == NULL) return UV_ENOMEM;
+  memcpy(s, value + start, end - start);
+  s[end - start] = '\0';
+  *out = s;
+  return 0;
+}
+
+/* Appends ref to out->refs, doubling the array as needed. Ownership of ref passes to out
+ * on success; on failure ref is freed here. Returns 0 or UV_ENOMEM. */
+static int push_ref(uvcrawl__links_t *out, char *ref) {
+  if (out->n == out->cap) {
+    size_t cap = out->cap ? out->cap * 2 : REFS_INITIAL_CAP;
+    char **refs;
+    if (cap < out->cap || cap > SIZE_MAX / sizeof(*refs)) {
+      free(ref);
+      return UV_ENOMEM;
+    }
+    refs = realloc(out->refs, cap * sizeof(*refs));
+    if (refs == NULL) {
+      free(ref);
+      return UV_ENOMEM;
+    }
+    out->refs = refs;
+    out->cap = cap;
+  }
+  out->refs[out->n++] = ref;
+  return 0;
+}
+
+/* Which attribute of this element holds a link, or NULL when it holds none. */
+static const char *link_attr(GumboTag tag) {
+  switch (tag) {
+    case GUMBO_TAG_A:
+    case GUMBO_TAG_AREA:
+    case GUMBO_TAG_LINK:
+    case GUMBO_TAG_BASE:
+      return "href";
+    case GUMBO_TAG_IMG:
+    case GUMBO_TAG_SCRIPT:
+    case GUMBO_TAG_IFRAME:
+    case GUMBO_TAG_SOURCE:
+    case GUMBO_TAG_EMBED:
+      return "src";
+    default:
+      return NULL;
+  }
+}
+
+static int refs_full(const walk_t *w) {
+  return w->max_links != 0 && w->out->n >= w->max_links;
+}
+
+/* Records the link an element carries, if any. node is borrowed. Returns 0 or UV_ENOMEM. */
+static int visit(walk_t *w, const GumboNode *node) {
+  const GumboElement *el = &node->v.element;
+  const char *name = link_attr(el->tag);
+  const GumboAttribute *attr;
+  char *value = NULL;
+  int err;
+
+  if (name == NULL) return 0;
+  if (el->tag == GUMBO_TAG_BASE && w->base_seen) return 0;
+  if (el->tag != GUMBO_TAG_BASE && refs_full(w)) return 0;
+  attr = gumbo_get_attribute(&el->attributes, name);
+  if (attr == NULL) return 0;
+
+  err = dup_trimmed(attr->value, &value);
+  if (err != 0) return err;
+  if (el->tag == GUMBO_TAG_BASE) {
+    w->base_seen = 1;
+    w->out->base = value; /* NULL when empty: the document's own URL stays the base */
+    return 0;
+  }
+  if (value == NULL) return 0;
+  return push_ref(w->out, value);
+}
+
+/* Walks the tree in document order with an explicit stack: a hostile page can nest elements
+ * deeper than any thread-pool stack would survive recursing. Nodes are borrowed from gumbo.
+ * Returns 0 or UV_ENOMEM (out keeps what was collected; the caller frees it). */
+static int walk(walk_t *w, const GumboNode *root) {
+  frame_t *stack, *grown;
+  size_t sp = 0, cap = STACK_INITIAL_CAP;
+  int err = 0;
+
+  if (root->type != GUMBO_NODE_DOCUMENT) return 0;
+  stack = malloc(cap * sizeof(*stack));
+  if (stack == NULL) return UV_ENOMEM;
+  stack[sp].children = &root->v.document.children;
+  stack[sp].next = 0;
+  sp++;
+
+  while (sp > 0) {
+    frame_t *f = &stack[sp - 1];
+    const GumboNode *node;
+
+    if (f->next >= f->children->length) {
+      sp--;
+      continue;
+    }
+    node = f->children->data[f->next++];
+    /* Text, comments and whitespace carry no links; <template> contents are elements too. */
+    if (node->type != GUMBO_NODE_ELEMENT && node->type != GUMBO_NODE_TEMPLATE) continue;
+
+    err = visit(w, node);
+    if (err != 0) break;
+    /* Past the cap only a not-yet-seen <base> still matters. */
+    if (refs_full(w) && w->base_seen) break;
+    if (node->v.element.children.length == 0) continue;
+
+    if (sp == cap) {
+      if (cap > SIZE_MAX / 2 / sizeof(*stack)) {
+        err = UV_ENOMEM;
+        break;
+      }
+      grown = realloc(stack, cap * 2 * sizeof(*stack));
+      if (grown == NULL) {
+        err = UV_ENOMEM;
+        break;
+      }
+      stack = grown;
+      cap *= 2;
+    }
+    stack[sp].children = &node->v.element.children;
+    stack[sp].next = 0;
+    sp++;
+  }
+  free(stack);
+  return err;
+}
+
+/* html is borrowed (len bytes, no NUL needed); out must be zeroed by the caller and owns
+ * every string on return, also after a partial walk (freed here on UV_ENOMEM). */
+int uvcrawl__extract_links(const char *html, size_t len, size_t max_links,
+                           uvcrawl__links_t *out) {
+  GumboOptions options = kGumboDefaultOptions;
+  GumboOutput *output;
+  walk_t w;
+  int err;
+
+  /* Parse errors are never read: not recording them saves memory on hostile markup. */
+  options.max_errors = 0;
+  output = gumbo_parse_with_options(&options, html != NULL ? html : "", html != NULL ? len : 0);
+  if (output == NULL) return UV_ENOMEM;
+
+  w.out = out;
+  w.max_links = max_links;
+  w.base_seen = 0;
+  err = walk(&w, output->document);
+  gumbo_destroy_output(&options, output);
+  if (err != 0) uvcrawl__links_free(out);
+  return err;
+}
+
+/* Frees every string and the array, and zeroes the struct so it can be reused. */
+void uvcrawl__links_free(uvcrawl__links_t *links) {
+  size_t i;
+  if (links == NULL) return;
+  for (i = 0; i < links->n; i++) free(links->refs[i]);
+  free(links->refs);
+  free(links->base);
+  memset(links, 0, sizeof(*links));
+}

@@ -1,0 +1,104 @@
+/* Work that would stall the loop — md5 of the body, gumbo parsing, URL resolution — runs here,
+ * on the libuv thread pool. Only the hex digest and the link list come back to the loop. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "uvcrawl-int.h"
+
+uvcrawl__thread_probe_cb uvcrawl__thread_probe;
+
+static int md5_hex(const char *data, size_t len, char hex[33]) {
+  unsigned char d[EVP_MAX_MD_SIZE];
+  unsigned n = 0;
+  static const char digits[] = "0123456789abcdef";
+  EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+  if (ctx == NULL) return UV_ENOMEM;
+  int ok = EVP_DigestInit_ex(ctx, EVP_md5(), NULL) && EVP_DigestUpdate(ctx, data, len) &&
+           EVP_DigestFinal_ex(ctx, d, &n);
+  EVP_MD_CTX_free(ctx);
+  if (!ok || n != 16) return UV_ENOMEM;
+  for (unsigned i = 0; i < n; i++) {
+    hex[2 * i] = digits[d[i] >> 4];
+    hex[2 * i + 1] = digits[d[i] & 15];
+  }
+  hex[32] = '\0';
+  return 0;
+}
+
+/* 1 when url's origin is one of the job's, so foreign links never reach the loop. */
+static int in_scope(const uvcrawl__job_t *job, const char *url) {
+  char *origin;
+  if (job->norigins == 0) return 1;
+  if (uvcrawl__url_origin(url, &origin) != 0) return 0;
+  int found = 0;
+  for (size_t i = 0; i < job->norigins && !found; i++) found = strcmp(origin, job->origins[i]) == 0;
+  free(origin);
+  return found;
+}
+
+/* Resolves every extracted ref against the page (or its <base href>) into job->links. */
+static int resolve_links(uvcrawl__job_t *job, const uvcrawl__links_t *found) {
+  char *base = NULL;
+  const char *against = job->url;
+  if (found->base != NULL && uvcrawl__url_resolve(job->url, found->base, &base) == 0)
+    against = base;
+  job->links = found->n ? malloc(found->n * sizeof(*job->links)) : NULL;
+  if (found->n && job->links == NULL) {
+    free(base);
+    return UV_ENOMEM;
+  }
+  for (size_t i = 0; i < found->n; i++) {
+    char *abs;
+    int err = uvcrawl__url_resolve(against, found->refs[i], &abs);
+    if (err == UV_ENOMEM) {
+      free(base);
+      return err;
+    }
+    if (err != 0) continue; /* not a crawlable link */
+    if (in_scope(job, abs)) job->links[job->nlinks++] = abs;
+    else free(abs);
+  }
+  free(base);
+  return 0;
+}
+
+void uvcrawl__job_run(uvcrawl__job_t *job) {
+  job->md5[0] = '\0';
+  if (uvcrawl__thread_probe) uvcrawl__thread_probe("md5");
+  if (job->len > 0 && (job->status = md5_hex(job->body, job->len, job->md5)) != 0) return;
+  if (!job->parse || job->len == 0) return;
+  if (uvcrawl__thread_probe) uvcrawl__thread_probe("parse");
+  uvcrawl__links_t found;
+  memset(&found, 0, sizeof(found));
+  job->status = uvcrawl__extract_links(job->body, job->len, job->max_links, &found);
+  if (job->status == 0) job->status = resolve_links(job, &found);
+  uvcrawl__links_free(&found);
+}
+
+static void work_cb(uv_work_t *req) {
+  uvcrawl__job_run(UVCRAWL_CONTAINER_OF(req, uvcrawl__job_t, req));
+}
+
+static void after_work_cb(uv_work_t *req, int status) {
+  uvcrawl__job_t *job = UVCRAWL_CONTAINER_OF(req, uvcrawl__job_t, req);
+  if (status == UV_ECANCELED) job->status = UV_ECANCELED;
+  job->cb(job);
+}
+
+int uvcrawl__job_submit(uv_loop_t *loop, uvcrawl__job_t *job, uvcrawl__job_cb cb) {
+  job->cb = cb;
+  job->links = NULL;
+  job->nlinks = 0;
+  job->status = 0;
+  job->md5[0] = '\0';
+  return uv_queue_work(loop, &job->req, work_cb, after_work_cb);
+}
+
+void uvcrawl__job_cleanup(uvcrawl__job_t *job) {
+  for (size_t i = 0; i < job->nlinks; i++) free(job->links[i]);
+  free(job->links);
+  job->links = NULL;
+  job->nlinks = 0;
+}

@@ -1,0 +1,257 @@
+/* JSON Lines records. Lines gather in a buffer on the loop; full buffers go to the file through
+ * libuv fs requests (the thread pool), one write at a time so lines stay in order. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "uvcrawl-int.h"
+
+#define FLUSH_AT (64 * 1024)
+
+typedef struct {
+  char *data;
+  size_t len, cap;
+} buf_t;
+
+struct uvcrawl__output_s {
+  uv_loop_t *loop;
+  uv_file fd;
+  int own_fd;
+  uv_fs_t req;
+  buf_t pending;
+  buf_t writing;
+  size_t written; /* of writing */
+  int busy;
+  int error;
+  int closing;
+  uvcrawl__output_cb flush_cb;
+  void *flush_arg;
+  uvcrawl__output_cb close_cb;
+  void *close_arg;
+};
+
+static int buf_reserve(char **data, size_t *len, size_t *cap, size_t more) {
+  if (*cap - *len >= more) return 0;
+  size_t n = *cap ? *cap : 256;
+  while (n - *len < more) n *= 2;
+  char *p = realloc(*data, n);
+  if (p == NULL) return UV_ENOMEM;
+  *data = p;
+  *cap = n;
+  return 0;
+}
+
+static int buf_add(char **data, size_t *len, size_t *cap, const char *s, size_t n) {
+  int err = buf_reserve(data, len, cap, n);
+  if (err) return err;
+  memcpy(*data + *len, s, n);
+  *len += n;
+  return 0;
+}
+
+/* Length of the valid UTF-8 sequence at s (at most n bytes), or 0 when it is not valid. */
+static size_t utf8_len(const unsigned char *s, size_t n) {
+  size_t need;
+  unsigned cp;
+  if (s[0] < 0xc2) return 0;
+  if (s[0] < 0xe0) need = 2, cp = s[0] & 0x1f;
+  else if (s[0] < 0xf0) need = 3, cp = s[0] & 0x0f;
+  else if (s[0] < 0xf5) need = 4, cp = s[0] & 0x07;
+  else return 0;
+  if (n < need) return 0;
+  for (size_t i = 1; i < need; i++) {
+    if ((s[i] & 0xc0) != 0x80) return 0;
+    cp = (cp << 6) | (s[i] & 0x3f);
+  }
+  if ((need == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+      (need == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+    return 0;
+  return need;
+}
+
+/* Appends s as a JSON string (or null); invalid UTF-8 becomes U+FFFD so the line stays JSON. */
+static int json_str(const char *s, char **b, size_t *len, size_t *cap) {
+  if (s == NULL) return buf_add(b, len, cap, "null", 4);
+  size_t n = strlen(s);
+  if (buf_reserve(b, len, cap, n * 6 + 2)) return UV_ENOMEM;
+  char *o = *b + *len;
+  *o++ = '"';
+  for (size_t i = 0; i < n;) {
+    unsigned char c = (unsigned char)s[i];
+    if (c == '"' || c == '\\') {
+      *o++ = '\\';
+      *o++ = (char)c;
+      i++;
+    } else if (c < 0x20 || c == 0x7f) {
+      o += snprintf(o, 7, "\\u%04x", c);
+      i++;
+    } else if (c < 0x80) {
+      *o++ = (char)c;
+      i++;
+    } else {
+      size_t k = utf8_len((const unsigned char *)s + i, n - i);
+      if (k == 0) {
+        memcpy(o, "\\ufffd", 6);
+        o += 6;
+        i++;
+      } else {
+        memcpy(o, s + i, k);
+        o += k;
+        i += k;
+      }
+    }
+  }
+  *o++ = '"';
+  *len = (size_t)(o - *b);
+  return 0;
+}
+
+int uvcrawl__json_record(const uvcrawl_result_t *r, char **b, size_t *len, size_t *cap) {
+  char num[96];
+  int err = 0;
+#define LIT(s) (err = err ? err : buf_add(b, len, cap, s, strlen(s)))
+#define STR(s) (err = err ? err : json_str(s, b, len, cap))
+  LIT("{\"url\":");
+  STR(r->url);
+  snprintf(num, sizeof(num), ",\"status\":%ld,\"depth\":%d,\"referrer\":", r->status, r->depth);
+  LIT(num);
+  STR(r->referrer);
+  LIT(",\"content_type\":");
+  STR(r->content_type);
+  snprintf(num, sizeof(num), ",\"bytes\":%llu,\"md5\":", (unsigned long long)r->bytes);
+  LIT(num);
+  STR(r->md5);
+  LIT(",\"redirect\":");
+  STR(r->redirect);
+  LIT(",\"error\":");
+  STR(r->error);
+  snprintf(num, sizeof(num), ",\"ms\":%.3f,\"links\":%u}", r->ms, r->links);
+  LIT(num);
+#undef LIT
+#undef STR
+  return err;
+}
+
+static void start_write(uvcrawl__output_t *o);
+
+static void finish_close(uvcrawl__output_t *o);
+
+static void on_write(uv_fs_t *req) {
+  uvcrawl__output_t *o = UVCRAWL_CONTAINER_OF(req, uvcrawl__output_t, req);
+  ssize_t r = req->result;
+  uv_fs_req_cleanup(req);
+  o->busy = 0;
+  if (r < 0) {
+    if (o->error == 0) o->error = (int)r;
+    o->writing.len = 0; /* a failed sink drops data rather than spinning on it */
+  } else {
+    o->written += (size_t)r;
+    if (o->written >= o->writing.len) o->writing.len = 0;
+  }
+  start_write(o);
+}
+
+/* Keeps one write in flight while there is anything to write; reports a finished flush. */
+static void start_write(uvcrawl__output_t *o) {
+  if (o->busy) return;
+  if (o->writing.len == 0 && o->pending.len > 0 &&
+      (o->pending.len >= FLUSH_AT || o->flush_cb != NULL || o->closing)) {
+    buf_t t = o->writing;
+    o->writing = o->pending;
+    o->pending = t;
+    o->pending.len = 0;
+    o->written = 0;
+  }
+  if (o->writing.len > 0) {
+    uv_buf_t b = uv_buf_init(o->writing.data + o->written,
+                             (unsigned)(o->writing.len - o->written));
+    int err = uv_fs_write(o->loop, &o->req, o->fd, &b, 1, -1, on_write);
+    if (err == 0) {
+      o->busy = 1;
+      return;
+    }
+    if (o->error == 0) o->error = err;
+    o->writing.len = 0;
+    o->pending.len = 0;
+  }
+  if (o->pending.len > 0 && (o->flush_cb != NULL || o->closing)) {
+    start_write(o);
+    return;
+  }
+  if (o->pending.len == 0 && o->flush_cb != NULL) {
+    uvcrawl__output_cb cb = o->flush_cb;
+    o->flush_cb = NULL;
+    cb(o->flush_arg, o->error);
+  }
+}
+
+int uvcrawl__output_open(uv_loop_t *loop, const char *path, uvcrawl__output_t **out) {
+  uvcrawl__output_t *o = calloc(1, sizeof(*o));
+  if (o == NULL) return UV_ENOMEM;
+  o->loop = loop;
+  if (strcmp(path, "-") == 0) {
+    o->fd = 1;
+  } else {
+    uv_fs_t req;
+    int fd = uv_fs_open(NULL, &req, path, UV_FS_O_WRONLY | UV_FS_O_CREAT | UV_FS_O_TRUNC, 0644,
+                        NULL);
+    uv_fs_req_cleanup(&req);
+    if (fd < 0) {
+      free(o);
+      return fd;
+    }
+    o->fd = fd;
+    o->own_fd = 1;
+  }
+  *out = o;
+  return 0;
+}
+
+int uvcrawl__output_record(uvcrawl__output_t *o, const uvcrawl_result_t *r) {
+  size_t mark = o->pending.len;
+  int err = uvcrawl__json_record(r, &o->pending.data, &o->pending.len, &o->pending.cap);
+  if (err == 0) err = buf_add(&o->pending.data, &o->pending.len, &o->pending.cap, "\n", 1);
+  if (err) {
+    o->pending.len = mark; /* never leave half a line */
+    return err;
+  }
+  if (o->pending.len >= FLUSH_AT) start_write(o);
+  return 0;
+}
+
+void uvcrawl__output_flush(uvcrawl__output_t *o, uvcrawl__output_cb cb, void *arg) {
+  o->flush_cb = cb;
+  o->flush_arg = arg;
+  start_write(o);
+}
+
+static void on_closed_fd(uv_fs_t *req) {
+  uvcrawl__output_t *o = UVCRAWL_CONTAINER_OF(req, uvcrawl__output_t, req);
+  if (req->result < 0 && o->error == 0) o->error = (int)req->result;
+  uv_fs_req_cleanup(req);
+  finish_close(o);
+}
+
+static void on_close_flushed(void *arg, int status) {
+  uvcrawl__output_t *o = arg;
+  (void)status;
+  if (o->own_fd && uv_fs_close(o->loop, &o->req, o->fd, on_closed_fd) == 0) return;
+  finish_close(o);
+}
+
+static void finish_close(uvcrawl__output_t *o) {
+  uvcrawl__output_cb cb = o->close_cb;
+  void *arg = o->close_arg;
+  int error = o->error;
+  free(o->pending.data);
+  free(o->writing.data);
+  free(o);
+  if (cb) cb(arg, error);
+}
+
+void uvcrawl__output_close(uvcrawl__output_t *o, uvcrawl__output_cb cb, void *arg) {
+  o->closing = 1;
+  o->close_cb = cb;
+  o->close_arg = arg;
+  uvcrawl__output_flush(o, on_close_flushed, o);
+}

@@ -1,0 +1,156 @@
+/* Internal interfaces between uvcrawl's modules (uvcrawl__ names: not exported). */
+#ifndef UVCRAWL_INT_H
+#define UVCRAWL_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "uvcrawl.h"
+
+#define UVCRAWL_CONTAINER_OF(ptr, type, field) \
+  ((type *)((char *)(ptr) - offsetof(type, field)))
+
+/* ---- url.c: pure, libcurl's URL API only ---------------------------------------------- */
+
+/* Resolves ref against base (base may be NULL when ref is absolute) and normalizes the result:
+ * surrounding whitespace and embedded tab/CR/LF stripped from ref (as browsers do), fragment
+ * dropped, scheme and host lower-cased, default port removed, dot segments removed, empty path
+ * made "/", unsafe characters percent-encoded. Only http and https are accepted.
+ * On success *out is a malloc'd string the caller frees. Returns 0, UVCRAWL_EURL,
+ * UVCRAWL_ESCHEME or UV_ENOMEM. */
+int uvcrawl__url_resolve(const char *base, const char *ref, char **out);
+
+/* The scope key of a normalized URL: "scheme://host:port" with the port always spelled out
+ * (e.g. "http://example.com:80"). *out is malloc'd, the caller frees it. Returns 0 or an error
+ * as above. */
+int uvcrawl__url_origin(const char *url, char **out);
+
+/* ---- extract.c: pure, gumbo only -------------------------------------------------------- */
+
+typedef struct {
+  char **refs;  /* raw attribute values, whitespace-trimmed, in document order; owned */
+  size_t n;
+  size_t cap;
+  char *base;   /* value of the first <base href>, or NULL; owned */
+} uvcrawl__links_t;
+
+/* Parses an HTML document (bytes borrowed, need not be NUL-terminated) and collects link
+ * references: a/area/link href, img/script/iframe/source/embed src, and <base href>. At most
+ * max_links refs are kept (0: no limit). Empty values are skipped. out must be zeroed (or
+ * freshly freed) by the caller; on return it owns its strings: free with
+ * uvcrawl__links_free(). Returns 0 or UV_ENOMEM. */
+int uvcrawl__extract_links(const char *html, size_t len, size_t max_links,
+                           uvcrawl__links_t *out);
+void uvcrawl__links_free(uvcrawl__links_t *links);
+
+/* ---- frontier.c: pure, no I/O --------------------------------------------------------- */
+
+typedef struct uvcrawl__frontier_s uvcrawl__frontier_t;
+
+/* Strings in an item are interned: owned by the frontier, valid until uvcrawl__frontier_free(). */
+typedef struct {
+  const char *url;
+  const char *referrer; /* NULL for seeds */
+  int depth;
+} uvcrawl__item_t;
+
+/* Returns a new, empty frontier or NULL when out of memory. */
+uvcrawl__frontier_t *uvcrawl__frontier_new(void);
+void uvcrawl__frontier_free(uvcrawl__frontier_t *f);
+
+/* Marks url seen and queues it (FIFO) if it was not seen before. url and referrer are copied
+ * (interned once). Returns 1 when queued, 0 when already seen, UV_ENOMEM. */
+int uvcrawl__frontier_add(uvcrawl__frontier_t *f, const char *url, const char *referrer,
+                          int depth);
+/* Interns url and marks it seen without queueing it. *interned (may be NULL) gets the
+ * frontier's copy. Returns 1 when new, 0 when seen before, UV_ENOMEM. */
+int uvcrawl__frontier_mark(uvcrawl__frontier_t *f, const char *url, const char **interned);
+/* Pops the oldest queued item into *item. Returns 1, or 0 when empty. */
+int uvcrawl__frontier_pop(uvcrawl__frontier_t *f, uvcrawl__item_t *item);
+size_t uvcrawl__frontier_queued(const uvcrawl__frontier_t *f);
+size_t uvcrawl__frontier_seen(const uvcrawl__frontier_t *f);
+/* Bytes the frontier holds (arena, table, queue), for memory reports. */
+size_t uvcrawl__frontier_memory(const uvcrawl__frontier_t *f);
+
+/* ---- engine_loop.c: libcurl's multi socket API driven by uv_poll_t + uv_timer_t -------- */
+
+#include <curl/curl.h>
+
+typedef struct uvcrawl__engine_s uvcrawl__engine_t;
+
+/* Runs on the loop when a transfer ends; the easy handle has already been removed from the
+ * multi and belongs to the caller again. */
+typedef void (*uvcrawl__engine_done_cb)(void *arg, CURL *easy, CURLcode code);
+typedef void (*uvcrawl__engine_close_cb)(void *arg);
+
+/* Creates an engine on a borrowed loop. max_connections bounds the sockets libcurl keeps open,
+ * idle cache included. *out is owned by the engine; release it with uvcrawl__engine_close().
+ * Returns 0, UVCRAWL_ECURL or UV_ENOMEM. */
+int uvcrawl__engine_new(uv_loop_t *loop, unsigned max_connections, uvcrawl__engine_done_cb cb,
+                        void *arg, uvcrawl__engine_t **out);
+/* Starts a transfer; the easy handle stays the caller's but must not be touched until the done
+ * callback. Returns 0 or UVCRAWL_ECURL. */
+int uvcrawl__engine_add(uvcrawl__engine_t *e, CURL *easy);
+/* Aborts a transfer started with uvcrawl__engine_add(); no done callback for it. */
+void uvcrawl__engine_remove(uvcrawl__engine_t *e, CURL *easy);
+/* Sockets libcurl holds now, and the most it ever held. */
+unsigned uvcrawl__engine_sockets(const uvcrawl__engine_t *e, unsigned *max);
+/* Tears the multi handle down (every transfer must have been removed), closes every uv handle
+ * and frees e; cb(arg) runs once the last handle is closed. Never from inside a done callback. */
+void uvcrawl__engine_close(uvcrawl__engine_t *e, uvcrawl__engine_close_cb cb, void *arg);
+
+/* ---- jobs.c: work for the libuv thread pool (hash, parse, resolve) --------------------- */
+
+typedef struct uvcrawl__job_s uvcrawl__job_t;
+typedef void (*uvcrawl__job_cb)(uvcrawl__job_t *job);
+
+/* Embed in the owner's struct (recover it with UVCRAWL_CONTAINER_OF); the worker touches only
+ * this struct. */
+struct uvcrawl__job_s {
+  uv_work_t req;
+  const char *body;     /* in, borrowed until cb */
+  size_t len;
+  const char *url;      /* in, borrowed: the page URL links resolve against */
+  int parse;            /* in: extract links (the body is HTML) */
+  size_t max_links;     /* in: 0 = no cap */
+  const char *const *origins; /* in, borrowed: keep only links whose origin is listed */
+  size_t norigins;            /* 0: keep every link */
+  char md5[33];         /* out: lower-case hex, "" when len == 0 */
+  char **links;         /* out: resolved, normalized http(s) URLs; owned, uvcrawl__job_cleanup() */
+  size_t nlinks;
+  int status;           /* out: 0, UV_ECANCELED or UV_ENOMEM */
+  uvcrawl__job_cb cb;
+};
+
+/* Queues the job; cb runs on the loop thread when it is done. Returns 0 or a uv error. */
+int uvcrawl__job_submit(uv_loop_t *loop, uvcrawl__job_t *job, uvcrawl__job_cb cb);
+/* Frees the job's outputs (not the job itself). */
+void uvcrawl__job_cleanup(uvcrawl__job_t *job);
+/* Hashes, extracts and resolves synchronously on the calling thread; what the worker runs. */
+void uvcrawl__job_run(uvcrawl__job_t *job);
+
+/* Test builds: the thread each hash/parse ran on, so a test can prove it was never the loop's.
+ * Hook may be NULL; it is called from worker threads. */
+typedef void (*uvcrawl__thread_probe_cb)(const char *what);
+extern uvcrawl__thread_probe_cb uvcrawl__thread_probe;
+
+/* ---- output.c: JSON Lines records, written through libuv fs requests ------------------- */
+
+typedef struct uvcrawl__output_s uvcrawl__output_t;
+typedef void (*uvcrawl__output_cb)(void *arg, int status);
+
+/* Opens path ("-" = stdout) for the records. Called once before the crawl starts (the open
+ * itself is synchronous). *out is owned; release with uvcrawl__output_close(). */
+int uvcrawl__output_open(uv_loop_t *loop, const char *path, uvcrawl__output_t **out);
+/* Formats r as one JSON line into the pending buffer; full buffers are written in the
+ * background, in order. Returns 0 or UV_ENOMEM; a write error is kept and reported by flush. */
+int uvcrawl__output_record(uvcrawl__output_t *o, const uvcrawl_result_t *r);
+/* cb(arg, status) runs once everything recorded so far is written (status: first write error). */
+void uvcrawl__output_flush(uvcrawl__output_t *o, uvcrawl__output_cb cb, void *arg);
+/* Flushes, closes the file and frees o; cb may be NULL. */
+void uvcrawl__output_close(uvcrawl__output_t *o, uvcrawl__output_cb cb, void *arg);
+/* Appends r as a JSON object (no newline) to a malloc'd buffer (*buf, *len, *cap).
+ * Pure; returns 0 or UV_ENOMEM. */
+int uvcrawl__json_record(const uvcrawl_result_t *r, char **buf, size_t *len, size_t *cap);
+
+#endif
