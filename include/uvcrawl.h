@@ -120,6 +120,17 @@ UVCRAWL_EXTERN void uvcrawl_close(uvcrawl_t *crawler, uvcrawl_close_cb close_cb)
 
 UVCRAWL_EXTERN void uvcrawl_get_stats(const uvcrawl_t *crawler, uvcrawl_stats_t *stats);
 
+/* The classic design, kept for comparison (`uvcrawl --engine threads`): `threads` workers each
+ * take a URL from a shared frontier (mutex + condition variable), fetch it with a blocking
+ * curl_easy_perform on a per-thread easy handle, then hash, parse and write its record in that
+ * same thread. No event loop. Blocks the calling thread until the crawl ends. seeds are
+ * borrowed. on_result may be NULL; it runs on worker threads, one at a time, with crawler NULL.
+ * stats (may be NULL) gets the
+ * totals. Returns 0 or a negative error code (a bad seed gives UVCRAWL_EURL/ESCHEME). */
+UVCRAWL_EXTERN int uvcrawl_run_threads(const uvcrawl_options_t *opts, const char *const *seeds,
+                                       size_t nseeds, unsigned threads,
+                                       uvcrawl_result_cb on_result, uvcrawl_stats_t *stats);
+
 /* Library version, e.g. "0.1.0"; static storage. */
 UVCRAWL_EXTERN const char *uvcrawl_version(void);
 

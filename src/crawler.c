@@ -6,7 +6,6 @@
 #include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/resource.h>
 
 #include "uvcrawl-int.h"
@@ -300,20 +299,6 @@ static void on_job_done(uvcrawl__job_t *job) {
   pump(c);
 }
 
-static int is_html(const char *ct) {
-  return ct != NULL && (strncasecmp(ct, "text/html", 9) == 0 ||
-                        strncasecmp(ct, "application/xhtml+xml", 21) == 0);
-}
-
-static int in_scope(uvcrawl_t *c, const char *url) {
-  char *origin;
-  int found = 0;
-  if (uvcrawl__url_origin(url, &origin) != 0) return 0;
-  for (size_t i = 0; i < c->norigins && !found; i++) found = strcmp(origin, c->origins[i]) == 0;
-  free(origin);
-  return found;
-}
-
 static void on_transfer_done(void *arg, CURL *easy, CURLcode code) {
   uvcrawl_t *c = arg;
   page_t *p;
@@ -331,7 +316,7 @@ static void on_transfer_done(void *arg, CURL *easy, CURLcode code) {
   if (p->status >= 300 && p->status < 400 &&
       curl_easy_getinfo(easy, CURLINFO_REDIRECT_URL, &s) == CURLE_OK && s != NULL &&
       uvcrawl__url_resolve(p->item.url, s, &p->redirect) == 0 && c->state == ST_RUNNING &&
-      in_scope(c, p->redirect))
+      uvcrawl__in_scope(p->redirect, (const char *const *)c->origins, c->norigins))
     enqueue(c, p->redirect, p);
   if (p->too_big) p->error = "body exceeds the size cap (--max-body)";
   else if (code != CURLE_OK) p->error = p->errbuf[0] ? p->errbuf : curl_easy_strerror(code);
@@ -346,9 +331,8 @@ static void on_transfer_done(void *arg, CURL *easy, CURLcode code) {
   p->job.body = p->body;
   p->job.len = p->len;
   p->job.url = p->item.url;
-  p->job.parse = code == CURLE_OK && p->status >= 200 && p->status < 300 &&
-                 is_html(p->content_type) &&
-                 (c->opts.max_depth < 0 || p->item.depth < c->opts.max_depth);
+  p->job.parse = code == CURLE_OK && uvcrawl__should_parse(p->status, p->content_type,
+                                                            p->item.depth, c->opts.max_depth);
   p->job.origins = (const char *const *)c->origins;
   p->job.norigins = c->norigins;
   if (uvcrawl__job_submit(c->loop, &p->job, on_job_done) != 0) {

@@ -2,6 +2,7 @@
  * on the libuv thread pool. Only the hex digest and the link list come back to the loop. */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <openssl/evp.h>
 
@@ -27,15 +28,20 @@ static int md5_hex(const char *data, size_t len, char hex[33]) {
   return 0;
 }
 
-/* 1 when url's origin is one of the job's, so foreign links never reach the loop. */
-static int in_scope(const uvcrawl__job_t *job, const char *url) {
+int uvcrawl__in_scope(const char *url, const char *const *origins, size_t n) {
   char *origin;
-  if (job->norigins == 0) return 1;
-  if (uvcrawl__url_origin(url, &origin) != 0) return 0;
   int found = 0;
-  for (size_t i = 0; i < job->norigins && !found; i++) found = strcmp(origin, job->origins[i]) == 0;
+  if (n == 0) return 1;
+  if (uvcrawl__url_origin(url, &origin) != 0) return 0;
+  for (size_t i = 0; i < n && !found; i++) found = strcmp(origin, origins[i]) == 0;
   free(origin);
   return found;
+}
+
+int uvcrawl__should_parse(long status, const char *ct, int depth, int max_depth) {
+  int html = ct != NULL && (strncasecmp(ct, "text/html", 9) == 0 ||
+                            strncasecmp(ct, "application/xhtml+xml", 21) == 0);
+  return html && status >= 200 && status < 300 && (max_depth < 0 || depth < max_depth);
 }
 
 /* Resolves every extracted ref against the page (or its <base href>) into job->links. */
@@ -57,7 +63,8 @@ static int resolve_links(uvcrawl__job_t *job, const uvcrawl__links_t *found) {
       return err;
     }
     if (err != 0) continue; /* not a crawlable link */
-    if (in_scope(job, abs)) job->links[job->nlinks++] = abs;
+    /* Foreign links are dropped here, so they never reach the loop. */
+    if (uvcrawl__in_scope(abs, job->origins, job->norigins)) job->links[job->nlinks++] = abs;
     else free(abs);
   }
   free(base);

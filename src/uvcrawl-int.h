@@ -129,6 +129,12 @@ void uvcrawl__job_cleanup(uvcrawl__job_t *job);
 /* Hashes, extracts and resolves synchronously on the calling thread; what the worker runs. */
 void uvcrawl__job_run(uvcrawl__job_t *job);
 
+/* Crawl policy shared by both engines (pure). */
+/* 1 when url's origin is one of origins[0..n) (n == 0: every URL is in scope). */
+int uvcrawl__in_scope(const char *url, const char *const *origins, size_t n);
+/* 1 when a response's body should be parsed for links. */
+int uvcrawl__should_parse(long status, const char *content_type, int depth, int max_depth);
+
 /* Test builds: the thread each hash/parse ran on, so a test can prove it was never the loop's.
  * Hook may be NULL; it is called from worker threads. */
 typedef void (*uvcrawl__thread_probe_cb)(const char *what);

@@ -46,7 +46,7 @@
 #define HOST_MAX 64
 #define ORIGIN_MAX (HOST_MAX + 32)
 #define HREF_MAX (ORIGIN_MAX + 64)
-#define MAX_PAGES 100000000u      /* keeps every page number and i*7+3 within 32 bits */
+#define MAX_PAGES 10000000u       /* keeps numbers in 32 bits and /__expected under 4 GiB */
 #define MAX_FANOUT 1000u
 
 /* ---- configuration and counters ------------------------------------------------------- */
@@ -493,3 +493,711 @@ static void conn_close(struct conn *c) {
   uv_close((uv_handle_t *)&c->tcp, on_tcp_close);
 }
 
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
+static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf);
+
+/* Reads only while a request could be answered right away: a delayed or throttled connection
+ * leaves further bytes in the kernel, which bounds memory and keeps responses in order. */
+static void update_reading(struct conn *c) {
+  if (c->closing) return;
+  int want = !c->eof && c->pending == NULL && !c->throttled;
+  if (want && !c->reading) {
+    if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) != 0) {
+      conn_close(c);
+      return;
+    }
+    c->reading = 1;
+  } else if (!want && c->reading) {
+    uv_read_stop((uv_stream_t *)&c->tcp);
+    c->reading = 0;
+  }
+}
+
+/* After the client's EOF, close once everything it asked for has been written. */
+static void maybe_finish(struct conn *c) {
+  if (!c->closing && c->eof && !c->want_close && c->pending == NULL && c->writes == 0)
+    conn_close(c);
+}
+
+static void on_write(uv_write_t *req, int status) {
+  struct wreq *w = container_of(req, struct wreq, req);
+  struct conn *c = container_of(req->handle, struct conn, tcp);
+  wreq_free(w);
+  c->writes--;
+  if (c->closing) return;
+  if (status < 0) {
+    conn_close(c);
+    return;
+  }
+  if (c->throttled && uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) <= LOW_WATER) {
+    c->throttled = 0;
+    process_input(c);
+    return;
+  }
+  maybe_finish(c);
+}
+
+static void on_shutdown(uv_shutdown_t *req, int status) {
+  struct conn *c = container_of(req, struct conn, shutdown_req);
+  if (c->closing) return;
+  if (status < 0 || c->eof) {
+    conn_close(c);
+    return;
+  }
+  /* Closing with unread input would send a RST that can destroy the response still in flight;
+   * wait (bounded) for the client's FIN instead, dropping whatever it sends meanwhile. */
+  c->lingering = 1;
+  c->throttled = 0;
+  if (uv_timer_start(&c->timer, on_timer, LINGER_MS, 0) != 0) {
+    conn_close(c);
+    return;
+  }
+  update_reading(c);
+}
+
+static void send_response(struct conn *c, struct wreq *w) {
+  uv_buf_t bufs[2];
+  unsigned n = 0;
+  int last = w->close;
+  bufs[n++] = uv_buf_init(w->hdr, (unsigned)w->hdr_len);
+  if (w->body != NULL && w->body_len > 0)
+    bufs[n++] = uv_buf_init((char *)w->body, (unsigned)w->body_len);
+  if (uv_write(&w->req, (uv_stream_t *)&c->tcp, bufs, n, on_write) != 0) {
+    wreq_free(w); /* not queued, so no callback will free it */
+    conn_close(c);
+    return;
+  }
+  c->writes++;
+  if (last) {
+    /* The shutdown is queued behind the write, so the FIN follows the response. */
+    c->want_close = 1;
+    if (uv_shutdown(&c->shutdown_req, (uv_stream_t *)&c->tcp, on_shutdown) != 0) conn_close(c);
+  } else if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) > HIGH_WATER) {
+    c->throttled = 1;
+  }
+}
+
+static void on_timer(uv_timer_t *t) {
+  struct conn *c = container_of(t, struct conn, timer);
+  if (c->closing) return;
+  if (c->lingering) {
+    conn_close(c);
+    return;
+  }
+  struct wreq *w = c->pending;
+  if (w == NULL) return;
+  c->pending = NULL;
+  send_response(c, w);
+  process_input(c); /* the next pipelined request, if any */
+}
+
+static const char *reason(int status) {
+  switch (status) {
+  case 200: return "OK";
+  case 301: return "Moved Permanently";
+  case 400: return "Bad Request";
+  case 404: return "Not Found";
+  case 405: return "Method Not Allowed";
+  case 431: return "Request Header Fields Too Large";
+  case 500: return "Internal Server Error";
+  case 505: return "HTTP Version Not Supported";
+  default: return "Unknown";
+  }
+}
+
+/* Takes ownership of r->to_free in every case. */
+static void respond(struct conn *c, const struct resp *r, int keep_alive, int head,
+                    int delayed) {
+  struct wreq *w = malloc(sizeof *w);
+  if (w == NULL) {
+    free(r->to_free);
+    conn_close(c);
+    return;
+  }
+  int n = snprintf(w->hdr, sizeof w->hdr,
+                   "HTTP/1.1 %d %s\r\nServer: uvcrawl-siteserver\r\nContent-Type: %s\r\n"
+                   "Content-Length: %zu\r\nConnection: %s\r\n%s\r\n",
+                   r->status, reason(r->status), r->ctype, r->len,
+                   keep_alive ? "keep-alive" : "close", r->extra);
+  if (n < 0 || (size_t)n >= sizeof w->hdr) {
+    free(r->to_free);
+    free(w);
+    conn_close(c);
+    return;
+  }
+  w->hdr_len = (size_t)n;
+  w->body = head ? NULL : r->body; /* HEAD: same headers, Content-Length included */
+  w->body_len = head ? 0 : r->len;
+  w->to_free = r->to_free;
+  w->close = !keep_alive;
+  if (delayed && uv_timer_start(&c->timer, on_timer, cfg.delay, 0) == 0) {
+    c->pending = w;
+    return;
+  }
+  send_response(c, w);
+}
+
+/* ---- routing ------------------------------------------------------------------------------ */
+
+#define ERROR_PAGE(code, text)                                                             \
+  "<!DOCTYPE html>\n<html><head><title>" #code " " text "</title></head><body><h1>" text \
+  "</h1></body></html>\n"
+
+static void resp_set(struct resp *r, int status, const char *ctype, const char *body,
+                     size_t len, char *to_free) {
+  r->status = status;
+  r->ctype = ctype;
+  r->body = body;
+  r->len = len;
+  r->to_free = to_free;
+  r->extra[0] = '\0';
+}
+
+static void resp_error(struct resp *r, int status) {
+  const char *body;
+  switch (status) {
+  case 400: body = ERROR_PAGE(400, "Bad Request"); break;
+  case 404: body = ERROR_PAGE(404, "Not Found"); break;
+  case 405: body = ERROR_PAGE(405, "Method Not Allowed"); break;
+  case 431: body = ERROR_PAGE(431, "Request Header Fields Too Large"); break;
+  case 505: body = ERROR_PAGE(505, "HTTP Version Not Supported"); break;
+  default:
+    status = 500;
+    body = ERROR_PAGE(500, "Internal Server Error");
+    break;
+  }
+  resp_set(r, status, "text/html; charset=utf-8", body, strlen(body), NULL);
+}
+
+/* Canonical decimal only (no sign, no leading zeros), so each resource has exactly one URL. */
+static int parse_num(const char *s, size_t n, uint32_t *out) {
+  uint64_t v = 0;
+  if (n == 0 || n > 10 || (n > 1 && s[0] == '0')) return -1;
+  for (size_t k = 0; k < n; k++) {
+    if (s[k] < '0' || s[k] > '9') return -1;
+    v = v * 10 + (uint64_t)(s[k] - '0');
+  }
+  if (v > UINT32_MAX) return -1;
+  *out = (uint32_t)v;
+  return 0;
+}
+
+/* Does path (not NUL-terminated) read prefix NUMBER suffix? */
+static int match_num(const char *path, size_t len, const char *prefix, const char *suffix,
+                     uint32_t *num) {
+  size_t pl = strlen(prefix), sl = strlen(suffix);
+  if (len < pl + sl + 1 || memcmp(path, prefix, pl) != 0 ||
+      memcmp(path + len - sl, suffix, sl) != 0)
+    return 0;
+  return parse_num(path + pl, len - pl - sl, num) == 0;
+}
+
+static int path_is(const char *path, size_t len, const char *lit) {
+  return len == strlen(lit) && memcmp(path, lit, len) == 0;
+}
+
+static void resp_page(struct resp *r, uint32_t i) {
+  struct sbuf b = {NULL, 0, 0, 0};
+  render_page(i, &b);
+  if (b.oom) {
+    free(b.p);
+    resp_error(r, 500);
+    return;
+  }
+  resp_set(r, 200, "text/html; charset=utf-8", b.p, b.len, b.p);
+}
+
+static void resp_img(struct resp *r, uint32_t i) {
+  /* Binary bytes that also contain markup: a crawler that parses non-HTML would find
+   * /secret.html, which is deliberately absent from the expected list. */
+  static const char head[] = "\x89UVCBIN\r\n\x1a\n";
+  static const char bait[] = "<html><body><a href=\"/secret.html\">secret</a></body></html>";
+  size_t len = (sizeof head - 1) + 1 + (sizeof bait - 1) + 64;
+  char *p = malloc(len);
+  if (p == NULL) {
+    resp_error(r, 500);
+    return;
+  }
+  size_t o = 0;
+  memcpy(p + o, head, sizeof head - 1);
+  o += sizeof head - 1;
+  p[o++] = '\0';
+  memcpy(p + o, bait, sizeof bait - 1);
+  o += sizeof bait - 1;
+  for (uint32_t k = 0; o < len; k++) p[o++] = (char)(mix32(i * 64u + k) & 0xff);
+  resp_set(r, 200, "application/octet-stream", p, len, p);
+}
+
+static void resp_stats(struct resp *r) {
+  struct sbuf b = {NULL, 0, 0, 0};
+  sb_printf(&b,
+            "{\"requests\":%" PRIu64 ",\"max_concurrent\":%" PRIu64 ",\"open\":%" PRIu64
+            ",\"connections\":%" PRIu64 "}",
+            stats.requests, stats.max_concurrent, stats.open, stats.connections);
+  if (b.oom) {
+    free(b.p);
+    resp_error(r, 500);
+    return;
+  }
+  resp_set(r, 200, "application/json", b.p, b.len, b.p);
+}
+
+static void route(const char *path, size_t len, struct resp *r) {
+  static const char moved[] = ERROR_PAGE(301, "Moved Permanently");
+  static const char secret[] =
+      "<!DOCTYPE html>\n<html><head><title>Secret</title></head><body><p>Only linked from "
+      "non-HTML content.</p><a href=\"/\">Home</a></body></html>\n";
+  uint32_t n;
+  if (path_is(path, len, "/")) {
+    resp_page(r, 0);
+  } else if (match_num(path, len, "/p/", ".html", &n) && n >= 1 && n < cfg.pages) {
+    resp_page(r, n);
+  } else if (match_num(path, len, "/r/", "", &n) && n >= 1 && n < cfg.pages) {
+    resp_set(r, 301, "text/html; charset=utf-8", moved, sizeof moved - 1, NULL);
+    /* Relative on purpose: the crawler must resolve it against the request URL. */
+    fmt_fixed(r->extra, sizeof r->extra, "Location: /p/%" PRIu32 ".html\r\n", n);
+  } else if (match_num(path, len, "/img/", ".bin", &n) && n < cfg.pages && n % 10 == 3) {
+    resp_img(r, n);
+  } else if (path_is(path, len, "/secret.html")) {
+    resp_set(r, 200, "text/html; charset=utf-8", secret, sizeof secret - 1, NULL);
+  } else if (path_is(path, len, "/__expected")) {
+    if (ensure_expected() != 0)
+      resp_error(r, 500);
+    else /* shared, never freed while serving */
+      resp_set(r, 200, "text/plain; charset=utf-8", expected, expected_len, NULL);
+  } else if (path_is(path, len, "/__stats")) {
+    resp_stats(r);
+  } else if (path_is(path, len, "/__reset")) {
+    stats.requests = 0;
+    stats.connections = 0;
+    stats.max_concurrent = stats.open;
+    resp_set(r, 200, "text/plain; charset=utf-8", "ok", 2, NULL);
+  } else {
+    resp_error(r, 404);
+  }
+}
+
+/* ---- HTTP request parsing ---------------------------------------------------------------- */
+
+static int token_is(const char *s, size_t n, const char *lit) {
+  return n == strlen(lit) && strncasecmp(s, lit, n) == 0;
+}
+
+static void trim(const char **s, size_t *n) {
+  while (*n > 0 && (**s == ' ' || **s == '\t')) {
+    (*s)++;
+    (*n)--;
+  }
+  while (*n > 0 && ((*s)[*n - 1] == ' ' || (*s)[*n - 1] == '\t')) (*n)--;
+}
+
+static void reply_bad(struct conn *c, int status) {
+  struct resp r;
+  stats.requests++;
+  resp_error(&r, status);
+  respond(c, &r, 0, 0, 0);
+}
+
+/* p[0..len) is one complete header block ending in CRLF CRLF. */
+static void handle_request(struct conn *c, const char *p, size_t len) {
+  const char *end = p + len;
+  const char *eol = memmem(p, len, "\r\n", 2);
+  const char *sp1 = memchr(p, ' ', (size_t)(eol - p));
+  const char *sp2 = sp1 ? memchr(sp1 + 1, ' ', (size_t)(eol - sp1 - 1)) : NULL;
+  int http10 = 0, close_tok = 0, keep_tok = 0, has_body = 0;
+
+  if (sp1 == NULL || sp2 == NULL || sp1 == p || sp2 == sp1 + 1) {
+    reply_bad(c, 400);
+    return;
+  }
+  const char *ver = sp2 + 1;
+  size_t vlen = (size_t)(eol - ver);
+  if (vlen != 8 || memcmp(ver, "HTTP/1.", 7) != 0 || ver[7] < '0' || ver[7] > '9') {
+    reply_bad(c, vlen >= 5 && memcmp(ver, "HTTP/", 5) == 0 ? 505 : 400);
+    return;
+  }
+  http10 = ver[7] == '0';
+
+  for (const char *line = eol + 2; line < end;) {
+    const char *le = memmem(line, (size_t)(end - line), "\r\n", 2);
+    if (le == NULL || le == line) break; /* the blank line that ends the block */
+    const char *colon = memchr(line, ':', (size_t)(le - line));
+    if (colon == NULL || colon == line) {
+      if (*line != ' ' && *line != '\t') { /* obsolete line folding is ignored */
+        reply_bad(c, 400);
+        return;
+      }
+    } else {
+      const char *name = line, *val = colon + 1;
+      size_t nlen = (size_t)(colon - line), vl = (size_t)(le - val);
+      trim(&val, &vl);
+      if (token_is(name, nlen, "connection")) {
+        while (vl > 0) {
+          const char *comma = memchr(val, ',', vl);
+          size_t tl = comma ? (size_t)(comma - val) : vl;
+          const char *tok = val;
+          size_t tn = tl;
+          trim(&tok, &tn);
+          if (token_is(tok, tn, "close")) close_tok = 1;
+          if (token_is(tok, tn, "keep-alive")) keep_tok = 1;
+          if (comma == NULL) break;
+          val = comma + 1;
+          vl -= tl + 1;
+        }
+      } else if (token_is(name, nlen, "content-length")) {
+        if (vl == 0) {
+          reply_bad(c, 400);
+          return;
+        }
+        for (size_t k = 0; k < vl; k++) {
+          if (val[k] < '0' || val[k] > '9') {
+            reply_bad(c, 400);
+            return;
+          }
+          if (val[k] != '0') has_body = 1;
+        }
+      } else if (token_is(name, nlen, "transfer-encoding")) {
+        has_body = 1;
+      }
+    }
+    line = le + 2;
+  }
+
+  int keep_alive = http10 ? keep_tok && !close_tok : !close_tok;
+  if (has_body) keep_alive = 0; /* bodies are unsupported: answer, then close, never parse it */
+
+  /* Origin-form, or absolute-form as a proxy would send it; the query is ignored. */
+  const char *target = sp1 + 1;
+  size_t tlen = (size_t)(sp2 - target);
+  const char *path = target;
+  size_t plen = tlen;
+  size_t skip = 0;
+  if (tlen >= 7 && strncasecmp(target, "http://", 7) == 0) skip = 7;
+  if (tlen >= 8 && strncasecmp(target, "https://", 8) == 0) skip = 8;
+  if (skip > 0) {
+    const char *slash = memchr(target + skip, '/', tlen - skip);
+    path = slash ? slash : "/";
+    plen = slash ? (size_t)(sp2 - slash) : 1;
+  }
+  for (size_t k = 0; k < plen; k++) {
+    if (path[k] == '?' || path[k] == '#') {
+      plen = k;
+      break;
+    }
+  }
+  int internal = plen >= 3 && memcmp(path, "/__", 3) == 0;
+  if (!internal) stats.requests++;
+
+  struct resp r;
+  size_t mlen = (size_t)(sp1 - p);
+  int head = 0;
+  if (mlen == 3 && memcmp(p, "GET", 3) == 0) { /* methods are case-sensitive */
+    head = 0;
+  } else if (mlen == 4 && memcmp(p, "HEAD", 4) == 0) {
+    head = 1;
+  } else {
+    resp_error(&r, 405);
+    fmt_fixed(r.extra, sizeof r.extra, "Allow: GET, HEAD\r\n");
+    respond(c, &r, keep_alive, 0, !internal && cfg.delay > 0);
+    return;
+  }
+  if (plen == 0 || path[0] != '/') {
+    resp_error(&r, 400);
+    respond(c, &r, 0, head, 0);
+    return;
+  }
+  route(path, plen, &r);
+  respond(c, &r, keep_alive, head, !internal && cfg.delay > 0);
+}
+
+static void process_input(struct conn *c) {
+  size_t off = 0;
+  while (!c->closing && !c->want_close && c->pending == NULL && !c->throttled) {
+    const char *p = c->in + off;
+    size_t avail = c->in_len - off;
+    /* RFC 9112 2.2: empty lines before a request line are ignored. */
+    while (avail >= 2 && p[0] == '\r' && p[1] == '\n') {
+      p += 2;
+      avail -= 2;
+      off += 2;
+    }
+    if (avail == 0) break;
+    size_t lim = avail < MAX_HEADER ? avail : MAX_HEADER;
+    const char *e = memmem(p, lim, "\r\n\r\n", 4);
+    if (e == NULL) {
+      if (avail >= MAX_HEADER) reply_bad(c, 431);
+      break;
+    }
+    size_t hlen = (size_t)(e - p) + 4;
+    off += hlen;
+    handle_request(c, p, hlen);
+  }
+  if (c->want_close || c->closing) {
+    c->in_len = 0; /* nothing after the last response is ever answered */
+  } else if (off > 0) {
+    memmove(c->in, c->in + off, c->in_len - off);
+    c->in_len -= off;
+  }
+  update_reading(c);
+  maybe_finish(c);
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
+  struct conn *c = container_of(h, struct conn, tcp);
+  (void)suggested;
+  /* Reads land directly in the request buffer; it stays below ~2*MAX_HEADER because a longer
+   * incomplete header block is answered with 431. */
+  if (c->in_cap - c->in_len < MIN_READ) {
+    size_t ncap = c->in_cap ? c->in_cap * 2 : 2 * MIN_READ;
+    char *np = realloc(c->in, ncap);
+    if (np == NULL) {
+      *buf = uv_buf_init(NULL, 0); /* libuv reports UV_ENOBUFS to on_read */
+      return;
+    }
+    c->in = np;
+    c->in_cap = ncap;
+  }
+  *buf = uv_buf_init(c->in + c->in_len, (unsigned)(c->in_cap - c->in_len));
+}
+
+static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
+  struct conn *c = container_of(s, struct conn, tcp);
+  (void)buf;
+  if (n == 0 || c->closing) return;
+  if (n < 0) {
+    if (n != UV_EOF || c->lingering) {
+      conn_close(c);
+      return;
+    }
+    c->eof = 1;
+    update_reading(c);
+    maybe_finish(c); /* with want_close set, the shutdown callback closes instead */
+    return;
+  }
+  if (c->want_close) return; /* after the last response, input is dropped */
+  c->in_len += (size_t)n;
+  process_input(c);
+}
+
+static void on_reject_close(uv_handle_t *h) {
+  (void)h;
+  reject_busy = 0;
+}
+
+static void on_connection(uv_stream_t *srv, int status) {
+  if (status < 0) {
+    fprintf(stderr, "uvcrawl-siteserver: accept: %s\n", uv_strerror(status));
+    return;
+  }
+  struct conn *c = calloc(1, sizeof *c);
+  if (c == NULL || uv_tcp_init(loop, &c->tcp) != 0) {
+    free(c); /* no handle was initialized, so there is no close callback to wait for */
+    /* Accept and drop: a connection left unaccepted would stall the listener. */
+    if (!reject_busy && uv_tcp_init(loop, &reject_tcp) == 0) {
+      reject_busy = 1;
+      (void)uv_accept(srv, (uv_stream_t *)&reject_tcp);
+      uv_close((uv_handle_t *)&reject_tcp, on_reject_close);
+    }
+    return;
+  }
+  uv_timer_init(loop, &c->timer);
+  c->handles = 2;
+  c->next = conns;
+  if (conns != NULL) conns->prev = c;
+  conns = c;
+  stats.open++;
+  stats.connections++;
+  if (stats.open > stats.max_concurrent) stats.max_concurrent = stats.open;
+  if (uv_accept(srv, (uv_stream_t *)&c->tcp) != 0) {
+    conn_close(c);
+    return;
+  }
+  uv_tcp_nodelay(&c->tcp, 1); /* responses are single writes; Nagle only adds latency */
+  update_reading(c);
+}
+
+static void on_signal(uv_signal_t *s, int signum) {
+  (void)s;
+  (void)signum;
+  if (stopping) return;
+  stopping = 1;
+  /* Closing every handle lets uv_run return, so memory is freed by the close callbacks. */
+  uv_close((uv_handle_t *)&server, NULL);
+  while (conns != NULL) conn_close(conns);
+  uv_close((uv_handle_t *)&sig_term, NULL);
+  uv_close((uv_handle_t *)&sig_int, NULL);
+}
+
+/* ---- command line and main --------------------------------------------------------------- */
+
+static void usage(FILE *f) {
+  fprintf(f,
+          "usage: uvcrawl-siteserver [--port P] [--host 127.0.0.1] [--pages N] [--fanout F]\n"
+          "                          [--broken PCT] [--redirect PCT] [--size BYTES]\n"
+          "                          [--delay MS] [--list]\n"
+          "Serves a deterministic synthetic site; prints \"port NNNN\" once listening.\n"
+          "--list (with --port) prints the expected crawl \"URL STATUS DEPTH\" and exits.\n");
+}
+
+static int parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out) {
+  char *endp;
+  if (s == NULL || *s < '0' || *s > '9') return -1; /* strtoul would accept "-1" and spaces */
+  errno = 0;
+  unsigned long v = strtoul(s, &endp, 10);
+  if (errno != 0 || *endp != '\0' || v < min || v > max) return -1;
+  *out = (uint32_t)v;
+  return 0;
+}
+
+union addr {
+  struct sockaddr sa;
+  struct sockaddr_in in4;
+  struct sockaddr_in6 in6;
+  struct sockaddr_storage ss;
+};
+
+static int resolve_host(const char *host, uint32_t port, union addr *a, int *v6) {
+  memset(a, 0, sizeof *a);
+  *v6 = 0;
+  if (uv_ip4_addr(host, (int)port, &a->in4) == 0) return 0;
+  *v6 = 1;
+  return uv_ip6_addr(host, (int)port, &a->in6);
+}
+
+static void make_origin(int v6) {
+  fmt_fixed(cfg.origin, sizeof cfg.origin, v6 ? "http://[%s]:%" PRIu32 : "http://%s:%" PRIu32,
+            cfg.host, cfg.port);
+  size_t k;
+  for (k = 0; cfg.origin[k] != '\0' && k + 1 < sizeof cfg.origin_upper; k++) {
+    char ch = cfg.origin[k];
+    cfg.origin_upper[k] = (ch >= 'a' && ch <= 'z') ? (char)(ch - 'a' + 'A') : ch;
+  }
+  cfg.origin_upper[k] = '\0';
+}
+
+static void parse_args(int argc, char **argv) {
+  static const struct {
+    const char *name;
+    uint32_t *dst;
+    uint32_t min, max;
+  } nums[] = {{"--port", &cfg.port, 0, 65535},
+              {"--pages", &cfg.pages, 1, MAX_PAGES},
+              {"--fanout", &cfg.fanout, 1, MAX_FANOUT},
+              {"--broken", &cfg.broken, 0, 100},
+              {"--redirect", &cfg.redirect, 0, 100},
+              {"--size", &cfg.size, 0, 64u * 1024 * 1024},
+              {"--delay", &cfg.delay, 0, 3600u * 1000}};
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    if (strcmp(a, "--list") == 0) {
+      cfg.list = 1;
+      continue;
+    }
+    if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+      usage(stdout);
+      exit(0);
+    }
+    /* Both "--opt value" and "--opt=value". */
+    const char *eq = strchr(a, '=');
+    size_t nlen = eq ? (size_t)(eq - a) : strlen(a);
+    const char *val = eq ? eq + 1 : (i + 1 < argc ? argv[i + 1] : NULL);
+    int found = 0;
+    if (nlen == 6 && memcmp(a, "--host", 6) == 0) {
+      found = 1;
+      if (val == NULL || strlen(val) >= sizeof cfg.host) {
+        fprintf(stderr, "uvcrawl-siteserver: --host needs an IP address\n");
+        exit(2);
+      }
+      memcpy(cfg.host, val, strlen(val) + 1);
+    }
+    for (size_t k = 0; !found && k < sizeof nums / sizeof nums[0]; k++) {
+      if (nlen != strlen(nums[k].name) || memcmp(a, nums[k].name, nlen) != 0) continue;
+      found = 1;
+      if (parse_u32(val, nums[k].min, nums[k].max, nums[k].dst) != 0) {
+        fprintf(stderr, "uvcrawl-siteserver: %s needs an integer in %" PRIu32 "..%" PRIu32 "\n",
+                nums[k].name, nums[k].min, nums[k].max);
+        exit(2);
+      }
+    }
+    if (!found) {
+      fprintf(stderr, "uvcrawl-siteserver: unknown option '%s'\n", a);
+      usage(stderr);
+      exit(2);
+    }
+    if (eq == NULL) i++; /* consumed the value */
+  }
+}
+
+int main(int argc, char **argv) {
+  union addr addr;
+  int v6, r;
+
+  parse_args(argc, argv);
+  if (resolve_host(cfg.host, cfg.port, &addr, &v6) != 0) {
+    fprintf(stderr, "uvcrawl-siteserver: --host '%s' is not an IP address\n", cfg.host);
+    return 2;
+  }
+
+  if (cfg.list) {
+    if (cfg.port == 0) {
+      fprintf(stderr, "uvcrawl-siteserver: --list needs --port\n");
+      return 2;
+    }
+    make_origin(v6);
+    if (ensure_expected() != 0) {
+      fprintf(stderr, "uvcrawl-siteserver: out of memory\n");
+      return 1;
+    }
+    if (fwrite(expected, 1, expected_len, stdout) != expected_len || fflush(stdout) != 0) {
+      free(expected);
+      return 1;
+    }
+    free(expected);
+    return 0;
+  }
+
+  /* A peer closing mid-write must surface as EPIPE, not kill the server. */
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = SIG_IGN;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGPIPE, &sa, NULL);
+
+  /* Thousands of concurrent connections need more descriptors than the usual soft limit. */
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    (void)setrlimit(RLIMIT_NOFILE, &rl); /* best effort */
+  }
+
+  loop = uv_default_loop();
+  if ((r = uv_tcp_init(loop, &server)) != 0 || (r = uv_tcp_bind(&server, &addr.sa, 0)) != 0 ||
+      (r = uv_listen((uv_stream_t *)&server, 4096, on_connection)) != 0) {
+    fprintf(stderr, "uvcrawl-siteserver: listen on %s:%" PRIu32 ": %s\n", cfg.host, cfg.port,
+            uv_strerror(r));
+    return 1;
+  }
+  int alen = (int)sizeof addr;
+  if ((r = uv_tcp_getsockname(&server, &addr.sa, &alen)) != 0) {
+    fprintf(stderr, "uvcrawl-siteserver: getsockname: %s\n", uv_strerror(r));
+    return 1;
+  }
+  cfg.port = ntohs(v6 ? addr.in6.sin6_port : addr.in4.sin_port);
+  make_origin(v6);
+
+  if (uv_signal_init(loop, &sig_term) != 0 || uv_signal_init(loop, &sig_int) != 0 ||
+      uv_signal_start(&sig_term, on_signal, SIGTERM) != 0 ||
+      uv_signal_start(&sig_int, on_signal, SIGINT) != 0) {
+    fprintf(stderr, "uvcrawl-siteserver: cannot install signal handlers\n");
+    return 1;
+  }
+
+  printf("port %" PRIu32 "\n", cfg.port);
+  fflush(stdout);
+
+  uv_run(loop, UV_RUN_DEFAULT);
+  r = uv_loop_close(loop);
+  if (r != 0) fprintf(stderr, "uvcrawl-siteserver: loop close: %s\n", uv_strerror(r));
+  free(expected);
+  return 0;
+}

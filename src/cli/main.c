@@ -44,6 +44,8 @@ static const char usage_text[] =
     "      --timeout MS         whole request (default 60000; 0 = none)\n"
     "      --connect-timeout MS (default 10000)\n"
     "      --user-agent STRING  (default uvcrawl/VERSION)\n"
+    "      --engine loop|threads  the event loop (default), or blocking worker threads\n"
+    "      --threads N          workers for --engine threads (default 64)\n"
     "  -q, --quiet              no summary on stderr\n"
     "  -h, --help               this text\n"
     "  -V, --version            print the version\n"
@@ -118,6 +120,24 @@ static void print_summary(const cli_t *cli) {
           s->inflight_max, s->inflight_cap, s->fds_max);
 }
 
+/* --engine threads: the same crawl on blocking worker threads, for comparison. */
+static int run_threads(const uvcrawl_options_t *opts, char **seeds, size_t n, unsigned threads,
+                       int quiet) {
+  cli_t cli;
+  memset(&cli, 0, sizeof(cli));
+  int err = uvcrawl_run_threads(opts, (const char *const *)seeds, n, threads, NULL, &cli.stats);
+  if (err == UVCRAWL_EURL || err == UVCRAWL_ESCHEME) {
+    fprintf(stderr, "uvcrawl: bad URL: %s\nTry 'uvcrawl --help'.\n", uvcrawl_strerror(err));
+    return EXIT_USAGE;
+  }
+  if (err != 0) {
+    fprintf(stderr, "uvcrawl: %s\n", uvcrawl_strerror(err));
+    return EXIT_RUNTIME;
+  }
+  if (!quiet) print_summary(&cli);
+  return EXIT_OK;
+}
+
 int main(int argc, char **argv) {
   static const struct option longopts[] = {
       {"output", required_argument, NULL, 'o'},
@@ -129,6 +149,8 @@ int main(int argc, char **argv) {
       {"timeout", required_argument, NULL, 6},
       {"connect-timeout", required_argument, NULL, 7},
       {"user-agent", required_argument, NULL, 8},
+      {"engine", required_argument, NULL, 9},
+      {"threads", required_argument, NULL, 10},
       {"quiet", no_argument, NULL, 'q'},
       {"help", no_argument, NULL, 'h'},
       {"version", no_argument, NULL, 'V'},
@@ -138,6 +160,8 @@ int main(int argc, char **argv) {
   cli_t cli;
   uint64_t v;
   int ch, err;
+  int use_threads = 0;
+  unsigned nthreads = 64;
 
   memset(&cli, 0, sizeof(cli));
   uvcrawl_options_init(&opts);
@@ -184,6 +208,16 @@ int main(int argc, char **argv) {
       opts.connect_timeout_ms = (long)v;
       break;
     case 8: opts.user_agent = optarg; break;
+    case 9:
+      if (strcmp(optarg, "loop") != 0 && strcmp(optarg, "threads") != 0)
+        return usage_error("--engine is 'loop' or 'threads', not '%s'", optarg);
+      use_threads = strcmp(optarg, "threads") == 0;
+      break;
+    case 10:
+      if (parse_u64(optarg, 100000, &v) || v == 0)
+        return usage_error("--threads needs a number from 1 to 100000, not '%s'", optarg);
+      nthreads = (unsigned)v;
+      break;
     case ':': return usage_error("option '%s' needs a value", argv[optind - 1]);
     default: return usage_error("unknown option '%s'", argv[optind - 1]);
     }
@@ -195,6 +229,8 @@ int main(int argc, char **argv) {
 
   raise_fd_limit();
   signal(SIGPIPE, SIG_IGN);
+  if (use_threads) return run_threads(&opts, argv + optind, (size_t)(argc - optind), nthreads,
+                                      cli.quiet);
   if ((err = uv_loop_init(&cli.loop)) != 0) {
     fprintf(stderr, "uvcrawl: %s\n", uv_strerror(err));
     return EXIT_RUNTIME;

@@ -1,0 +1,216 @@
+/* Tests for src/extract.c: each tests/fixtures/NAME.html is parsed and compared with
+ * NAME.links (expected refs one per line, in document order; an optional first line
+ * "base: VALUE" gives the expected <base href>). Then a few generated documents: deep
+ * nesting, the max_links cap, a buffer without a NUL, empty input. */
+#include "task.h"
+#include "uvcrawl-int.h"
+
+#ifndef FIXTURES
+#error "FIXTURES must be defined to the fixtures directory"
+#endif
+
+typedef struct {
+  const char *name;
+  size_t max_links;
+} fixture_t;
+
+static const fixture_t fixtures[] = {
+  {"basic", 0},           /* every tag kind that carries a link */
+  {"base", 0},            /* first <base href> wins, trimmed, not a ref */
+  {"base-empty", 0},      /* an empty first <base href> still decides */
+  {"comments-script", 0}, /* comments, script/style/title/textarea text are not links */
+  {"malformed", 0},       /* unclosed tags, unquoted/mixed-case attrs, stray '<', EOF in tag */
+  {"entities", 0},        /* character references in attribute values */
+  {"whitespace", 0},      /* trimming, empty values skipped */
+  {"non-utf8", 0},        /* invalid UTF-8 becomes U+FFFD */
+  {"maxlinks", 3},        /* the cap; a <base> after the cap is still found */
+};
+
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Reads a whole file into a malloc'd, NUL-terminated buffer the caller frees. */
+static char *read_file(const char *path, size_t *len) {
+  FILE *fp = fopen(path, "rb");
+  char *buf = NULL;
+  size_t cap = 0, n = 0;
+
+  if (fp == NULL) FAIL("cannot open %s", path);
+  for (;;) {
+    size_t got;
+    if (cap - n < 4096) {
+      cap = cap ? cap * 2 : 8192;
+      buf = realloc(buf, cap + 1);
+      ASSERT_NOT_NULL(buf);
+    }
+    got = fread(buf + n, 1, cap - n, fp);
+    n += got;
+    if (got == 0) break;
+  }
+  ASSERT(!ferror(fp));
+  fclose(fp);
+  buf[n] = '\0';
+  *len = n;
+  return buf;
+}
+
+static char *fixture_path(const char *name, const char *ext) {
+  size_t len = strlen(FIXTURES) + 1 + strlen(name) + strlen(ext) + 1;
+  char *p = malloc(len);
+  ASSERT_NOT_NULL(p);
+  snprintf(p, len, "%s/%s%s", FIXTURES, name, ext);
+  return p;
+}
+
+static void check_fixture(const fixture_t *fx) {
+  char *html_path = fixture_path(fx->name, ".html");
+  char *links_path = fixture_path(fx->name, ".links");
+  size_t html_len, exp_len, i = 0;
+  char *html = read_file(html_path, &html_len);
+  char *expected = read_file(links_path, &exp_len);
+  char *line = expected;
+  uvcrawl__links_t links;
+
+  memset(&links, 0, sizeof(links));
+  ASSERT_EQ(uvcrawl__extract_links(html, html_len, fx->max_links, &links), 0);
+
+  if (strncmp(line, "base: ", 6) == 0) {
+    char *nl = strchr(line, '\n');
+    ASSERT_NOT_NULL(nl);
+    *nl = '\0';
+    ASSERT_STR_EQ(links.base, line + 6);
+    line = nl + 1;
+  } else if (links.base != NULL) {
+    FAIL("%s: unexpected base \"%s\"", fx->name, links.base);
+  }
+
+  while (*line != '\0') {
+    char *nl = strchr(line, '\n');
+    ASSERT_NOT_NULL(nl); /* every expected line ends with a newline */
+    *nl = '\0';
+    if (i >= links.n) FAIL("%s: missing ref %zu \"%s\"", fx->name, i, line);
+    if (strcmp(links.refs[i], line) != 0)
+      FAIL("%s: ref %zu: got \"%s\", want \"%s\"", fx->name, i, links.refs[i], line);
+    i++;
+    line = nl + 1;
+  }
+  if (i != links.n) FAIL("%s: extra ref %zu \"%s\"", fx->name, i, links.refs[i]);
+  if (fx->max_links != 0) ASSERT_LE(links.n, fx->max_links);
+
+  uvcrawl__links_free(&links);
+  ASSERT_NULL(links.refs);
+  ASSERT_NULL(links.base);
+  ASSERT_EQ(links.n, 0);
+  ASSERT_EQ(links.cap, 0);
+  free(html);
+  free(expected);
+  free(html_path);
+  free(links_path);
+}
+
+/* 100,000 nested <div>s with a link at the bottom: the walk must not recurse. */
+static void check_deep(void) {
+  const size_t depth = 100000;
+  const char open[] = "<div>", close[] = "</div>";
+  const char head[] = "<html><body><a href=\"top.html\"></a>";
+  const char leaf[] = "<a href=\"deep.html\">deep</a>";
+  const char tail[] = "<a href=\"after.html\"></a></body></html>";
+  size_t len = strlen(head) + depth * (strlen(open) + strlen(close)) + strlen(leaf) +
+               strlen(tail);
+  char *html = malloc(len + 1), *p = html;
+  uvcrawl__links_t links;
+  size_t i;
+
+  ASSERT_NOT_NULL(html);
+  memcpy(p, head, strlen(head));
+  p += strlen(head);
+  for (i = 0; i < depth; i++, p += strlen(open)) memcpy(p, open, strlen(open));
+  memcpy(p, leaf, strlen(leaf));
+  p += strlen(leaf);
+  for (i = 0; i < depth; i++, p += strlen(close)) memcpy(p, close, strlen(close));
+  memcpy(p, tail, strlen(tail));
+  p += strlen(tail);
+  ASSERT_EQ(p - html, len);
+
+  memset(&links, 0, sizeof(links));
+  ASSERT_EQ(uvcrawl__extract_links(html, len, 0, &links), 0);
+  ASSERT_EQ(links.n, 3);
+  ASSERT_STR_EQ(links.refs[0], "top.html");
+  ASSERT_STR_EQ(links.refs[1], "deep.html");
+  ASSERT_STR_EQ(links.refs[2], "after.html");
+  uvcrawl__links_free(&links);
+  free(html);
+}
+
+/* Many links: the array grows by doubling past its first allocation; the cap cuts exactly. */
+static void check_many(void) {
+  const size_t total = 5000;
+  const size_t caps[] = {0, 1, 16, 17, 4999, 5000, 5001};
+  size_t len = 0, i, c, cap = total * 32 + 64;
+  char *html = malloc(cap);
+  uvcrawl__links_t links;
+
+  ASSERT_NOT_NULL(html);
+  for (i = 0; i < total; i++) {
+    int w = snprintf(html + len, cap - len, "<a href=\"/p/%zu\">%zu</a>\n", i, i);
+    ASSERT_GT(w, 0);
+    ASSERT_LE((size_t)w, cap - len - 1);
+    len += (size_t)w;
+  }
+  for (c = 0; c < COUNT(caps); c++) {
+    size_t want = caps[c] == 0 || caps[c] > total ? total : caps[c];
+    memset(&links, 0, sizeof(links));
+    ASSERT_EQ(uvcrawl__extract_links(html, len, caps[c], &links), 0);
+    ASSERT_EQ(links.n, want);
+    ASSERT_LE(links.n, links.cap);
+    for (i = 0; i < links.n; i++) {
+      char buf[32];
+      snprintf(buf, sizeof(buf), "/p/%zu", i);
+      ASSERT_STR_EQ(links.refs[i], buf);
+    }
+    uvcrawl__links_free(&links);
+  }
+  free(html);
+}
+
+/* The buffer is length-delimited: bytes past len must not be read, no NUL is needed. */
+static void check_length_bounded(void) {
+  static const char buf[] = {'<', 'a', ' ', 'h', 'r', 'e', 'f', '=', 'x', '>', '<', 'a', ' ',
+                             'h', 'r', 'e', 'f', '=', 'y', '>'}; /* not NUL-terminated */
+  uvcrawl__links_t links;
+
+  memset(&links, 0, sizeof(links));
+  ASSERT_EQ(uvcrawl__extract_links(buf, 10, 0, &links), 0);
+  ASSERT_EQ(links.n, 1);
+  ASSERT_STR_EQ(links.refs[0], "x");
+  uvcrawl__links_free(&links);
+
+  ASSERT_EQ(uvcrawl__extract_links(buf, sizeof(buf), 0, &links), 0);
+  ASSERT_EQ(links.n, 2);
+  ASSERT_STR_EQ(links.refs[1], "y");
+  uvcrawl__links_free(&links);
+}
+
+static void check_empty(void) {
+  uvcrawl__links_t links;
+  memset(&links, 0, sizeof(links));
+  ASSERT_EQ(uvcrawl__extract_links("", 0, 0, &links), 0);
+  ASSERT_EQ(links.n, 0);
+  ASSERT_NULL(links.base);
+  uvcrawl__links_free(&links);
+  ASSERT_EQ(uvcrawl__extract_links("just text, no markup", 20, 0, &links), 0);
+  ASSERT_EQ(links.n, 0);
+  uvcrawl__links_free(&links);
+  uvcrawl__links_free(&links); /* freeing a zeroed struct is harmless */
+}
+
+int main(void) {
+  size_t i;
+  for (i = 0; i < COUNT(fixtures); i++) check_fixture(&fixtures[i]);
+  check_deep();
+  check_many();
+  check_length_bounded();
+  check_empty();
+  printf("test-extract: %zu fixtures, deep nesting, caps, bounds, empty: all passed\n",
+         COUNT(fixtures));
+  return 0;
+}
