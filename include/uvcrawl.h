@@ -58,6 +58,8 @@ typedef struct {
   long connect_timeout_ms;   /* 0: libcurl's default */
   const char *user_agent;    /* NULL: "uvcrawl/VERSION" */
   const char *output_path;   /* JSON Lines records; "-" is stdout; NULL: none */
+  const char *mirror_dir;    /* save 2xx bodies under DIR/host[:port]/path; NULL: no mirror */
+  int fsync;                 /* fsync each mirrored file before renaming it into place */
 } uvcrawl_options_t;
 
 UVCRAWL_EXTERN void uvcrawl_options_init(uvcrawl_options_t *opts);
@@ -88,6 +90,11 @@ typedef struct {
   unsigned inflight_max;   /* high-water mark */
   unsigned inflight_cap;   /* the cap after clamping to RLIMIT_NOFILE */
   unsigned fds_max;        /* high-water mark of sockets curl held open */
+  uint64_t mirror_errors;  /* bodies that could not be saved (the URL's record says why) */
+  uint64_t buffered_max;   /* high-water mark of body bytes held in memory */
+  double lag_p50_ms;       /* loop lag: how late a 1 ms repeating timer fired */
+  double lag_p99_ms;
+  double lag_max_ms;
   double wall_ms;          /* since uvcrawl_start() */
 } uvcrawl_stats_t;
 

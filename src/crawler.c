@@ -4,9 +4,11 @@
  * Admission takes a slot only while fewer than the cap are in flight and the bodies waiting for
  * the pool fit the buffer budget; everything else waits in the frontier. */
 #include <dirent.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include "uvcrawl-int.h"
 
@@ -37,6 +39,10 @@ struct uvcrawl_s {
   uvcrawl_stats_t stats;
   uint64_t start_ns;
   uv_timer_t tick;  /* runs pump/finish/teardown from a clean stack */
+  uv_timer_t lag_timer;
+  uint64_t lag_prev_ns;
+  uvcrawl__hist_t lag;
+  int mirror_fd;
   state_t state;
   int closing_parts;
   uvcrawl_result_cb on_result;
@@ -140,13 +146,23 @@ int uvcrawl_create(uv_loop_t *loop, const uvcrawl_options_t *opts, uvcrawl_t **o
       (err = uvcrawl__output_open(loop, c->opts.output_path, &c->output)) != 0)
     goto fail;
   c->opts.output_path = NULL;
+  c->mirror_fd = -1;
+  if (c->opts.mirror_dir != NULL &&
+      (err = uvcrawl__store_open_root(c->opts.mirror_dir, &c->mirror_fd)) != 0)
+    goto fail;
+  c->opts.mirror_dir = NULL;
+  /* Test-only: a slow disk, to prove backpressure bounds memory. */
+  const char *delay = getenv("UVCRAWL_TEST_WRITE_DELAY_MS");
+  if (delay != NULL) uvcrawl__store_delay_ms = (unsigned)strtoul(delay, NULL, 10);
   err = uvcrawl__engine_new(loop, c->stats.inflight_cap, on_transfer_done, c, &c->engine);
   if (err) goto fail;
   uv_timer_init(loop, &c->tick);
+  uv_timer_init(loop, &c->lag_timer);
   *out = c;
   return 0;
 
 fail:
+  if (c->mirror_fd >= 0) close(c->mirror_fd);
   if (c->output) uvcrawl__output_close(c->output, NULL, NULL);
   uvcrawl__frontier_free(c->frontier);
   free(c->idle);
@@ -185,6 +201,14 @@ int uvcrawl_add_seed(uvcrawl_t *c, const char *url) {
 
 static void on_tick(uv_timer_t *t);
 
+/* Loop lag: a 1 ms repeating timer fires late by as long as the loop was busy elsewhere. */
+static void on_lag_timer(uv_timer_t *t) {
+  uvcrawl_t *c = UVCRAWL_CONTAINER_OF(t, uvcrawl_t, lag_timer);
+  uint64_t now = uv_hrtime(), due = c->lag_prev_ns + 1000000;
+  uvcrawl__hist_add(&c->lag, now > due ? (now - due) / 1000 : 0);
+  c->lag_prev_ns = now;
+}
+
 static void schedule_tick(uvcrawl_t *c) {
   if (!uv_is_active((uv_handle_t *)&c->tick)) uv_timer_start(&c->tick, on_tick, 0, 0);
 }
@@ -196,6 +220,8 @@ int uvcrawl_start(uvcrawl_t *c, uvcrawl_result_cb on_result, uvcrawl_done_cb on_
   c->on_done = on_done;
   c->state = ST_RUNNING;
   c->start_ns = uv_hrtime();
+  c->lag_prev_ns = c->start_ns;
+  uv_timer_start(&c->lag_timer, on_lag_timer, 1, 1);
   schedule_tick(c);
   return 0;
 }
@@ -217,6 +243,7 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata) {
     if (b == NULL) return 0;
     p->body = b;
     p->c->buffered += cap - p->cap;
+    if (p->c->buffered > p->c->stats.buffered_max) p->c->stats.buffered_max = p->c->buffered;
     p->cap = cap;
   }
   memcpy(p->body + p->len, ptr, n);
@@ -293,6 +320,13 @@ static void on_job_done(uvcrawl__job_t *job) {
   uvcrawl_t *c = p->c;
   c->jobs--;
   if (job->status == UV_ENOMEM && p->error == NULL) p->error = "out of memory while parsing";
+  if (job->mirror_err != 0) {
+    c->stats.mirror_errors++;
+    if (p->error == NULL) {
+      snprintf(p->errbuf, sizeof(p->errbuf), "mirror: %s", uv_strerror(job->mirror_err));
+      p->error = p->errbuf;
+    }
+  }
   if (c->state == ST_RUNNING)
     for (size_t i = 0; i < job->nlinks; i++) enqueue(c, job->links[i], p);
   page_finish(p);
@@ -323,7 +357,8 @@ static void on_transfer_done(void *arg, CURL *easy, CURLcode code) {
   p->easy = NULL;
   release_easy(c, easy);
 
-  if (p->len == 0 || c->state == ST_CLOSING) {
+  int mirror = c->mirror_fd >= 0 && code == CURLE_OK && p->status >= 200 && p->status < 300;
+  if ((p->len == 0 && !mirror) || c->state == ST_CLOSING) {
     page_finish(p);
     pump(c);
     return;
@@ -335,6 +370,8 @@ static void on_transfer_done(void *arg, CURL *easy, CURLcode code) {
                                                             p->item.depth, c->opts.max_depth);
   p->job.origins = (const char *const *)c->origins;
   p->job.norigins = c->norigins;
+  p->job.mirror_fd = mirror ? c->mirror_fd : -1;
+  p->job.do_fsync = c->opts.fsync;
   if (uvcrawl__job_submit(c->loop, &p->job, on_job_done) != 0) {
     p->error = "could not queue work";
     page_finish(p);
@@ -432,12 +469,19 @@ static void on_tick_closed(uv_handle_t *h) {
   part_closed(UVCRAWL_CONTAINER_OF((uv_timer_t *)h, uvcrawl_t, tick));
 }
 
+static void on_lag_closed(uv_handle_t *h) {
+  part_closed(UVCRAWL_CONTAINER_OF((uv_timer_t *)h, uvcrawl_t, lag_timer));
+}
+
 static void teardown(uvcrawl_t *c) {
   while (c->nidle > 0) curl_easy_cleanup(c->idle[--c->nidle]);
-  c->closing_parts = 2 + (c->output != NULL);
+  if (c->mirror_fd >= 0) close(c->mirror_fd);
+  c->mirror_fd = -1;
+  c->closing_parts = 3 + (c->output != NULL);
   uvcrawl__engine_close(c->engine, on_engine_closed, c);
   if (c->output) uvcrawl__output_close(c->output, on_output_closed, c);
   uv_close((uv_handle_t *)&c->tick, on_tick_closed);
+  uv_close((uv_handle_t *)&c->lag_timer, on_lag_closed);
 }
 
 static void on_tick(uv_timer_t *t) {
@@ -452,6 +496,7 @@ static void on_tick(uv_timer_t *t) {
       (c->opts.max_pages == 0 || c->started < c->opts.max_pages))
     return;
   uv_timer_stop(&c->tick);
+  uv_timer_stop(&c->lag_timer);
   if (c->output) uvcrawl__output_flush(c->output, on_flushed, c);
   else on_flushed(c, 0);
 }
@@ -480,6 +525,7 @@ int uvcrawl_stop(uvcrawl_t *c) {
 void uvcrawl_close(uvcrawl_t *c, uvcrawl_close_cb close_cb) {
   if (c->state == ST_CLOSING) return;
   if (c->state == ST_RUNNING) abort_transfers(c);
+  uv_timer_stop(&c->lag_timer);
   c->state = ST_CLOSING;
   c->on_close = close_cb;
   /* Teardown waits for pool jobs (their callbacks touch c) and runs from a clean stack. */
@@ -493,6 +539,9 @@ void uvcrawl_get_stats(const uvcrawl_t *c, uvcrawl_stats_t *s) {
   s->queued = c->frontier ? uvcrawl__frontier_queued(c->frontier) : 0;
   s->seen = c->frontier ? uvcrawl__frontier_seen(c->frontier) : 0;
   if (c->engine) uvcrawl__engine_sockets(c->engine, &s->fds_max);
+  s->lag_p50_ms = uvcrawl__hist_quantile_ms(&c->lag, 0.50);
+  s->lag_p99_ms = uvcrawl__hist_quantile_ms(&c->lag, 0.99);
+  s->lag_max_ms = (double)c->lag.max_us / 1000.0;
   if (c->state == ST_RUNNING || c->state == ST_STOPPING)
     s->wall_ms = (double)(uv_hrtime() - c->start_ns) / 1e6;
 }

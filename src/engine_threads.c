@@ -1,8 +1,444 @@
-/* Placeholder: the threaded engine is being written. */
+/* The classic crawler, kept for comparison with the event loop: N pthreads share one frontier
+ * (a mutex and a condition variable); each takes a URL, fetches it with a blocking
+ * curl_easy_perform on its own easy handle, then hashes, parses and writes the record itself.
+ * Crawl policy (scope, depth, redirects, max_pages, record fields and error strings) is the
+ * loop engine's, from crawler.c, so both engines produce the same records for the same site. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
 #include "uvcrawl-int.h"
+
+#define FD_RESERVE 16     /* as crawler.c: stdio, the output file, curl's own */
+#define FDS_PER_XFER 2    /* a socket, plus the resolver's wakeup pair in the worst case */
+#define OUT_BUFFER (64 * 1024)
+#define BODY_KEEP (1u << 20) /* an idle worker keeps at most this much body buffer */
+
+typedef struct {
+  uvcrawl_options_t opts;
+  const char *user_agent;
+  char **origins;
+  size_t norigins;
+
+  pthread_mutex_t lock; /* guards everything down to `waiting` */
+  pthread_cond_t cond;
+  uvcrawl__frontier_t *frontier;
+  uint64_t started;     /* URLs taken, for max_pages */
+  unsigned busy;        /* workers between pop and enqueue: they may still add URLs */
+  unsigned waiting;     /* workers blocked on cond */
+
+  pthread_mutex_t out_lock; /* guards the output, on_result and the counters below */
+  FILE *out;
+  int out_error;
+  uvcrawl_result_cb on_result;
+  uint64_t pages, errors, bytes;
+  unsigned connected;   /* workers whose handle opened a connection */
+} shared_t;
+
+typedef struct {
+  shared_t *s;
+  pthread_t tid;
+  CURL *easy;
+  char *body;
+  size_t len, cap;
+  int too_big;
+  int connected;
+  char errbuf[CURL_ERROR_SIZE];
+  char *rec; /* the JSON line, reused across URLs */
+  size_t rec_len, rec_cap;
+} worker_t;
+
+static CURLcode global_init_result;
+static void global_init(void) { global_init_result = curl_global_init(CURL_GLOBAL_DEFAULT); }
+
+static uint64_t now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Open fds now: /proc/self/fd where there is one, a guess elsewhere (as crawler.c). */
+static unsigned count_open_fds(void) {
+  DIR *d = opendir("/proc/self/fd");
+  unsigned n = 0;
+  if (d == NULL) return FD_RESERVE;
+  while (readdir(d) != NULL) n++;
+  closedir(d);
+  return n > 3 ? n - 3 : 0;
+}
+
+/* Each worker holds one connection, so the fd limit bounds the thread count exactly as it
+ * bounds the loop engine's in-flight cap. */
+static unsigned clamp_threads(unsigned wanted) {
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return wanted;
+  uint64_t used = count_open_fds() + FD_RESERVE;
+  uint64_t room = rl.rlim_cur > used ? (rl.rlim_cur - used) / FDS_PER_XFER : 0;
+  if (room < 1) room = 1;
+  return wanted > room ? (unsigned)room : wanted;
+}
+
+static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata) {
+  worker_t *w = userdata;
+  size_t n = size * nmemb;
+  if (w->len + n > w->s->opts.max_body) {
+    w->too_big = 1;
+    return 0; /* curl aborts the transfer: CURLE_WRITE_ERROR */
+  }
+  if (w->cap - w->len < n) {
+    size_t cap = w->cap ? w->cap : 16384;
+    while (cap - w->len < n) cap *= 2;
+    if (cap > w->s->opts.max_body) cap = w->s->opts.max_body;
+    char *b = realloc(w->body, cap);
+    if (b == NULL) return 0;
+    w->body = b;
+    w->cap = cap;
+  }
+  memcpy(w->body + w->len, ptr, n);
+  w->len += n;
+  return n;
+}
+
+/* Caller holds s->lock. Same rule as crawler.c's enqueue(). Returns 1 when url was queued. */
+static int enqueue_locked(shared_t *s, const char *url, const uvcrawl__item_t *from) {
+  if (s->opts.max_depth >= 0 && from->depth + 1 > s->opts.max_depth) return 0;
+  return uvcrawl__frontier_add(s->frontier, url, from->url, from->depth + 1) == 1;
+}
+
+/* Caller holds s->lock. No URL may be taken any more: max_pages is spent. */
+static int exhausted_locked(const shared_t *s) {
+  return s->opts.max_pages != 0 && s->started >= s->opts.max_pages;
+}
+
+/* Takes the next URL, blocking while the queue is empty but a busy worker may still add to it.
+ * Returns 0 when the crawl is over for this worker. */
+static int take(shared_t *s, uvcrawl__item_t *item) {
+  int got = 0;
+  pthread_mutex_lock(&s->lock);
+  for (;;) {
+    if (exhausted_locked(s)) break;
+    if (uvcrawl__frontier_pop(s->frontier, item)) {
+      s->started++;
+      s->busy++;
+      got = 1;
+      break;
+    }
+    if (s->busy == 0) break; /* empty queue and nobody can refill it: done */
+    s->waiting++;
+    pthread_cond_wait(&s->cond, &s->lock);
+    s->waiting--;
+  }
+  /* Whoever notices the end wakes the rest so they notice it too. */
+  if (!got && s->waiting > 0) pthread_cond_broadcast(&s->cond);
+  pthread_mutex_unlock(&s->lock);
+  return got;
+}
+
+/* Adds a page's outgoing URLs and ends its busy period, in one critical section. */
+static void give_back(shared_t *s, const uvcrawl__item_t *item, const char *redirect,
+                      char *const *links, size_t nlinks) {
+  unsigned added = 0;
+  pthread_mutex_lock(&s->lock);
+  if (redirect != NULL) added += (unsigned)enqueue_locked(s, redirect, item);
+  for (size_t i = 0; i < nlinks; i++) added += (unsigned)enqueue_locked(s, links[i], item);
+  s->busy--;
+  /* Wake one sleeper per new URL; at the very end, all of them, so they can exit. */
+  if (s->waiting > 0) {
+    if (s->busy == 0 || added >= s->waiting) pthread_cond_broadcast(&s->cond);
+    else
+      while (added-- > 0) pthread_cond_signal(&s->cond);
+  }
+  pthread_mutex_unlock(&s->lock);
+}
+
+static void emit(worker_t *w, const uvcrawl_result_t *r) {
+  shared_t *s = w->s;
+  int fmt_err = 0;
+  if (s->out != NULL) {
+    w->rec_len = 0;
+    fmt_err = uvcrawl__json_record(r, &w->rec, &w->rec_len, &w->rec_cap);
+    if (fmt_err == 0 && w->rec_len == w->rec_cap) {
+      size_t cap = w->rec_cap * 2;
+      char *b = realloc(w->rec, cap);
+      if (b == NULL) {
+        fmt_err = UV_ENOMEM;
+      } else {
+        w->rec = b;
+        w->rec_cap = cap;
+      }
+    }
+    if (fmt_err == 0) w->rec[w->rec_len++] = '\n';
+  }
+  pthread_mutex_lock(&s->out_lock);
+  s->pages++;
+  s->bytes += r->bytes;
+  if (r->error != NULL || r->status >= 400) s->errors++;
+  /* A record that could not be formatted is lost, as in output.c; a write error is kept. */
+  if (s->out != NULL && fmt_err == 0 && s->out_error == 0 &&
+      fwrite(w->rec, 1, w->rec_len, s->out) != w->rec_len)
+    s->out_error = errno ? -errno : UV_EIO;
+  if (s->on_result) s->on_result(NULL, r);
+  pthread_mutex_unlock(&s->out_lock);
+}
+
+/* Fetches one URL, runs the job on this thread, queues what it found, writes the record. */
+static void crawl_one(worker_t *w, const uvcrawl__item_t *item) {
+  shared_t *s = w->s;
+  CURL *e = w->easy;
+  uvcrawl__job_t job;
+  uvcrawl_result_t r;
+  char *redirect = NULL, *loc = NULL, *ct = NULL;
+  const char *error = NULL;
+  long status = 0, nconn = 0;
+  curl_off_t us = 0;
+
+  curl_easy_reset(e); /* keeps the connection and DNS caches, drops the options */
+  w->len = 0;
+  w->too_big = 0;
+  w->errbuf[0] = '\0';
+  curl_easy_setopt(e, CURLOPT_URL, item->url);
+  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt(e, CURLOPT_WRITEDATA, w);
+  curl_easy_setopt(e, CURLOPT_ERRORBUFFER, w->errbuf);
+  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(e, CURLOPT_USERAGENT, s->user_agent);
+  curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+  curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, s->opts.timeout_ms);
+  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, s->opts.connect_timeout_ms);
+  curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)s->opts.max_body);
+  CURLcode code = curl_easy_perform(e);
+
+  curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
+  curl_easy_getinfo(e, CURLINFO_TOTAL_TIME_T, &us);
+  if (!w->connected && curl_easy_getinfo(e, CURLINFO_NUM_CONNECTS, &nconn) == CURLE_OK &&
+      nconn > 0)
+    w->connected = 1;
+  /* Borrowed from the handle: valid until the next reset, i.e. for this whole function. */
+  if (curl_easy_getinfo(e, CURLINFO_CONTENT_TYPE, &ct) != CURLE_OK) ct = NULL;
+  if (status >= 300 && status < 400 &&
+      curl_easy_getinfo(e, CURLINFO_REDIRECT_URL, &loc) == CURLE_OK && loc != NULL)
+    uvcrawl__url_resolve(item->url, loc, &redirect); /* on failure redirect stays NULL */
+  if (w->too_big) error = "body exceeds the size cap (--max-body)";
+  else if (code != CURLE_OK) error = w->errbuf[0] ? w->errbuf : curl_easy_strerror(code);
+
+  memset(&job, 0, sizeof(job));
+  if (w->len > 0) {
+    job.body = w->body;
+    job.len = w->len;
+    job.url = item->url;
+    job.parse = code == CURLE_OK &&
+                uvcrawl__should_parse(status, ct, item->depth, s->opts.max_depth);
+    job.origins = (const char *const *)s->origins;
+    job.norigins = s->norigins;
+    uvcrawl__job_run(&job);
+    if (job.status == UV_ENOMEM && error == NULL) error = "out of memory while parsing";
+  }
+
+  give_back(s, item,
+            redirect != NULL && uvcrawl__in_scope(redirect, (const char *const *)s->origins,
+                                                  s->norigins)
+                ? redirect
+                : NULL,
+            job.links, job.nlinks);
+
+  memset(&r, 0, sizeof(r));
+  r.url = item->url;
+  r.status = status;
+  r.depth = item->depth;
+  r.referrer = item->referrer;
+  r.content_type = ct;
+  r.bytes = w->len;
+  r.md5 = job.md5[0] ? job.md5 : NULL;
+  r.redirect = redirect;
+  r.error = error;
+  r.ms = (double)us / 1000.0;
+  r.curl_code = (int)code;
+  r.links = (unsigned)job.nlinks;
+  emit(w, &r);
+
+  uvcrawl__job_cleanup(&job);
+  free(redirect);
+  if (w->cap > BODY_KEEP) { /* one huge page must not pin max_body per thread for good */
+    free(w->body);
+    w->body = NULL;
+    w->cap = 0;
+  }
+}
+
+static void *worker_main(void *arg) {
+  worker_t *w = arg;
+  uvcrawl__item_t item;
+  while (take(w->s, &item)) crawl_one(w, &item);
+  return NULL;
+}
+
+/* Opens the record file with output.c's flags and mode. Returns 0 or a negative errno. */
+static int open_output(const char *path, FILE **out) {
+  int fd;
+  FILE *f;
+  if (strcmp(path, "-") == 0) {
+    *out = stdout;
+    return 0;
+  }
+  fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return -errno;
+  f = fdopen(fd, "w");
+  if (f == NULL) {
+    int err = -errno;
+    close(fd);
+    return err;
+  }
+  setvbuf(f, NULL, _IOFBF, OUT_BUFFER); /* failure leaves stdio's default: still correct */
+  *out = f;
+  return 0;
+}
+
+/* Normalizes a seed, adds its origin to the scope (once) and queues it at depth 0. */
+static int add_seed(shared_t *s, const char *url) {
+  char *norm, *origin;
+  int err, known = 0;
+  if ((err = uvcrawl__url_resolve(NULL, url, &norm)) != 0) return err;
+  if ((err = uvcrawl__url_origin(norm, &origin)) != 0) {
+    free(norm);
+    return err;
+  }
+  for (size_t i = 0; i < s->norigins && !known; i++) known = strcmp(s->origins[i], origin) == 0;
+  if (!known) {
+    char **o = realloc(s->origins, (s->norigins + 1) * sizeof(*o));
+    if (o == NULL) {
+      free(norm);
+      free(origin);
+      return UV_ENOMEM;
+    }
+    s->origins = o;
+    s->origins[s->norigins++] = origin;
+  } else {
+    free(origin);
+  }
+  err = uvcrawl__frontier_add(s->frontier, norm, NULL, 0);
+  free(norm);
+  return err < 0 ? err : 0;
+}
 
 int uvcrawl_run_threads(const uvcrawl_options_t *opts, const char *const *seeds, size_t nseeds,
                         unsigned threads, uvcrawl_result_cb on_result, uvcrawl_stats_t *stats) {
-  (void)opts; (void)seeds; (void)nseeds; (void)threads; (void)on_result; (void)stats;
-  return UV_ENOSYS;
+  static pthread_once_t once = PTHREAD_ONCE_INIT;
+  shared_t s;
+  worker_t *workers = NULL;
+  char *user_agent = NULL;
+  unsigned nthreads, running = 0;
+  int err = 0, locks = 0;
+  uint64_t start_ns;
+
+  if (stats) memset(stats, 0, sizeof(*stats));
+  /* curl_global_init is not thread-safe: once per process (crawler.c has its own once, and
+   * libcurl counts the calls). */
+  pthread_once(&once, global_init);
+  if (global_init_result != CURLE_OK) return UVCRAWL_ECURL;
+
+  memset(&s, 0, sizeof(s));
+  if (opts) s.opts = *opts;
+  else uvcrawl_options_init(&s.opts);
+  s.on_result = on_result;
+  nthreads = clamp_threads(threads ? threads : 1);
+
+  user_agent = strdup(s.opts.user_agent ? s.opts.user_agent : "uvcrawl/" UVCRAWL_VERSION_STRING);
+  s.user_agent = user_agent;
+  s.frontier = uvcrawl__frontier_new();
+  workers = calloc(nthreads, sizeof(*workers));
+  if (user_agent == NULL || s.frontier == NULL || workers == NULL) {
+    err = UV_ENOMEM;
+    goto done;
+  }
+  /* Same order as the loop engine: the output is opened before seeds are checked. */
+  if (s.opts.output_path != NULL && (err = open_output(s.opts.output_path, &s.out)) != 0)
+    goto done;
+  for (size_t i = 0; i < nseeds; i++)
+    if ((err = add_seed(&s, seeds[i])) != 0) goto done;
+  if (uvcrawl__frontier_queued(s.frontier) == 0) {
+    err = UVCRAWL_ENOSEED;
+    goto done;
+  }
+  if (pthread_mutex_init(&s.lock, NULL) != 0) {
+    err = UV_ENOMEM;
+    goto done;
+  }
+  locks = 1;
+  if (pthread_mutex_init(&s.out_lock, NULL) != 0) {
+    err = UV_ENOMEM;
+    goto done;
+  }
+  locks = 2;
+  if (pthread_cond_init(&s.cond, NULL) != 0) {
+    err = UV_ENOMEM;
+    goto done;
+  }
+  locks = 3;
+
+  start_ns = now_ns();
+  /* Workers start as soon as they exist; the shared state is ready, and if a later
+   * pthread_create fails the crawl simply runs on fewer threads. */
+  int start_err = 0;
+  for (unsigned i = 0; i < nthreads; i++) {
+    worker_t *w = &workers[running];
+    w->s = &s;
+    if ((w->easy = curl_easy_init()) == NULL) {
+      start_err = UVCRAWL_ECURL;
+      break;
+    }
+    if ((start_err = pthread_create(&w->tid, NULL, worker_main, w)) != 0) {
+      start_err = -start_err; /* EAGAIN: the thread or memory limit */
+      curl_easy_cleanup(w->easy);
+      w->easy = NULL;
+      break;
+    }
+    running++;
+  }
+  if (running == 0) err = start_err; /* not one worker: nothing was fetched */
+  for (unsigned i = 0; i < running; i++) pthread_join(workers[i].tid, NULL);
+
+  if (stats) {
+    stats->wall_ms = (double)(now_ns() - start_ns) / 1e6;
+    stats->pages = s.pages;
+    stats->errors = s.errors;
+    stats->bytes = s.bytes;
+    stats->queued = uvcrawl__frontier_queued(s.frontier);
+    stats->seen = uvcrawl__frontier_seen(s.frontier);
+    stats->inflight_max = running;
+    stats->inflight_cap = nthreads;
+    for (unsigned i = 0; i < running; i++) stats->fds_max += (unsigned)workers[i].connected;
+  }
+
+done:
+  if (s.out != NULL) {
+    if (fflush(s.out) != 0 && s.out_error == 0) s.out_error = errno ? -errno : UV_EIO;
+    if (s.out != stdout && fclose(s.out) != 0 && s.out_error == 0)
+      s.out_error = errno ? -errno : UV_EIO;
+    if (err == 0) err = s.out_error; /* the crawl ran, but its records are incomplete */
+  }
+  if (workers != NULL) {
+    for (unsigned i = 0; i < running; i++) {
+      curl_easy_cleanup(workers[i].easy);
+      free(workers[i].body);
+      free(workers[i].rec);
+    }
+    free(workers);
+  }
+  if (locks >= 3) pthread_cond_destroy(&s.cond);
+  if (locks >= 2) pthread_mutex_destroy(&s.out_lock);
+  if (locks >= 1) pthread_mutex_destroy(&s.lock);
+  for (size_t i = 0; i < s.norigins; i++) free(s.origins[i]);
+  free(s.origins);
+  uvcrawl__frontier_free(s.frontier);
+  free(user_agent);
+  return err;
 }

@@ -10,7 +10,7 @@
 
 uvcrawl__thread_probe_cb uvcrawl__thread_probe;
 
-static int md5_hex(const char *data, size_t len, char hex[33]) {
+int uvcrawl__md5_hex(const char *data, size_t len, char hex[33]) {
   unsigned char d[EVP_MAX_MD_SIZE];
   unsigned n = 0;
   static const char digits[] = "0123456789abcdef";
@@ -74,7 +74,17 @@ static int resolve_links(uvcrawl__job_t *job, const uvcrawl__links_t *found) {
 void uvcrawl__job_run(uvcrawl__job_t *job) {
   job->md5[0] = '\0';
   if (uvcrawl__thread_probe) uvcrawl__thread_probe("md5");
-  if (job->len > 0 && (job->status = md5_hex(job->body, job->len, job->md5)) != 0) return;
+  if (job->len > 0 && (job->status = uvcrawl__md5_hex(job->body, job->len, job->md5)) != 0)
+    return;
+  if (job->mirror_fd >= 0) {
+    char *rel;
+    job->mirror_err = uvcrawl__store_path(job->url, &rel);
+    if (job->mirror_err == 0) {
+      job->mirror_err = uvcrawl__store_write(job->mirror_fd, rel, job->body, job->len,
+                                             job->do_fsync);
+      free(rel);
+    }
+  }
   if (!job->parse || job->len == 0) return;
   if (uvcrawl__thread_probe) uvcrawl__thread_probe("parse");
   uvcrawl__links_t found;
@@ -100,6 +110,7 @@ int uvcrawl__job_submit(uv_loop_t *loop, uvcrawl__job_t *job, uvcrawl__job_cb cb
   job->nlinks = 0;
   job->status = 0;
   job->md5[0] = '\0';
+  job->mirror_err = 0;
   return uv_queue_work(loop, &job->req, work_cb, after_work_cb);
 }
 

@@ -115,7 +115,10 @@ struct uvcrawl__job_s {
   size_t max_links;     /* in: 0 = no cap */
   const char *const *origins; /* in, borrowed: keep only links whose origin is listed */
   size_t norigins;            /* 0: keep every link */
+  int mirror_fd;        /* in: mirror root directory fd, or -1: do not save */
+  int do_fsync;         /* in: fsync each mirrored file */
   char md5[33];         /* out: lower-case hex, "" when len == 0 */
+  int mirror_err;       /* out: 0, or a negative errno from saving the body */
   char **links;         /* out: resolved, normalized http(s) URLs; owned, uvcrawl__job_cleanup() */
   size_t nlinks;
   int status;           /* out: 0, UV_ECANCELED or UV_ENOMEM */
@@ -129,6 +132,9 @@ void uvcrawl__job_cleanup(uvcrawl__job_t *job);
 /* Hashes, extracts and resolves synchronously on the calling thread; what the worker runs. */
 void uvcrawl__job_run(uvcrawl__job_t *job);
 
+/* Lower-case hex md5 of data into hex (33 bytes). Returns 0 or UV_ENOMEM. */
+int uvcrawl__md5_hex(const char *data, size_t len, char hex[33]);
+
 /* Crawl policy shared by both engines (pure). */
 /* 1 when url's origin is one of origins[0..n) (n == 0: every URL is in scope). */
 int uvcrawl__in_scope(const char *url, const char *const *origins, size_t n);
@@ -139,6 +145,36 @@ int uvcrawl__should_parse(long status, const char *content_type, int depth, int 
  * Hook may be NULL; it is called from worker threads. */
 typedef void (*uvcrawl__thread_probe_cb)(const char *what);
 extern uvcrawl__thread_probe_cb uvcrawl__thread_probe;
+
+/* ---- store.c: the mirror on disk ---------------------------------------------------- */
+
+/* The path under the mirror root for url: "host[:port]/seg/.../name", each name decoded then
+ * made safe ('/', '\\', '%', controls encoded; "." and ".." encoded; > 255 bytes shortened
+ * with a digest), "index.html" for a URL ending in "/", "?query" kept in the name.
+ * *out is malloc'd, the caller frees. Returns 0, UVCRAWL_EURL or UV_ENOMEM. Pure. */
+int uvcrawl__store_path(const char *url, char **out);
+/* Writes body to relpath under root_fd: directories by mkdirat/openat(O_NOFOLLOW), the file
+ * to a temporary name then renamed into place. Blocking: thread pool only. Returns 0 or a
+ * negative errno. */
+int uvcrawl__store_write(int root_fd, const char *relpath, const char *body, size_t len,
+                         int do_fsync);
+/* mkdir -p dir and open it; *fd is the caller's to close. Returns 0 or a negative errno. */
+int uvcrawl__store_open_root(const char *dir, int *fd);
+/* Test hook: every mirror write sleeps this long first (a slow disk). */
+extern unsigned uvcrawl__store_delay_ms;
+
+/* ---- lag.c: a histogram of loop lag (pure) -------------------------------------------- */
+
+#define UVCRAWL__HIST_BUCKETS 2000
+typedef struct {
+  uint32_t buckets[UVCRAWL__HIST_BUCKETS]; /* 10 us wide below 10 ms, 1 ms wide above */
+  uint64_t count;
+  uint64_t max_us;
+} uvcrawl__hist_t;
+
+void uvcrawl__hist_add(uvcrawl__hist_t *h, uint64_t us);
+/* The q-quantile (0..1) in ms, bucket upper bound; 0 when empty. */
+double uvcrawl__hist_quantile_ms(const uvcrawl__hist_t *h, double q);
 
 /* ---- output.c: JSON Lines records, written through libuv fs requests ------------------- */
 

@@ -44,6 +44,9 @@ static const char usage_text[] =
     "      --timeout MS         whole request (default 60000; 0 = none)\n"
     "      --connect-timeout MS (default 10000)\n"
     "      --user-agent STRING  (default uvcrawl/VERSION)\n"
+    "      --mirror DIR         save every 2xx body under DIR/host[:port]/path (like wget -r)\n"
+    "      --fsync              fsync each mirrored file before renaming it into place\n"
+    "      --stats-json FILE    write the final statistics (pages, loop lag, ...) as JSON\n"
     "      --engine loop|threads  the event loop (default), or blocking worker threads\n"
     "      --threads N          workers for --engine threads (default 64)\n"
     "  -q, --quiet              no summary on stderr\n"
@@ -51,7 +54,8 @@ static const char usage_text[] =
     "  -V, --version            print the version\n"
     "\n"
     "Exit status: 0 the crawl finished; 2 bad usage; 3 runtime failure (no seed could be\n"
-    "fetched, output could not be written, crawler could not start);\n"
+    "fetched, a body could not be saved to the mirror, output could not be written, the\n"
+    "crawler could not start);\n"
     "130 interrupted (SIGINT/SIGTERM; the records so far are written).\n";
 
 static int usage_error(const char *fmt, const char *arg) {
@@ -110,6 +114,23 @@ static void raise_fd_limit(void) {
   }
 }
 
+/* The final statistics as one JSON object, for scripts and benchmarks. */
+static int write_stats_json(const char *path, const uvcrawl_stats_t *s) {
+  FILE *f = strcmp(path, "-") == 0 ? stdout : fopen(path, "w");
+  if (f == NULL) return -1;
+  fprintf(f,
+          "{\"pages\":%" PRIu64 ",\"errors\":%" PRIu64 ",\"bytes\":%" PRIu64
+          ",\"seen\":%" PRIu64 ",\"wall_ms\":%.1f,\"pages_per_s\":%.1f"
+          ",\"inflight_cap\":%u,\"inflight_max\":%u,\"fds_max\":%u"
+          ",\"mirror_errors\":%" PRIu64 ",\"buffered_max\":%" PRIu64
+          ",\"lag_p50_ms\":%.3f,\"lag_p99_ms\":%.3f,\"lag_max_ms\":%.3f}\n",
+          s->pages, s->errors, s->bytes, s->seen, s->wall_ms,
+          s->wall_ms > 0 ? (double)s->pages * 1000.0 / s->wall_ms : 0.0, s->inflight_cap,
+          s->inflight_max, s->fds_max, s->mirror_errors, s->buffered_max, s->lag_p50_ms,
+          s->lag_p99_ms, s->lag_max_ms);
+  return f == stdout ? fflush(f) : fclose(f);
+}
+
 static void print_summary(const cli_t *cli) {
   const uvcrawl_stats_t *s = &cli->stats;
   double secs = s->wall_ms / 1000.0;
@@ -118,6 +139,12 @@ static void print_summary(const cli_t *cli) {
           "(%.0f pages/s); in flight max %u of cap %u; sockets max %u\n",
           s->pages, s->errors, s->bytes, secs, secs > 0 ? (double)s->pages / secs : 0.0,
           s->inflight_max, s->inflight_cap, s->fds_max);
+  if (s->lag_max_ms > 0)
+    fprintf(stderr, "uvcrawl: loop lag p50 %.2f ms, p99 %.2f ms, max %.2f ms\n", s->lag_p50_ms,
+            s->lag_p99_ms, s->lag_max_ms);
+  if (s->mirror_errors > 0)
+    fprintf(stderr, "uvcrawl: %" PRIu64 " bodies could not be saved to the mirror\n",
+            s->mirror_errors);
 }
 
 /* --engine threads: the same crawl on blocking worker threads, for comparison. */
@@ -150,6 +177,9 @@ int main(int argc, char **argv) {
       {"connect-timeout", required_argument, NULL, 7},
       {"user-agent", required_argument, NULL, 8},
       {"engine", required_argument, NULL, 9},
+      {"mirror", required_argument, NULL, 11},
+      {"fsync", no_argument, NULL, 12},
+      {"stats-json", required_argument, NULL, 13},
       {"threads", required_argument, NULL, 10},
       {"quiet", no_argument, NULL, 'q'},
       {"help", no_argument, NULL, 'h'},
@@ -162,6 +192,7 @@ int main(int argc, char **argv) {
   int ch, err;
   int use_threads = 0;
   unsigned nthreads = 64;
+  const char *stats_path = NULL;
 
   memset(&cli, 0, sizeof(cli));
   uvcrawl_options_init(&opts);
@@ -213,6 +244,9 @@ int main(int argc, char **argv) {
         return usage_error("--engine is 'loop' or 'threads', not '%s'", optarg);
       use_threads = strcmp(optarg, "threads") == 0;
       break;
+    case 11: opts.mirror_dir = optarg; break;
+    case 12: opts.fsync = 1; break;
+    case 13: stats_path = optarg; break;
     case 10:
       if (parse_u64(optarg, 100000, &v) || v == 0)
         return usage_error("--threads needs a number from 1 to 100000, not '%s'", optarg);
@@ -229,6 +263,12 @@ int main(int argc, char **argv) {
 
   raise_fd_limit();
   signal(SIGPIPE, SIG_IGN);
+  /* One pool thread per core for hashing, parsing and writing, unless the user chose. */
+  if (getenv("UV_THREADPOOL_SIZE") == NULL) {
+    char n[16];
+    snprintf(n, sizeof(n), "%u", uv_available_parallelism() < 4 ? 4 : uv_available_parallelism());
+    setenv("UV_THREADPOOL_SIZE", n, 1);
+  }
   if (use_threads) return run_threads(&opts, argv + optind, (size_t)(argc - optind), nthreads,
                                       cli.quiet);
   if ((err = uv_loop_init(&cli.loop)) != 0) {
@@ -274,6 +314,11 @@ int main(int argc, char **argv) {
   uv_run(&cli.loop, UV_RUN_DEFAULT);
   err = uv_loop_close(&cli.loop);
   if (!cli.quiet) print_summary(&cli);
+  if (stats_path != NULL && write_stats_json(stats_path, &cli.stats) != 0) {
+    fprintf(stderr, "uvcrawl: cannot write %s: %s\n", stats_path, strerror(errno));
+    return EXIT_RUNTIME;
+  }
+  if (cli.stats.mirror_errors > 0 && cli.exit_code == 0) cli.exit_code = EXIT_RUNTIME;
   if (cli.interrupted) return EXIT_INTERRUPTED;
   return err == 0 ? cli.exit_code : EXIT_RUNTIME;
 }

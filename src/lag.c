@@ -1,0 +1,33 @@
+/* Loop-lag histogram: fixed buckets, so recording a sample on the loop costs a division. */
+#include "uvcrawl-int.h"
+
+static unsigned bucket_of(uint64_t us) {
+  if (us < 10000) return (unsigned)(us / 10);
+  if (us < 1000000) return 1000 + (unsigned)((us - 10000) / 1000);
+  return UVCRAWL__HIST_BUCKETS - 1;
+}
+
+static double bucket_top_ms(unsigned b) {
+  if (b < 1000) return (b + 1) * 0.01;
+  return 10.0 + (b - 1000 + 1);
+}
+
+void uvcrawl__hist_add(uvcrawl__hist_t *h, uint64_t us) {
+  h->buckets[bucket_of(us)]++;
+  h->count++;
+  if (us > h->max_us) h->max_us = us;
+}
+
+double uvcrawl__hist_quantile_ms(const uvcrawl__hist_t *h, double q) {
+  if (h->count == 0) return 0;
+  uint64_t want = (uint64_t)(q * (double)h->count + 0.5), seen = 0;
+  if (want < 1) want = 1;
+  for (unsigned b = 0; b < UVCRAWL__HIST_BUCKETS; b++) {
+    seen += h->buckets[b];
+    if (seen >= want) {
+      double top = bucket_top_ms(b), max = (double)h->max_us / 1000.0;
+      return top < max ? top : max;
+    }
+  }
+  return (double)h->max_us / 1000.0;
+}

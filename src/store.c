@@ -1,0 +1,236 @@
+/* The mirror: where a URL's body goes on disk, and the write itself (thread pool only).
+ *
+ * Paths are built from libcurl's parse of the URL, one segment at a time, and written
+ * relative to an open directory fd with openat/mkdirat and O_NOFOLLOW, so no URL can name a
+ * file outside the mirror root and no symlink inside it is followed. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "uvcrawl-int.h"
+
+#define NAME_MAX_BYTES 255
+#define NAME_KEEP 200 /* bytes kept of a too-long name, before "~" and a digest */
+
+typedef struct {
+  char *s;
+  size_t len, cap;
+} sbuf_t;
+
+static int sb_add(sbuf_t *b, const char *s, size_t n) {
+  if (b->cap - b->len < n + 1) {
+    size_t cap = b->cap ? b->cap : 128;
+    while (cap - b->len < n + 1) cap *= 2;
+    char *p = realloc(b->s, cap);
+    if (p == NULL) return UV_ENOMEM;
+    b->s = p;
+    b->cap = cap;
+  }
+  memcpy(b->s + b->len, s, n);
+  b->len += n;
+  b->s[b->len] = '\0';
+  return 0;
+}
+
+static int hexval(int c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+/* Appends one file name made from src[0..n): percent-decoded, then every byte that could
+ * escape the directory or confuse a shell-free reader ('/', '\\', NUL, controls, '%') encoded
+ * again; "." and ".." become "%2E" and "%2E%2E"; a name over 255 bytes is cut and given a
+ * digest so distinct long names stay distinct. */
+static int add_name(sbuf_t *out, const char *src, size_t n, int decode) {
+  sbuf_t name = {0};
+  int err = 0;
+  for (size_t i = 0; i < n && !err; i++) {
+    unsigned char c = (unsigned char)src[i];
+    if (decode && c == '%' && i + 2 < n && hexval(src[i + 1]) >= 0 &&
+        hexval(src[i + 2]) >= 0) {
+      c = (unsigned char)(hexval(src[i + 1]) * 16 + hexval(src[i + 2]));
+      i += 2;
+    }
+    if (c < 0x20 || c == 0x7f || c == '/' || c == '\\' || c == '%') {
+      char enc[4];
+      snprintf(enc, sizeof(enc), "%%%02X", c);
+      err = sb_add(&name, enc, 3);
+    } else {
+      char ch = (char)c;
+      err = sb_add(&name, &ch, 1);
+    }
+  }
+  if (!err && name.len == 1 && name.s[0] == '.') {
+    name.len = 0;
+    err = sb_add(&name, "%2E", 3);
+  } else if (!err && name.len == 2 && memcmp(name.s, "..", 2) == 0) {
+    name.len = 0;
+    err = sb_add(&name, "%2E%2E", 6);
+  }
+  if (!err && name.len > NAME_MAX_BYTES) {
+    char hex[33];
+    if ((err = uvcrawl__md5_hex(name.s, name.len, hex)) == 0) {
+      name.len = NAME_KEEP;
+      err = sb_add(&name, "~", 1);
+      if (!err) err = sb_add(&name, hex, 32);
+    }
+  }
+  if (!err) err = sb_add(out, name.s ? name.s : "", name.len);
+  free(name.s);
+  return err;
+}
+
+int uvcrawl__store_path(const char *url, char **out) {
+  CURLU *u = curl_url();
+  char *host = NULL, *port = NULL, *path = NULL, *query = NULL;
+  sbuf_t b = {0};
+  int err = UVCRAWL_EURL;
+  if (u == NULL) return UV_ENOMEM;
+  if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+      curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+      curl_url_get(u, CURLUPART_PATH, &path, 0) != CURLUE_OK)
+    goto done;
+  curl_url_get(u, CURLUPART_PORT, &port, 0); /* absent: the default port */
+  curl_url_get(u, CURLUPART_QUERY, &query, 0);
+
+  /* host[:port] is one name: encoded like any other so it cannot be "..". */
+  sbuf_t hp = {0};
+  err = sb_add(&hp, host, strlen(host));
+  if (!err && port) err = sb_add(&hp, ":", 1);
+  if (!err && port) err = sb_add(&hp, port, strlen(port));
+  if (!err) err = add_name(&b, hp.s, hp.len, 0);
+  free(hp.s);
+
+  const char *p = path;
+  while (!err && *p) {
+    while (*p == '/') p++;
+    const char *end = strchr(p, '/');
+    if (end == NULL) break; /* p is the last segment (maybe empty) */
+    if (end > p) {
+      err = sb_add(&b, "/", 1);
+      if (!err) err = add_name(&b, p, (size_t)(end - p), 1);
+    }
+    p = end;
+  }
+  if (!err) {
+    /* The file name: last segment (index.html for a directory URL) plus "?query". */
+    sbuf_t last = {0};
+    if (*p == '\0') err = sb_add(&last, "index.html", 10);
+    else err = sb_add(&last, p, strlen(p));
+    if (!err && query) err = sb_add(&last, "?", 1);
+    if (!err && query) err = sb_add(&last, query, strlen(query));
+    if (!err) err = sb_add(&b, "/", 1);
+    /* The query keeps its percent-encoding: only the path part of the name is decoded. */
+    if (!err) err = add_name(&b, last.s, last.len, query == NULL);
+    free(last.s);
+  }
+
+done:
+  curl_free(host);
+  curl_free(port);
+  curl_free(path);
+  curl_free(query);
+  curl_url_cleanup(u);
+  if (err) {
+    free(b.s);
+    return err;
+  }
+  *out = b.s;
+  return 0;
+}
+
+static int write_all(int fd, const char *p, size_t n) {
+  while (n > 0) {
+    ssize_t w = write(fd, p, n);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      return -errno;
+    }
+    p += w;
+    n -= (size_t)w;
+  }
+  return 0;
+}
+
+unsigned uvcrawl__store_delay_ms; /* test hook: a deliberately slow disk */
+
+int uvcrawl__store_write(int root_fd, const char *relpath, const char *body, size_t len,
+                         int do_fsync) {
+  static atomic_uint counter;
+  char *copy = strdup(relpath);
+  char tmp[64];
+  int dirfd, err = 0;
+  if (copy == NULL) return UV_ENOMEM;
+  if (uvcrawl__thread_probe) uvcrawl__thread_probe("write");
+  if (uvcrawl__store_delay_ms) usleep(uvcrawl__store_delay_ms * 1000u);
+
+  dirfd = dup(root_fd);
+  if (dirfd < 0) {
+    free(copy);
+    return -errno;
+  }
+  char *seg = copy, *slash;
+  while ((slash = strchr(seg, '/')) != NULL) {
+    *slash = '\0';
+    if (mkdirat(dirfd, seg, 0755) != 0 && errno != EEXIST) {
+      err = -errno;
+      break;
+    }
+    /* O_NOFOLLOW: a symlink planted inside the mirror is refused, never followed. */
+    int next = openat(dirfd, seg, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (next < 0) {
+      err = -errno;
+      break;
+    }
+    close(dirfd);
+    dirfd = next;
+    seg = slash + 1;
+  }
+  if (err == 0) {
+    snprintf(tmp, sizeof(tmp), ".uvcrawl-tmp-%ld-%u", (long)getpid(),
+             atomic_fetch_add(&counter, 1));
+    int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0) {
+      err = -errno;
+    } else {
+      err = write_all(fd, body, len);
+      if (err == 0 && do_fsync && fsync(fd) != 0) err = -errno;
+      if (close(fd) != 0 && err == 0) err = -errno;
+      /* Rename into place: a reader never sees half a file, and a crash leaves only a tmp. */
+      if (err == 0 && renameat(dirfd, tmp, dirfd, seg) != 0) err = -errno;
+      if (err != 0) unlinkat(dirfd, tmp, 0);
+    }
+  }
+  close(dirfd);
+  free(copy);
+  return err;
+}
+
+int uvcrawl__store_open_root(const char *dir, int *fd_out) {
+  /* mkdir -p: each prefix of dir. */
+  char *copy = strdup(dir);
+  if (copy == NULL) return UV_ENOMEM;
+  for (char *p = copy + 1; *p; p++) {
+    if (*p != '/') continue;
+    *p = '\0';
+    if (mkdir(copy, 0755) != 0 && errno != EEXIST) {
+      int err = -errno;
+      free(copy);
+      return err;
+    }
+    *p = '/';
+  }
+  free(copy);
+  if (mkdir(dir, 0755) != 0 && errno != EEXIST) return -errno;
+  int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return -errno;
+  *fd_out = fd;
+  return 0;
+}
