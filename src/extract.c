@@ -12,6 +12,17 @@
 #define REFS_INITIAL_CAP 16
 #define STACK_INITIAL_CAP 64
 
+/* gumbo 0.10.1 parses iteratively but gumbo_destroy_output() recurses once per tree level:
+ * ~400,000 nested elements overflow an 8 MiB stack (the size of libuv's pool threads). So every
+ * block gumbo allocates is threaded on a list through this header and the whole list is freed
+ * in one loop instead; the union keeps the payload aligned like malloc's. */
+typedef union block_u {
+  struct {
+    union block_u *prev, *next;
+  } link;
+  max_align_t align;
+} block_t;
+
 /* One level of the explicit walk: the children of an element and the next one to visit. */
 typedef struct {
   const GumboVector *children;
@@ -23,6 +34,42 @@ typedef struct {
   size_t max_links;
   int base_seen; /* the first <base> with an href decides, even when its value is empty */
 } walk_t;
+
+/* gumbo's allocator: malloc plus a link on the parse's own list (userdata), so no state is
+ * shared between threads. gumbo does not check for NULL; nothing better can be done here. */
+static void *heap_alloc(void *userdata, size_t size) {
+  block_t *head = userdata, *b;
+  if (size > SIZE_MAX - sizeof(*b)) return NULL;
+  b = malloc(sizeof(*b) + size);
+  if (b == NULL) return NULL;
+  b->link.prev = head;
+  b->link.next = head->link.next;
+  head->link.next->link.prev = b;
+  head->link.next = b;
+  return b + 1;
+}
+
+/* gumbo frees temporaries while parsing; unlink them so the list only holds live blocks. */
+static void heap_free(void *userdata, void *ptr) {
+  block_t *b;
+  (void)userdata;
+  if (ptr == NULL) return;
+  b = (block_t *)ptr - 1;
+  b->link.prev->link.next = b->link.next;
+  b->link.next->link.prev = b->link.prev;
+  free(b);
+}
+
+/* Frees everything gumbo still holds (the whole parse output), iteratively. */
+static void heap_free_all(block_t *head) {
+  block_t *b = head->link.next;
+  while (b != head) {
+    block_t *next = b->link.next;
+    free(b);
+    b = next;
+  }
+  head->link.prev = head->link.next = head;
+}
 
 /* HTML's "ASCII whitespace": what browsers strip around a URL attribute. */
 static int is_html_space(char c) {
@@ -178,19 +225,25 @@ int uvcrawl__extract_links(const char *html, size_t len, size_t max_links,
                            uvcrawl__links_t *out) {
   GumboOptions options = kGumboDefaultOptions;
   GumboOutput *output;
+  block_t heap;
   walk_t w;
-  int err;
+  int err = UV_ENOMEM;
 
+  heap.link.prev = heap.link.next = &heap;
+  options.allocator = heap_alloc;
+  options.deallocator = heap_free;
+  options.userdata = &heap;
   /* Parse errors are never read: not recording them saves memory on hostile markup. */
   options.max_errors = 0;
   output = gumbo_parse_with_options(&options, html != NULL ? html : "", html != NULL ? len : 0);
-  if (output == NULL) return UV_ENOMEM;
-
-  w.out = out;
-  w.max_links = max_links;
-  w.base_seen = 0;
-  err = walk(&w, output->document);
-  gumbo_destroy_output(&options, output);
+  if (output != NULL) {
+    w.out = out;
+    w.max_links = max_links;
+    w.base_seen = 0;
+    err = walk(&w, output->document);
+  }
+  /* Instead of the recursive gumbo_destroy_output(). */
+  heap_free_all(&heap);
   if (err != 0) uvcrawl__links_free(out);
   return err;
 }

@@ -25,6 +25,7 @@ double uvcrawl__hist_quantile_ms(const uvcrawl__hist_t *h, double q) {
   for (unsigned b = 0; b < UVCRAWL__HIST_BUCKETS; b++) {
     seen += h->buckets[b];
     if (seen >= want) {
+      if (b == UVCRAWL__HIST_BUCKETS - 1) break; /* the overflow bucket: max is exact */
       double top = bucket_top_ms(b), max = (double)h->max_us / 1000.0;
       return top < max ? top : max;
     }

@@ -1,0 +1,83 @@
+/* Hashing, parsing and mirror writes never run on the loop thread. The probe is called by each
+ * of them; it counts calls and flags any made from the thread that runs the loop. */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+
+#include "siteproc.h"
+#include "uvcrawl-int.h"
+
+static pthread_t loop_thread;
+static atomic_uint on_loop, md5_calls, parse_calls, write_calls;
+
+static void probe(const char *what) {
+  if (pthread_equal(pthread_self(), loop_thread)) atomic_fetch_add(&on_loop, 1);
+  if (strcmp(what, "md5") == 0) atomic_fetch_add(&md5_calls, 1);
+  else if (strcmp(what, "parse") == 0) atomic_fetch_add(&parse_calls, 1);
+  else if (strcmp(what, "write") == 0) atomic_fetch_add(&write_calls, 1);
+}
+
+static unsigned results, saved_ok;
+
+static void on_result(uvcrawl_t *c, const uvcrawl_result_t *r) {
+  (void)c;
+  results++;
+  if (r->status == 200 && r->error == NULL) saved_ok++;
+}
+
+static void on_done(uvcrawl_t *c, int status) {
+  ASSERT_EQ(status, 0);
+  uvcrawl_close(c, NULL);
+}
+
+int main(int argc, char **argv) {
+  char *args[] = {argv[1], "--pages", "400", "--size", "20000", NULL};
+  char seed[64], dir[] = "/tmp/uvcrawl-offload-XXXXXX";
+  int port;
+  uv_loop_t loop;
+  uvcrawl_t *c;
+  uvcrawl_options_t opts;
+  ASSERT_EQ(argc, 2);
+  ASSERT_NOT_NULL(mkdtemp(dir));
+  pid_t pid = siteproc_start(argv[1], args, &port);
+  loop_thread = pthread_self();
+  uvcrawl__thread_probe = probe;
+
+  /* The probe itself works: a job run here, on the loop's thread, is caught. */
+  uvcrawl__job_t job;
+  memset(&job, 0, sizeof(job));
+  job.body = "<a href=x>x</a>";
+  job.len = strlen(job.body);
+  job.url = "http://127.0.0.1/";
+  job.parse = 1;
+  job.mirror_fd = -1;
+  uvcrawl__job_run(&job);
+  uvcrawl__job_cleanup(&job);
+  ASSERT_EQ(atomic_load(&on_loop), 2);
+  atomic_store(&on_loop, 0);
+  atomic_store(&md5_calls, 0);
+  atomic_store(&parse_calls, 0);
+
+  ASSERT_EQ(uv_loop_init(&loop), 0);
+  uvcrawl_options_init(&opts);
+  opts.mirror_dir = dir;
+  opts.max_inflight = 16;
+  ASSERT_EQ(uvcrawl_create(&loop, &opts, &c), 0);
+  snprintf(seed, sizeof(seed), "http://127.0.0.1:%d/", port);
+  ASSERT_EQ(uvcrawl_add_seed(c, seed), 0);
+  ASSERT_EQ(uvcrawl_start(c, on_result, on_done), 0);
+  ASSERT_EQ(uv_run(&loop, UV_RUN_DEFAULT), 0);
+  ASSERT_EQ(uv_loop_close(&loop), 0);
+  siteproc_stop(pid);
+
+  ASSERT_GT(results, 400);
+  ASSERT_EQ(atomic_load(&on_loop), 0);
+  ASSERT_GE(atomic_load(&md5_calls), results - 50); /* every body (404s/301s have bodies too) */
+  ASSERT_GE(atomic_load(&parse_calls), 400);
+  ASSERT_EQ(atomic_load(&write_calls), saved_ok);
+  printf("offload: %u md5, %u parse, %u write calls, none on the loop thread\n",
+         atomic_load(&md5_calls), atomic_load(&parse_calls), atomic_load(&write_calls));
+  char cmd[128];
+  snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+  return system(cmd) == 0 ? 0 : 1;
+}
