@@ -5,6 +5,7 @@
 #include "uvcrawl-int.h"
 
 #include <gumbo.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
