@@ -106,12 +106,15 @@ class Site:
 # ---- one measured run ---------------------------------------------------------------------
 
 class Sampler(threading.Thread):
-    """Peak open fds and threads of pid, read from /proc every `period` seconds."""
+    """Peak open fds, threads and resident memory of pid, read from /proc every `period` s.
+
+    Memory is VmHWM, the kernel's own high-water mark of the exec'd image: wait4's ru_maxrss
+    would also count this Python process, whose pages the child shared before exec."""
 
     def __init__(self, pid, period=0.02):
         super().__init__(daemon=True)
         self.pid, self.period = pid, period
-        self.fds = self.threads = 0
+        self.fds = self.threads = self.hwm_kb = 0
         self.done = threading.Event()
 
     def sample(self):
@@ -121,7 +124,8 @@ class Sampler(threading.Thread):
                 for line in f:
                     if line.startswith("Threads:"):
                         self.threads = max(self.threads, int(line.split()[1]))
-                        break
+                    elif line.startswith("VmHWM:"):
+                        self.hwm_kb = max(self.hwm_kb, int(line.split()[1]))
         except (FileNotFoundError, ProcessLookupError, PermissionError, ValueError):
             pass  # exited (or a zombie) between the calls
 
@@ -163,7 +167,7 @@ def measure(argv, cwd, time_cap=None, timeout=None):
     if stopper:
         stopper.cancel()
     return dict(code=proc.returncode, wall=wall, cpu=ru.ru_utime + ru.ru_stime,
-                rss=ru.ru_maxrss / 1024.0, fds=sampler.fds, threads=sampler.threads,
+                rss=(sampler.hwm_kb or ru.ru_maxrss) / 1024.0, fds=sampler.fds, threads=sampler.threads,
                 capped=bool(capped) and time_cap is not None, timed_out=bool(capped) and
                 time_cap is None, stderr=(err_chunks[0] if err_chunks else b"").decode(
                     errors="replace"))
@@ -194,12 +198,12 @@ def run_tool(argv, site, tmp, time_cap):
     """wget/wget2: no records, so completeness is the server's request count."""
     work = tempfile.mkdtemp(dir=tmp)
     site.reset()
-    before = site.stats()["requests"]  # the /__stats request itself counts
+    before = site.stats()["requests"]  # the server does not count /__ requests
     m = measure(argv + [site.root], work, time_cap=time_cap)
     st = site.stats()
-    fetched = st["requests"] - before - 1  # minus this /__stats
+    fetched = st["requests"] - before
     shutil.rmtree(work, ignore_errors=True)
-    # robots.txt is one request more than the site; a stopped run is marked, not failed.
+    # (robots=off: no /robots.txt request.) A run stopped at the time cap is marked, not failed.
     m["records"] = max(fetched, 0)
     m["full"] = not m["capped"] and fetched >= len(site.expected)
     m["srv_conns"] = st["max_concurrent"]

@@ -17,7 +17,9 @@
 #include "uvcrawl-int.h"
 
 #define FD_RESERVE 16     /* as crawler.c: stdio, the output file, curl's own */
-#define FDS_PER_XFER 2    /* a socket, plus the resolver's wakeup pair in the worst case */
+/* A worker's fds: its socket, the wakeup socketpair of the private multi handle that
+ * curl_easy_perform creates, and the threaded resolver's pair while a name resolves. */
+#define FDS_PER_THREAD 5
 #define OUT_BUFFER (64 * 1024)
 #define BODY_KEEP (1u << 20) /* an idle worker keeps at most this much body buffer */
 
@@ -74,13 +76,13 @@ static unsigned count_open_fds(void) {
   return n > 3 ? n - 3 : 0;
 }
 
-/* Each worker holds one connection, so the fd limit bounds the thread count exactly as it
- * bounds the loop engine's in-flight cap. */
+/* Each worker holds one connection (and its handle's extra fds), so the fd limit bounds the
+ * thread count as it bounds the loop engine's in-flight cap. */
 static unsigned clamp_threads(unsigned wanted) {
   struct rlimit rl;
   if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return wanted;
   uint64_t used = count_open_fds() + FD_RESERVE;
-  uint64_t room = rl.rlim_cur > used ? (rl.rlim_cur - used) / FDS_PER_XFER : 0;
+  uint64_t room = rl.rlim_cur > used ? (rl.rlim_cur - used) / FDS_PER_THREAD : 0;
   if (room < 1) room = 1;
   return wanted > room ? (unsigned)room : wanted;
 }

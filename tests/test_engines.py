@@ -1,5 +1,6 @@
 """The threads engine against the loop engine: same site, same records."""
 import os
+import resource
 import sys
 import tempfile
 
@@ -86,6 +87,22 @@ def test_connections_bounded_by_threads():
                       f"({st['max_concurrent']})")
 
 
+def test_low_fd_limit():
+    def lower():
+        resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
+    with Site("--pages", 600, "--delay", 5) as site:
+        site.reset()
+        out = os.path.join(TMP, "fd.jsonl")
+        code, _, err = crawl(site.root, "-o", out, "--engine", "threads", "--threads", 1000,
+                             preexec_fn=lower)
+        check(code == 0, f"exit {code}: {err}")
+        recs = records(out)
+        check({r["url"] for r in recs} == {u for u, _, _ in site.expected()}, "set differs")
+        check(all(r["error"] is None for r in recs), "errors under a low fd limit")
+        st = site.stats()
+        check(1 < st["max_concurrent"] < 64, f"{st['max_concurrent']} connections")
+
+
 def test_bad_seed():
     for seed in ("ftp://127.0.0.1/", "http://"):
         code, _, err = crawl("--engine", "threads", "--threads", 4, seed)
@@ -112,5 +129,5 @@ def test_stdout_output():
 
 if __name__ == "__main__":
     run_tests([test_bad_seed, test_same_records_as_loop, test_max_depth, test_max_pages,
-               test_connections_bounded_by_threads, test_unreachable_seed_is_a_record,
+               test_connections_bounded_by_threads, test_low_fd_limit, test_unreachable_seed_is_a_record,
                test_stdout_output])
