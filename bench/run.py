@@ -91,6 +91,10 @@ class Site:
     def stats(self):
         return json.loads(self.get("/__stats"))
 
+    def cpu(self):
+        """The server's user+sys CPU seconds so far."""
+        return proc_cpu(self.proc.pid)
+
     def reset(self):
         self.get("/__reset")
 
@@ -104,6 +108,25 @@ class Site:
 
 
 # ---- one measured run ---------------------------------------------------------------------
+
+HZ = os.sysconf("SC_CLK_TCK")
+
+
+def proc_cpu(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / HZ  # utime, stime
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def host_busy():
+    """CPU seconds the whole machine spent busy so far (every task, every core)."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    idle = v[3] + (v[4] if len(v) > 4 else 0)  # idle + iowait
+    return (sum(v[:8]) - idle) / HZ  # user..steal; guest time is already in user
 
 class Sampler(threading.Thread):
     """Peak open fds, threads and resident memory of pid, read from /proc every `period` s.
@@ -178,7 +201,10 @@ def run_uvcrawl(exe, site, engine, conc, tmp, timeout):
     argv = [exe, site.root, "-o", out, "-q", "--engine", engine]
     argv += ["--max-inflight", str(conc)] if engine == "loop" else ["--threads", str(conc)]
     site.reset()
+    srv0, host0 = site.cpu(), host_busy()
     m = measure(argv, tmp, timeout=timeout)
+    m["srv_cpu"] = site.cpu() - srv0
+    m["other_cpu"] = max(host_busy() - host0 - m["cpu"] - m["srv_cpu"], 0.0)
     urls = []
     if os.path.exists(out):
         with open(out) as f:
@@ -199,7 +225,10 @@ def run_tool(argv, site, tmp, time_cap):
     work = tempfile.mkdtemp(dir=tmp)
     site.reset()
     before = site.stats()["requests"]  # the server does not count /__ requests
+    srv0, host0 = site.cpu(), host_busy()
     m = measure(argv + [site.root], work, time_cap=time_cap)
+    m["srv_cpu"] = site.cpu() - srv0
+    m["other_cpu"] = max(host_busy() - host0 - m["cpu"] - m["srv_cpu"], 0.0)
     st = site.stats()
     fetched = st["requests"] - before
     shutil.rmtree(work, ignore_errors=True)
@@ -213,7 +242,8 @@ def run_tool(argv, site, tmp, time_cap):
 # ---- output -------------------------------------------------------------------------------
 
 COLS = ["engine", "conc", "delay_ms", "pages", "expected", "full", "wall_s", "pages_s",
-        "ceiling_s", "eff_pct", "cpu_s", "rss_mb", "fds_peak", "threads_peak", "srv_conns"]
+        "ceiling_s", "eff_pct", "cpu_s", "rss_mb", "fds_peak", "threads_peak", "srv_conns",
+        "srv_cpu_s", "other_cpu_s"]
 
 
 def fmt_row(r):
@@ -222,7 +252,8 @@ def fmt_row(r):
     return [r["engine"], str(r["conc"]), str(r["delay_ms"]), str(r["pages"]), str(r["expected"]),
             r["full"], f(r["wall_s"], ".2f"), f(r["pages_s"], ".0f"), f(r["ceiling_s"], ".0f"),
             f(r["eff_pct"], ".0f"), f(r["cpu_s"], ".2f"), f(r["rss_mb"], ".1f"),
-            str(r["fds_peak"]), str(r["threads_peak"]), str(r["srv_conns"])]
+            str(r["fds_peak"]), str(r["threads_peak"]), str(r["srv_conns"]),
+            f(r["srv_cpu_s"], ".1f"), f(r["other_cpu_s"], ".1f")]
 
 
 def table(rows, markdown=False):
@@ -406,7 +437,8 @@ def main():
                         expected=len(site.expected), full=full, wall_s=m["wall"], pages_s=rate,
                         ceiling_s=(conc * 1000.0 / delay) if delay else None, eff_pct=None,
                         cpu_s=m["cpu"], rss_mb=m["rss"], fds_peak=m["fds"],
-                        threads_peak=m["threads"], srv_conns=m["srv_conns"]))
+                        threads_peak=m["threads"], srv_conns=m["srv_conns"],
+                        srv_cpu_s=m["srv_cpu"], other_cpu_s=m["other_cpu"]))
                     log(f"bench:   {m['wall']:.2f} s, {rate:.0f} pages/s, {full}")
             finally:
                 site.close()

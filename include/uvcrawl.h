@@ -33,7 +33,8 @@ extern "C" {
   XX(ECURL, -30003, "libcurl failed to initialise")                              \
   XX(ESTATE, -30004, "operation not allowed in the crawler's current state")     \
   XX(ENOSEED, -30005, "no seed URL given")                                       \
-  XX(ETOOBIG, -30006, "body exceeds the size cap")
+  XX(ETOOBIG, -30006, "body exceeds the size cap")                               \
+  XX(EACCEPT, -30007, "bad status list (want e.g. 200..299,403)")
 
 typedef enum {
 #define XX(code, val, msg) UVCRAWL_##code = val,
@@ -60,6 +61,11 @@ typedef struct {
   const char *output_path;   /* JSON Lines records; "-" is stdout; NULL: none */
   const char *mirror_dir;    /* save 2xx bodies under DIR/host[:port]/path; NULL: no mirror */
   int fsync;                 /* fsync each mirrored file before renaming it into place */
+  int check;                 /* link checking: also check each out-of-scope link once (HEAD,
+                                GET when HEAD is refused), and remember every referrer of
+                                every broken URL for uvcrawl_foreach_broken() */
+  const char *accept;        /* statuses that are fine, e.g. "200..299,403"; NULL: 200..299.
+                                3xx are always fine: their targets are checked instead */
 } uvcrawl_options_t;
 
 UVCRAWL_EXTERN void uvcrawl_options_init(uvcrawl_options_t *opts);
@@ -78,6 +84,8 @@ typedef struct {
   double ms;                /* fetch time */
   int curl_code;            /* CURLcode of the transfer */
   unsigned links;           /* links found in the body (HTML only) */
+  int external;             /* an out-of-scope URL checked, not crawled (--check) */
+  int broken;               /* an error, or a status not accepted (see options.accept) */
 } uvcrawl_result_t;
 
 typedef struct {
@@ -97,6 +105,17 @@ typedef struct {
   double lag_max_ms;
   double wall_ms;          /* since uvcrawl_start() */
 } uvcrawl_stats_t;
+
+/* A broken URL and every page that links it (pointers borrowed for the callback). */
+typedef struct {
+  const char *url;
+  long status;
+  const char *error;
+  int external;
+  const char *const *referrers; /* sorted, distinct; empty for a seed */
+  size_t nreferrers;
+} uvcrawl_broken_t;
+typedef void (*uvcrawl_broken_cb)(void *arg, const uvcrawl_broken_t *broken);
 
 typedef void (*uvcrawl_result_cb)(uvcrawl_t *crawler, const uvcrawl_result_t *result);
 /* status: 0 when the frontier ran dry, UV_ECANCELED after uvcrawl_stop(). */
@@ -124,6 +143,10 @@ UVCRAWL_EXTERN int uvcrawl_stop(uvcrawl_t *crawler);
 /* Releases every handle and the crawler itself; close_cb (may be NULL) runs when the last handle
  * is closed. Stops first if still running (on_done is not called then). Safe from callbacks. */
 UVCRAWL_EXTERN void uvcrawl_close(uvcrawl_t *crawler, uvcrawl_close_cb close_cb);
+
+/* With options.check: after on_done and before uvcrawl_close(), calls cb for every broken URL
+ * with all its referrers. Returns how many, or a negative error (UVCRAWL_ESTATE without check). */
+UVCRAWL_EXTERN int uvcrawl_foreach_broken(uvcrawl_t *crawler, uvcrawl_broken_cb cb, void *arg);
 
 UVCRAWL_EXTERN void uvcrawl_get_stats(const uvcrawl_t *crawler, uvcrawl_stats_t *stats);
 

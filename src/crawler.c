@@ -14,6 +14,10 @@
 
 #define FD_RESERVE 16     /* the loop's own fds, output file, stdio */
 #define FDS_PER_XFER 2    /* a socket, plus the resolver's wakeup pair in the worst case */
+#define MAX_ACCEPT 32
+#define EXTERNAL_GET_MAX 65536 /* bytes read of an external GET before hanging up */
+
+enum { URL_GOOD = 1, URL_BROKEN = 2 }; /* frontier state words, with options.check */
 
 typedef enum { ST_IDLE, ST_RUNNING, ST_STOPPING, ST_DONE, ST_CLOSING } state_t;
 
@@ -25,6 +29,9 @@ struct uvcrawl_s {
   uvcrawl_options_t opts;
   char *user_agent;
   uvcrawl__frontier_t *frontier;
+  uvcrawl__linkgraph_t *graph; /* with options.check */
+  long accept[MAX_ACCEPT][2];
+  size_t naccept;
   uvcrawl__engine_t *engine;
   uvcrawl__output_t *output;
   char **origins;
@@ -58,6 +65,9 @@ struct page_s {
   char *body;
   size_t len, cap;
   int too_big;
+  int external;     /* out of scope, checked only (HEAD, then GET when refused) */
+  int get_fallback; /* the HEAD was refused: this is the GET */
+  int hung_up;      /* we stopped reading an external GET on purpose */
   char errbuf[CURL_ERROR_SIZE];
   uvcrawl__job_t job;
   long status;
@@ -117,6 +127,44 @@ static unsigned clamp_inflight(unsigned wanted) {
 
 static void on_transfer_done(void *arg, CURL *easy, CURLcode code);
 
+/* Parses "200..299,403" into c->accept. */
+static int parse_accept(uvcrawl_t *c, const char *spec) {
+  const char *p = spec;
+  c->naccept = 0;
+  while (*p) {
+    char *end;
+    long lo = strtol(p, &end, 10), hi = lo;
+    if (end == p || lo < 0 || lo > 999) return UVCRAWL_EACCEPT;
+    p = end;
+    if (strncmp(p, "..", 2) == 0) {
+      hi = strtol(p + 2, &end, 10);
+      if (end == p + 2 || hi < lo || hi > 999) return UVCRAWL_EACCEPT;
+      p = end;
+    }
+    if (c->naccept == MAX_ACCEPT) return UVCRAWL_EACCEPT;
+    c->accept[c->naccept][0] = lo;
+    c->accept[c->naccept][1] = hi;
+    c->naccept++;
+    if (*p == ',') p++;
+    else if (*p != '\0') return UVCRAWL_EACCEPT;
+  }
+  return c->naccept ? 0 : UVCRAWL_EACCEPT;
+}
+
+static int is_broken(const uvcrawl_t *c, long status, const char *error) {
+  if (error != NULL) return 1;
+  if (status >= 300 && status < 400) return 0; /* its target is checked instead */
+  for (size_t i = 0; i < c->naccept; i++)
+    if (status >= c->accept[i][0] && status <= c->accept[i][1]) return 0;
+  return 1;
+}
+
+static int url_is_good(void *arg, const char *url) {
+  uvcrawl_t *c = arg;
+  uint32_t *state;
+  return uvcrawl__frontier_lookup(c->frontier, url, NULL, &state) && *state == URL_GOOD;
+}
+
 static CURLcode global_init_result;
 static void global_init(void) { global_init_result = curl_global_init(CURL_GLOBAL_DEFAULT); }
 
@@ -142,6 +190,10 @@ int uvcrawl_create(uv_loop_t *loop, const uvcrawl_options_t *opts, uvcrawl_t **o
   c->idle = calloc(c->stats.inflight_cap, sizeof(*c->idle));
   c->frontier = uvcrawl__frontier_new();
   if (c->user_agent == NULL || c->idle == NULL || c->frontier == NULL) goto fail;
+  if ((err = parse_accept(c, c->opts.accept ? c->opts.accept : "200..299")) != 0) goto fail;
+  c->opts.accept = NULL;
+  err = UV_ENOMEM;
+  if (c->opts.check && (c->graph = uvcrawl__linkgraph_new(url_is_good, c)) == NULL) goto fail;
   if (c->opts.output_path != NULL &&
       (err = uvcrawl__output_open(loop, c->opts.output_path, &c->output)) != 0)
     goto fail;
@@ -165,6 +217,7 @@ fail:
   if (c->mirror_fd >= 0) close(c->mirror_fd);
   if (c->output) uvcrawl__output_close(c->output, NULL, NULL);
   uvcrawl__frontier_free(c->frontier);
+  uvcrawl__linkgraph_free(c->graph);
   free(c->idle);
   free(c->user_agent);
   free(c);
@@ -231,6 +284,13 @@ int uvcrawl_start(uvcrawl_t *c, uvcrawl_result_cb on_result, uvcrawl_done_cb on_
 static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata) {
   page_t *p = userdata;
   size_t n = size * nmemb;
+  if (p->external) {
+    /* Only the status matters: read a little, then hang up. */
+    p->len += n;
+    if (p->len < EXTERNAL_GET_MAX) return n;
+    p->hung_up = 1;
+    return 0;
+  }
   if (p->len + n > p->c->opts.max_body) {
     p->too_big = 1;
     return 0; /* curl aborts the transfer: CURLE_WRITE_ERROR */
@@ -299,18 +359,34 @@ static void page_finish(page_t *p) {
   r.error = p->error;
   r.ms = p->ms;
   r.curl_code = (int)p->code;
-  r.links = (unsigned)p->job.nlinks;
+  r.links = (unsigned)(p->job.nlinks + p->job.nforeign);
+  r.external = p->external;
+  r.broken = is_broken(c, r.status, r.error);
+  if (p->external) r.bytes = 0;
   c->stats.pages++;
-  c->stats.bytes += p->len;
-  if (r.error != NULL || r.status >= 400) c->stats.errors++;
+  c->stats.bytes += r.bytes;
+  if (r.broken) c->stats.errors++;
+  if (c->graph) {
+    uint32_t *state;
+    if (uvcrawl__frontier_lookup(c->frontier, r.url, NULL, &state))
+      *state = r.broken ? URL_BROKEN : URL_GOOD;
+    if (r.broken)
+      uvcrawl__linkgraph_broken(c->graph, p->item.url, r.status, r.error, r.external);
+  }
   if (c->output) uvcrawl__output_record(c->output, &r);
   if (c->on_result && c->state != ST_CLOSING) c->on_result(c, &r);
   page_free(p);
 }
 
 static void enqueue(uvcrawl_t *c, const char *url, const page_t *from) {
+  const char *to;
+  uint32_t *state;
   if (c->opts.max_depth >= 0 && from->item.depth + 1 > c->opts.max_depth) return;
   uvcrawl__frontier_add(c->frontier, url, from->item.url, from->item.depth + 1);
+  /* Link checking: remember who links a URL until it is known good. */
+  if (c->graph && uvcrawl__frontier_lookup(c->frontier, url, &to, &state) &&
+      *state != URL_GOOD)
+    uvcrawl__linkgraph_add(c->graph, from->item.url, to);
 }
 
 static void pump(uvcrawl_t *c);
@@ -327,8 +403,10 @@ static void on_job_done(uvcrawl__job_t *job) {
       p->error = p->errbuf;
     }
   }
-  if (c->state == ST_RUNNING)
+  if (c->state == ST_RUNNING) {
     for (size_t i = 0; i < job->nlinks; i++) enqueue(c, job->links[i], p);
+    for (size_t i = 0; i < job->nforeign; i++) enqueue(c, job->foreign[i], p);
+  }
   page_finish(p);
   pump(c);
 }
@@ -350,15 +428,37 @@ static void on_transfer_done(void *arg, CURL *easy, CURLcode code) {
   if (p->status >= 300 && p->status < 400 &&
       curl_easy_getinfo(easy, CURLINFO_REDIRECT_URL, &s) == CURLE_OK && s != NULL &&
       uvcrawl__url_resolve(p->item.url, s, &p->redirect) == 0 && c->state == ST_RUNNING &&
-      uvcrawl__in_scope(p->redirect, (const char *const *)c->origins, c->norigins))
+      (c->opts.check ||
+       uvcrawl__in_scope(p->redirect, (const char *const *)c->origins, c->norigins)))
     enqueue(c, p->redirect, p);
+  if (p->hung_up && code == CURLE_WRITE_ERROR) code = p->code = CURLE_OK;
   if (p->too_big) p->error = "body exceeds the size cap (--max-body)";
   else if (code != CURLE_OK) p->error = p->errbuf[0] ? p->errbuf : curl_easy_strerror(code);
+  if (p->external && !p->get_fallback && c->state == ST_RUNNING &&
+      (p->status == 405 || p->status == 501 || (code != CURLE_OK && p->status == 0 &&
+                                                code != CURLE_COULDNT_CONNECT &&
+                                                code != CURLE_COULDNT_RESOLVE_HOST))) {
+    /* HEAD refused: ask again with GET, on the same slot. */
+    free(p->content_type);
+    p->content_type = NULL;
+    p->error = NULL;
+    p->errbuf[0] = '\0';
+    p->len = 0;
+    p->get_fallback = 1;
+    curl_easy_setopt(easy, CURLOPT_NOBODY, 0L);
+    curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L);
+    if (uvcrawl__engine_add(c->engine, easy) == 0) {
+      c->inflight++;
+      return;
+    }
+    p->error = "could not start the transfer";
+  }
   p->easy = NULL;
   release_easy(c, easy);
 
-  int mirror = c->mirror_fd >= 0 && code == CURLE_OK && p->status >= 200 && p->status < 300;
-  if ((p->len == 0 && !mirror) || c->state == ST_CLOSING) {
+  int mirror = c->mirror_fd >= 0 && !p->external && code == CURLE_OK && p->status >= 200 &&
+               p->status < 300;
+  if ((p->len == 0 && !mirror) || p->external || c->state == ST_CLOSING) {
     page_finish(p);
     pump(c);
     return;
@@ -370,6 +470,7 @@ static void on_transfer_done(void *arg, CURL *easy, CURLcode code) {
                                                             p->item.depth, c->opts.max_depth);
   p->job.origins = (const char *const *)c->origins;
   p->job.norigins = c->norigins;
+  p->job.keep_foreign = c->opts.check;
   p->job.mirror_fd = mirror ? c->mirror_fd : -1;
   p->job.do_fsync = c->opts.fsync;
   if (uvcrawl__job_submit(c->loop, &p->job, on_job_done) != 0) {
@@ -387,6 +488,8 @@ static void fetch(uvcrawl_t *c, const uvcrawl__item_t *item) {
   if (p == NULL) return; /* out of memory: the URL is dropped, the crawl goes on */
   p->c = c;
   p->item = *item;
+  p->external = c->opts.check &&
+                !uvcrawl__in_scope(item->url, (const char *const *)c->origins, c->norigins);
   p->next = c->pages;
   if (c->pages) c->pages->prev = p;
   c->pages = p;
@@ -411,6 +514,7 @@ static void fetch(uvcrawl_t *c, const uvcrawl__item_t *item) {
   curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, c->opts.timeout_ms);
   curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, c->opts.connect_timeout_ms);
   curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)c->opts.max_body);
+  if (p->external) curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
   if (uvcrawl__engine_add(c->engine, e) != 0) {
     p->easy = NULL;
     release_easy(c, e);
@@ -453,6 +557,7 @@ static void part_closed(uvcrawl_t *c) {
   for (size_t i = 0; i < c->norigins; i++) free(c->origins[i]);
   free(c->origins);
   uvcrawl__frontier_free(c->frontier);
+  uvcrawl__linkgraph_free(c->graph);
   free(c->user_agent);
   free(c->idle);
   c->frontier = NULL;
@@ -531,6 +636,11 @@ void uvcrawl_close(uvcrawl_t *c, uvcrawl_close_cb close_cb) {
   /* Teardown waits for pool jobs (their callbacks touch c) and runs from a clean stack. */
   uv_timer_stop(&c->tick);
   uv_timer_start(&c->tick, on_tick, 0, 0);
+}
+
+int uvcrawl_foreach_broken(uvcrawl_t *c, uvcrawl_broken_cb cb, void *arg) {
+  if (c->graph == NULL || c->state == ST_CLOSING) return UVCRAWL_ESTATE;
+  return uvcrawl__linkgraph_foreach(c->graph, cb, arg);
 }
 
 void uvcrawl_get_stats(const uvcrawl_t *c, uvcrawl_stats_t *s) {

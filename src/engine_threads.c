@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,9 @@ typedef struct {
   const char *user_agent;
   char **origins;
   size_t norigins;
+  int mirror_fd;        /* the mirror root, or -1 */
+  _Atomic uint64_t buffered;     /* body buffer bytes the workers hold */
+  _Atomic uint64_t buffered_max;
 
   pthread_mutex_t lock; /* guards everything down to `waiting` */
   pthread_cond_t cond;
@@ -40,7 +44,7 @@ typedef struct {
   FILE *out;
   int out_error;
   uvcrawl_result_cb on_result;
-  uint64_t pages, errors, bytes;
+  uint64_t pages, errors, bytes, mirror_errors;
   unsigned connected;   /* workers whose handle opened a connection */
 } shared_t;
 
@@ -87,6 +91,14 @@ static unsigned clamp_threads(unsigned wanted) {
   return wanted > room ? (unsigned)room : wanted;
 }
 
+/* Body memory, as the loop engine reports it (stats.buffered_max); grow only. */
+static void note_buffered(shared_t *s, uint64_t grown) {
+  uint64_t now = atomic_fetch_add(&s->buffered, grown) + grown;
+  uint64_t max = atomic_load(&s->buffered_max);
+  while (now > max && !atomic_compare_exchange_weak(&s->buffered_max, &max, now)) {
+  }
+}
+
 static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata) {
   worker_t *w = userdata;
   size_t n = size * nmemb;
@@ -101,6 +113,7 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata) {
     char *b = realloc(w->body, cap);
     if (b == NULL) return 0;
     w->body = b;
+    note_buffered(w->s, cap - w->cap);
     w->cap = cap;
   }
   memcpy(w->body + w->len, ptr, n);
@@ -160,7 +173,7 @@ static void give_back(shared_t *s, const uvcrawl__item_t *item, const char *redi
   pthread_mutex_unlock(&s->lock);
 }
 
-static void emit(worker_t *w, const uvcrawl_result_t *r) {
+static void emit(worker_t *w, const uvcrawl_result_t *r, int mirror_err) {
   shared_t *s = w->s;
   int fmt_err = 0;
   if (s->out != NULL) {
@@ -182,6 +195,7 @@ static void emit(worker_t *w, const uvcrawl_result_t *r) {
   s->pages++;
   s->bytes += r->bytes;
   if (r->error != NULL || r->status >= 400) s->errors++;
+  if (mirror_err) s->mirror_errors++;
   /* A record that could not be formatted is lost, as in output.c; a write error is kept. */
   if (s->out != NULL && fmt_err == 0 && s->out_error == 0 &&
       fwrite(w->rec, 1, w->rec_len, s->out) != w->rec_len)
@@ -232,8 +246,11 @@ static void crawl_one(worker_t *w, const uvcrawl__item_t *item) {
   if (w->too_big) error = "body exceeds the size cap (--max-body)";
   else if (code != CURLE_OK) error = w->errbuf[0] ? w->errbuf : curl_easy_strerror(code);
 
+  /* As crawler.c: the job runs when there is a body, or a 2xx to save (even empty). */
+  int mirror = s->mirror_fd >= 0 && code == CURLE_OK && status >= 200 && status < 300;
   memset(&job, 0, sizeof(job));
-  if (w->len > 0) {
+  job.mirror_fd = -1;
+  if (w->len > 0 || mirror) {
     job.body = w->body;
     job.len = w->len;
     job.url = item->url;
@@ -241,8 +258,15 @@ static void crawl_one(worker_t *w, const uvcrawl__item_t *item) {
                 uvcrawl__should_parse(status, ct, item->depth, s->opts.max_depth);
     job.origins = (const char *const *)s->origins;
     job.norigins = s->norigins;
+    job.mirror_fd = mirror ? s->mirror_fd : -1;
+    job.do_fsync = s->opts.fsync;
     uvcrawl__job_run(&job);
     if (job.status == UV_ENOMEM && error == NULL) error = "out of memory while parsing";
+    if (job.mirror_err != 0 && error == NULL) {
+      /* errbuf is free again: curl wrote to it during the transfer only. */
+      snprintf(w->errbuf, sizeof(w->errbuf), "mirror: %s", uv_strerror(job.mirror_err));
+      error = w->errbuf;
+    }
   }
 
   give_back(s, item,
@@ -265,11 +289,12 @@ static void crawl_one(worker_t *w, const uvcrawl__item_t *item) {
   r.ms = (double)us / 1000.0;
   r.curl_code = (int)code;
   r.links = (unsigned)job.nlinks;
-  emit(w, &r);
+  emit(w, &r, job.mirror_err != 0);
 
   uvcrawl__job_cleanup(&job);
   free(redirect);
   if (w->cap > BODY_KEEP) { /* one huge page must not pin max_body per thread for good */
+    atomic_fetch_sub(&s->buffered, w->cap);
     free(w->body);
     w->body = NULL;
     w->cap = 0;
@@ -348,6 +373,7 @@ int uvcrawl_run_threads(const uvcrawl_options_t *opts, const char *const *seeds,
   if (global_init_result != CURLE_OK) return UVCRAWL_ECURL;
 
   memset(&s, 0, sizeof(s));
+  s.mirror_fd = -1;
   if (opts) s.opts = *opts;
   else uvcrawl_options_init(&s.opts);
   s.on_result = on_result;
@@ -361,8 +387,11 @@ int uvcrawl_run_threads(const uvcrawl_options_t *opts, const char *const *seeds,
     err = UV_ENOMEM;
     goto done;
   }
-  /* Same order as the loop engine: the output is opened before seeds are checked. */
+  /* Same order as the loop engine: output, then mirror root, then the seeds. */
   if (s.opts.output_path != NULL && (err = open_output(s.opts.output_path, &s.out)) != 0)
+    goto done;
+  if (s.opts.mirror_dir != NULL &&
+      (err = uvcrawl__store_open_root(s.opts.mirror_dir, &s.mirror_fd)) != 0)
     goto done;
   for (size_t i = 0; i < nseeds; i++)
     if ((err = add_seed(&s, seeds[i])) != 0) goto done;
@@ -417,6 +446,8 @@ int uvcrawl_run_threads(const uvcrawl_options_t *opts, const char *const *seeds,
     stats->seen = uvcrawl__frontier_seen(s.frontier);
     stats->inflight_max = running;
     stats->inflight_cap = nthreads;
+    stats->mirror_errors = s.mirror_errors;
+    stats->buffered_max = atomic_load(&s.buffered_max);
     for (unsigned i = 0; i < running; i++) stats->fds_max += (unsigned)workers[i].connected;
   }
 
@@ -438,6 +469,7 @@ done:
   if (locks >= 3) pthread_cond_destroy(&s.cond);
   if (locks >= 2) pthread_mutex_destroy(&s.out_lock);
   if (locks >= 1) pthread_mutex_destroy(&s.lock);
+  if (s.mirror_fd >= 0) close(s.mirror_fd);
   for (size_t i = 0; i < s.norigins; i++) free(s.origins[i]);
   free(s.origins);
   uvcrawl__frontier_free(s.frontier);

@@ -19,7 +19,8 @@ typedef struct arena_chunk_s {
 
 typedef struct {
   const char *str;
-  uint64_t hash;
+  uint32_t hash;  /* low bits of the full hash: enough to place and to compare first */
+  uint32_t state; /* the owner's per-URL word (link checking keeps the status here) */
 } slot_t;
 
 struct uvcrawl__frontier_s {
@@ -69,7 +70,7 @@ static int table_grow(uvcrawl__frontier_t *f) {
   if (slots == NULL) return UV_ENOMEM;
   for (size_t i = 0; i < f->nslots; i++) {
     if (f->slots[i].str == NULL) continue;
-    size_t j = (size_t)f->slots[i].hash & (n - 1);
+    size_t j = f->slots[i].hash & (n - 1);
     while (slots[j].str != NULL) j = (j + 1) & (n - 1);
     slots[j] = f->slots[i];
   }
@@ -102,28 +103,45 @@ void uvcrawl__frontier_free(uvcrawl__frontier_t *f) {
   free(f);
 }
 
-int uvcrawl__frontier_mark(uvcrawl__frontier_t *f, const char *url, const char **interned) {
-  uint64_t h = hash_str(url);
+/* The slot holding url, or the empty slot where it would go. */
+static size_t find_slot(const uvcrawl__frontier_t *f, const char *url, uint32_t h) {
   size_t mask = f->nslots - 1;
-  size_t i = (size_t)h & mask;
-  for (; f->slots[i].str != NULL; i = (i + 1) & mask) {
-    if (f->slots[i].hash == h && strcmp(f->slots[i].str, url) == 0) {
-      if (interned) *interned = f->slots[i].str;
-      return 0;
-    }
+  size_t i = h & mask;
+  for (; f->slots[i].str != NULL; i = (i + 1) & mask)
+    if (f->slots[i].hash == h && strcmp(f->slots[i].str, url) == 0) break;
+  return i;
+}
+
+int uvcrawl__frontier_lookup(uvcrawl__frontier_t *f, const char *url, const char **interned,
+                             uint32_t **state) {
+  size_t i = find_slot(f, url, (uint32_t)hash_str(url));
+  if (f->slots[i].str == NULL) return 0;
+  if (interned) *interned = f->slots[i].str;
+  if (state) *state = &f->slots[i].state;
+  return 1;
+}
+
+int uvcrawl__frontier_mark(uvcrawl__frontier_t *f, const char *url, const char **interned) {
+  uint32_t h = (uint32_t)hash_str(url);
+  size_t mask = f->nslots - 1;
+  size_t i = find_slot(f, url, h);
+  if (f->slots[i].str != NULL) {
+    if (interned) *interned = f->slots[i].str;
+    return 0;
   }
   /* Keep the load under 70% so probe chains stay short. */
   if ((f->nseen + 1) * 10 > f->nslots * 7) {
     int err = table_grow(f);
     if (err) return err;
     mask = f->nslots - 1;
-    for (i = (size_t)h & mask; f->slots[i].str != NULL; i = (i + 1) & mask)
+    for (i = h & mask; f->slots[i].str != NULL; i = (i + 1) & mask)
       ;
   }
   const char *copy = arena_dup(f, url, strlen(url));
   if (copy == NULL) return UV_ENOMEM;
   f->slots[i].str = copy;
   f->slots[i].hash = h;
+  f->slots[i].state = 0;
   f->nseen++;
   if (interned) *interned = copy;
   return 1;

@@ -51,7 +51,8 @@ static int resolve_links(uvcrawl__job_t *job, const uvcrawl__links_t *found) {
   if (found->base != NULL && uvcrawl__url_resolve(job->url, found->base, &base) == 0)
     against = base;
   job->links = found->n ? malloc(found->n * sizeof(*job->links)) : NULL;
-  if (found->n && job->links == NULL) {
+  job->foreign = found->n && job->keep_foreign ? malloc(found->n * sizeof(*job->foreign)) : NULL;
+  if (found->n && (job->links == NULL || (job->keep_foreign && job->foreign == NULL))) {
     free(base);
     return UV_ENOMEM;
   }
@@ -65,6 +66,7 @@ static int resolve_links(uvcrawl__job_t *job, const uvcrawl__links_t *found) {
     if (err != 0) continue; /* not a crawlable link */
     /* Foreign links are dropped here, so they never reach the loop. */
     if (uvcrawl__in_scope(abs, job->origins, job->norigins)) job->links[job->nlinks++] = abs;
+    else if (job->keep_foreign) job->foreign[job->nforeign++] = abs;
     else free(abs);
   }
   free(base);
@@ -108,6 +110,8 @@ int uvcrawl__job_submit(uv_loop_t *loop, uvcrawl__job_t *job, uvcrawl__job_cb cb
   job->cb = cb;
   job->links = NULL;
   job->nlinks = 0;
+  job->foreign = NULL;
+  job->nforeign = 0;
   job->status = 0;
   job->md5[0] = '\0';
   job->mirror_err = 0;
@@ -116,7 +120,9 @@ int uvcrawl__job_submit(uv_loop_t *loop, uvcrawl__job_t *job, uvcrawl__job_cb cb
 
 void uvcrawl__job_cleanup(uvcrawl__job_t *job) {
   for (size_t i = 0; i < job->nlinks; i++) free(job->links[i]);
+  for (size_t i = 0; i < job->nforeign; i++) free(job->foreign[i]);
   free(job->links);
-  job->links = NULL;
-  job->nlinks = 0;
+  free(job->foreign);
+  job->links = job->foreign = NULL;
+  job->nlinks = job->nforeign = 0;
 }

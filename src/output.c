@@ -125,7 +125,8 @@ int uvcrawl__json_record(const uvcrawl_result_t *r, char **b, size_t *len, size_
   STR(r->redirect);
   LIT(",\"error\":");
   STR(r->error);
-  snprintf(num, sizeof(num), ",\"ms\":%.3f,\"links\":%u}", r->ms, r->links);
+  snprintf(num, sizeof(num), ",\"ms\":%.3f,\"links\":%u,\"external\":%s,\"broken\":%s}",
+           r->ms, r->links, r->external ? "true" : "false", r->broken ? "true" : "false");
   LIT(num);
 #undef LIT
 #undef STR

@@ -65,6 +65,10 @@ int uvcrawl__frontier_add(uvcrawl__frontier_t *f, const char *url, const char *r
 /* Interns url and marks it seen without queueing it. *interned (may be NULL) gets the
  * frontier's copy. Returns 1 when new, 0 when seen before, UV_ENOMEM. */
 int uvcrawl__frontier_mark(uvcrawl__frontier_t *f, const char *url, const char **interned);
+/* Finds a seen URL: *interned gets the frontier's copy, *state a word the owner may use for
+ * it (0 until set). Both outputs may be NULL. Returns 1 when seen, 0 when not. */
+int uvcrawl__frontier_lookup(uvcrawl__frontier_t *f, const char *url, const char **interned,
+                             uint32_t **state);
 /* Pops the oldest queued item into *item. Returns 1, or 0 when empty. */
 int uvcrawl__frontier_pop(uvcrawl__frontier_t *f, uvcrawl__item_t *item);
 size_t uvcrawl__frontier_queued(const uvcrawl__frontier_t *f);
@@ -115,12 +119,15 @@ struct uvcrawl__job_s {
   size_t max_links;     /* in: 0 = no cap */
   const char *const *origins; /* in, borrowed: keep only links whose origin is listed */
   size_t norigins;            /* 0: keep every link */
+  int keep_foreign;           /* in: out-of-scope links go to foreign[] instead of away */
   int mirror_fd;        /* in: mirror root directory fd, or -1: do not save */
   int do_fsync;         /* in: fsync each mirrored file */
   char md5[33];         /* out: lower-case hex, "" when len == 0 */
   int mirror_err;       /* out: 0, or a negative errno from saving the body */
   char **links;         /* out: resolved, normalized http(s) URLs; owned, uvcrawl__job_cleanup() */
   size_t nlinks;
+  char **foreign;       /* out: out-of-scope links when keep_foreign; owned likewise */
+  size_t nforeign;
   int status;           /* out: 0, UV_ECANCELED or UV_ENOMEM */
   uvcrawl__job_cb cb;
 };
@@ -162,6 +169,23 @@ int uvcrawl__store_write(int root_fd, const char *relpath, const char *body, siz
 int uvcrawl__store_open_root(const char *dir, int *fd);
 /* Test hook: every mirror write sleeps this long first (a slow disk). */
 extern unsigned uvcrawl__store_delay_ms;
+
+/* ---- links.c: who links each broken URL (pure) ----------------------------------------- */
+
+typedef struct uvcrawl__linkgraph_s uvcrawl__linkgraph_t;
+/* 1 when url (interned) is known to be good: its edges can be forgotten. */
+typedef int (*uvcrawl__is_good_cb)(void *arg, const char *url);
+
+uvcrawl__linkgraph_t *uvcrawl__linkgraph_new(uvcrawl__is_good_cb is_good, void *arg);
+void uvcrawl__linkgraph_free(uvcrawl__linkgraph_t *g);
+/* Notes that page from links to; both must stay valid (the frontier's interned strings). */
+int uvcrawl__linkgraph_add(uvcrawl__linkgraph_t *g, const char *from, const char *to);
+/* Remembers a broken URL (interned); error is copied. */
+int uvcrawl__linkgraph_broken(uvcrawl__linkgraph_t *g, const char *url, long status,
+                              const char *error, int external);
+/* Calls cb for each broken URL, sorted, with its distinct referrers sorted. Returns how many
+ * or UV_ENOMEM. */
+int uvcrawl__linkgraph_foreach(uvcrawl__linkgraph_t *g, uvcrawl_broken_cb cb, void *arg);
 
 /* ---- lag.c: a histogram of loop lag (pure) -------------------------------------------- */
 

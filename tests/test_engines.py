@@ -1,4 +1,5 @@
 """The threads engine against the loop engine: same site, same records."""
+import hashlib
 import os
 import resource
 import sys
@@ -103,6 +104,22 @@ def test_low_fd_limit():
         check(1 < st["max_concurrent"] < 64, f"{st['max_concurrent']} connections")
 
 
+def test_mirror():
+    root = os.path.join(TMP, "mirror")
+    with Site("--pages", 300, "--size", 3000) as site:
+        recs = run(site, "mirror", "--engine", "threads", "--threads", 8, "--mirror", root)
+        ok = [r for r in recs if r["status"] == 200]
+        check(len(ok) > 300 and all(r["error"] is None for r in recs), "mirror crawl")
+        for r in ok:
+            path = r["url"][len(site.origin):]
+            path += "index.html" if path.endswith("/") else ""
+            f = os.path.join(root, f"127.0.0.1:{site.port}", path.lstrip("/"))
+            with open(f, "rb") as fh:
+                check(hashlib.md5(fh.read()).hexdigest() == r["md5"], f"{f}: md5 differs")
+        files = [os.path.join(d, f) for d, _, fs in os.walk(root) for f in fs]
+        check(len(files) == len(ok), f"{len(files)} files for {len(ok)} 200 records")
+
+
 def test_bad_seed():
     for seed in ("ftp://127.0.0.1/", "http://"):
         code, _, err = crawl("--engine", "threads", "--threads", 4, seed)
@@ -129,5 +146,5 @@ def test_stdout_output():
 
 if __name__ == "__main__":
     run_tests([test_bad_seed, test_same_records_as_loop, test_max_depth, test_max_pages,
-               test_connections_bounded_by_threads, test_low_fd_limit, test_unreachable_seed_is_a_record,
+               test_connections_bounded_by_threads, test_low_fd_limit, test_mirror, test_unreachable_seed_is_a_record,
                test_stdout_output])

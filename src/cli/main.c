@@ -7,27 +7,33 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
+#include "report.h"
 #include "uvcrawl.h"
 
 enum {
   EXIT_OK = 0,
-  EXIT_BROKEN = 1, /* reserved for link checking */
+  EXIT_BROKEN = 1,
   EXIT_USAGE = 2,
   EXIT_RUNTIME = 3,
   EXIT_INTERRUPTED = 130
 };
 
+#define PROGRESS_MS 250
+
 typedef struct {
   uv_loop_t loop;
   uv_signal_t sigint;
   uv_signal_t sigterm;
+  uv_timer_t progress;
   uvcrawl_t *crawler;
-  int quiet;
+  report_t *report;
+  int show_progress;
   int exit_code;
+  int interrupted;
   unsigned seeds;
   unsigned seeds_failed;
-  int interrupted;
   uvcrawl_stats_t stats;
 } cli_t;
 
@@ -35,6 +41,7 @@ static const char usage_text[] =
     "Usage: uvcrawl [options] URL...\n"
     "Crawl every page reachable from the seed URLs on their own hosts.\n"
     "\n"
+    "Crawling:\n"
     "  -o, --output FILE        JSON Lines record of every fetched URL ('-' = stdout)\n"
     "      --max-inflight N     requests in flight at once (default 64; clamped to the fd limit)\n"
     "      --max-depth N        link hops from a seed (default: unlimited)\n"
@@ -46,17 +53,25 @@ static const char usage_text[] =
     "      --user-agent STRING  (default uvcrawl/VERSION)\n"
     "      --mirror DIR         save every 2xx body under DIR/host[:port]/path (like wget -r)\n"
     "      --fsync              fsync each mirrored file before renaming it into place\n"
-    "      --stats-json FILE    write the final statistics (pages, loop lag, ...) as JSON\n"
     "      --engine loop|threads  the event loop (default), or blocking worker threads\n"
     "      --threads N          workers for --engine threads (default 64)\n"
-    "  -q, --quiet              no summary on stderr\n"
+    "Link checking and reports:\n"
+    "      --check              also check every out-of-scope link once (HEAD, GET if refused)\n"
+    "                           and exit 1 when a link is broken\n"
+    "      --accept LIST        statuses that are fine (default 200..299; e.g. 200..299,403)\n"
+    "      --format FMT         broken-link report on stdout: text, json, jsonl (the records),\n"
+    "                           csv, junit, markdown (default: text with --check, else none)\n"
+    "      --verbose            also report redirects\n"
+    "      --stats-json FILE    write the final statistics (pages, loop lag, ...) as JSON\n"
+    "      --progress           a live status line on stderr even when it is not a terminal\n"
+    "  -q, --quiet              no status line, no summary on stderr\n"
     "  -h, --help               this text\n"
     "  -V, --version            print the version\n"
     "\n"
-    "Exit status: 0 the crawl finished; 2 bad usage; 3 runtime failure (no seed could be\n"
-    "fetched, a body could not be saved to the mirror, output could not be written, the\n"
-    "crawler could not start);\n"
-    "130 interrupted (SIGINT/SIGTERM; the records so far are written).\n";
+    "Exit status: 0 the crawl finished (with --check: and no link is broken); 1 broken links\n"
+    "found (--check); 2 bad usage; 3 runtime failure (no seed could be fetched, a body could\n"
+    "not be saved to the mirror, output could not be written, the crawler could not start);\n"
+    "130 interrupted (SIGINT/SIGTERM; the records and report so far are written).\n";
 
 static int usage_error(const char *fmt, const char *arg) {
   fputs("uvcrawl: ", stderr);
@@ -76,23 +91,46 @@ static int parse_u64(const char *s, uint64_t max, uint64_t *out) {
   return 0;
 }
 
+/* The status line: \r and erase-to-end keep it on one line without flicker. */
+static void draw_progress(cli_t *cli, int final) {
+  uvcrawl_stats_t s;
+  uvcrawl_get_stats(cli->crawler, &s);
+  double secs = s.wall_ms / 1000.0;
+  fprintf(stderr,
+          "\r\033[K%" PRIu64 " done, %" PRIu64 " queued, %u in flight, %" PRIu64
+          " errors, %.0f pages/s, %.1f MB%s",
+          s.pages, s.queued, s.inflight, s.errors, secs > 0 ? (double)s.pages / secs : 0.0,
+          (double)s.bytes / 1e6, final ? "\n" : "");
+}
+
+static void on_progress(uv_timer_t *t) {
+  draw_progress(t->data, 0);
+}
+
 static void on_result(uvcrawl_t *crawler, const uvcrawl_result_t *r) {
   cli_t *cli = uvcrawl_get_data(crawler);
+  report_result(cli->report, r);
   if (r->depth == 0 && r->status == 0 && r->error != NULL) {
+    if (cli->show_progress) fputs("\r\033[K", stderr);
     fprintf(stderr, "uvcrawl: %s: %s\n", r->url, r->error);
     if (++cli->seeds_failed == cli->seeds) cli->exit_code = EXIT_RUNTIME;
   }
 }
 
-static void on_close(uvcrawl_t *crawler) { (void)crawler; }
-
 static void on_done(uvcrawl_t *crawler, int status) {
   cli_t *cli = uvcrawl_get_data(crawler);
   (void)status;
+  if (cli->show_progress) draw_progress(cli, 1);
   uvcrawl_get_stats(crawler, &cli->stats);
+  int n = report_collect_broken(cli->report, crawler);
+  if (n == UV_ENOMEM) {
+    fputs("uvcrawl: out of memory collecting the report\n", stderr);
+    cli->exit_code = EXIT_RUNTIME;
+  }
   uv_close((uv_handle_t *)&cli->sigint, NULL);
   uv_close((uv_handle_t *)&cli->sigterm, NULL);
-  uvcrawl_close(crawler, on_close);
+  uv_close((uv_handle_t *)&cli->progress, NULL);
+  uvcrawl_close(crawler, NULL);
 }
 
 static void on_signal(uv_signal_t *h, int signum) {
@@ -100,7 +138,7 @@ static void on_signal(uv_signal_t *h, int signum) {
   (void)signum;
   if (cli->interrupted++) {
     fputs("uvcrawl: interrupted twice, exiting now\n", stderr);
-    exit(EXIT_INTERRUPTED);
+    _exit(EXIT_INTERRUPTED);
   }
   uvcrawl_stop(cli->crawler);
 }
@@ -131,28 +169,19 @@ static int write_stats_json(const char *path, const uvcrawl_stats_t *s) {
   return f == stdout ? fflush(f) : fclose(f);
 }
 
-static void print_summary(const cli_t *cli) {
-  const uvcrawl_stats_t *s = &cli->stats;
-  double secs = s->wall_ms / 1000.0;
-  fprintf(stderr,
-          "uvcrawl: %" PRIu64 " pages, %" PRIu64 " errors, %" PRIu64 " bytes in %.2f s "
-          "(%.0f pages/s); in flight max %u of cap %u; sockets max %u\n",
-          s->pages, s->errors, s->bytes, secs, secs > 0 ? (double)s->pages / secs : 0.0,
-          s->inflight_max, s->inflight_cap, s->fds_max);
-  if (s->lag_max_ms > 0)
-    fprintf(stderr, "uvcrawl: loop lag p50 %.2f ms, p99 %.2f ms, max %.2f ms\n", s->lag_p50_ms,
-            s->lag_p99_ms, s->lag_max_ms);
-  if (s->mirror_errors > 0)
-    fprintf(stderr, "uvcrawl: %" PRIu64 " bodies could not be saved to the mirror\n",
-            s->mirror_errors);
+static report_t *threads_report;
+
+static void on_thread_result(uvcrawl_t *crawler, const uvcrawl_result_t *r) {
+  (void)crawler;
+  report_result(threads_report, r); /* the engine calls this one thread at a time */
 }
 
 /* --engine threads: the same crawl on blocking worker threads, for comparison. */
-static int run_threads(const uvcrawl_options_t *opts, char **seeds, size_t n, unsigned threads,
-                       int quiet) {
-  cli_t cli;
-  memset(&cli, 0, sizeof(cli));
-  int err = uvcrawl_run_threads(opts, (const char *const *)seeds, n, threads, NULL, &cli.stats);
+static int run_threads(cli_t *cli, const uvcrawl_options_t *opts, char **seeds, size_t n,
+                       unsigned threads, int quiet) {
+  threads_report = cli->report;
+  int err = uvcrawl_run_threads(opts, (const char *const *)seeds, n, threads, on_thread_result,
+                                &cli->stats);
   if (err == UVCRAWL_EURL || err == UVCRAWL_ESCHEME) {
     fprintf(stderr, "uvcrawl: bad URL: %s\nTry 'uvcrawl --help'.\n", uvcrawl_strerror(err));
     return EXIT_USAGE;
@@ -161,26 +190,36 @@ static int run_threads(const uvcrawl_options_t *opts, char **seeds, size_t n, un
     fprintf(stderr, "uvcrawl: %s\n", uvcrawl_strerror(err));
     return EXIT_RUNTIME;
   }
-  if (!quiet) print_summary(&cli);
+  if (!quiet) report_summary(cli->report, &cli->stats, stderr);
   return EXIT_OK;
 }
 
 int main(int argc, char **argv) {
+  enum {
+    OPT_INFLIGHT = 256, OPT_DEPTH, OPT_PAGES, OPT_BODY, OPT_BUFFER, OPT_TIMEOUT, OPT_CONNECT,
+    OPT_UA, OPT_ENGINE, OPT_THREADS, OPT_MIRROR, OPT_FSYNC, OPT_STATS, OPT_CHECK, OPT_ACCEPT,
+    OPT_FORMAT, OPT_VERBOSE, OPT_PROGRESS
+  };
   static const struct option longopts[] = {
       {"output", required_argument, NULL, 'o'},
-      {"max-inflight", required_argument, NULL, 1},
-      {"max-depth", required_argument, NULL, 2},
-      {"max-pages", required_argument, NULL, 3},
-      {"max-body", required_argument, NULL, 4},
-      {"max-buffer", required_argument, NULL, 5},
-      {"timeout", required_argument, NULL, 6},
-      {"connect-timeout", required_argument, NULL, 7},
-      {"user-agent", required_argument, NULL, 8},
-      {"engine", required_argument, NULL, 9},
-      {"mirror", required_argument, NULL, 11},
-      {"fsync", no_argument, NULL, 12},
-      {"stats-json", required_argument, NULL, 13},
-      {"threads", required_argument, NULL, 10},
+      {"max-inflight", required_argument, NULL, OPT_INFLIGHT},
+      {"max-depth", required_argument, NULL, OPT_DEPTH},
+      {"max-pages", required_argument, NULL, OPT_PAGES},
+      {"max-body", required_argument, NULL, OPT_BODY},
+      {"max-buffer", required_argument, NULL, OPT_BUFFER},
+      {"timeout", required_argument, NULL, OPT_TIMEOUT},
+      {"connect-timeout", required_argument, NULL, OPT_CONNECT},
+      {"user-agent", required_argument, NULL, OPT_UA},
+      {"engine", required_argument, NULL, OPT_ENGINE},
+      {"threads", required_argument, NULL, OPT_THREADS},
+      {"mirror", required_argument, NULL, OPT_MIRROR},
+      {"fsync", no_argument, NULL, OPT_FSYNC},
+      {"stats-json", required_argument, NULL, OPT_STATS},
+      {"check", no_argument, NULL, OPT_CHECK},
+      {"accept", required_argument, NULL, OPT_ACCEPT},
+      {"format", required_argument, NULL, OPT_FORMAT},
+      {"verbose", no_argument, NULL, OPT_VERBOSE},
+      {"progress", no_argument, NULL, OPT_PROGRESS},
       {"quiet", no_argument, NULL, 'q'},
       {"help", no_argument, NULL, 'h'},
       {"version", no_argument, NULL, 'V'},
@@ -189,10 +228,10 @@ int main(int argc, char **argv) {
   uvcrawl_options_t opts;
   cli_t cli;
   uint64_t v;
-  int ch, err;
-  int use_threads = 0;
+  int ch, err, quiet = 0, verbose = 0, force_progress = 0, use_threads = 0, have_format = 0;
   unsigned nthreads = 64;
   const char *stats_path = NULL;
+  report_format_t format = FMT_TEXT;
 
   memset(&cli, 0, sizeof(cli));
   uvcrawl_options_init(&opts);
@@ -200,58 +239,68 @@ int main(int argc, char **argv) {
   while ((ch = getopt_long(argc, argv, ":o:qhV", longopts, NULL)) != -1) {
     switch (ch) {
     case 'o': opts.output_path = optarg; break;
-    case 'q': cli.quiet = 1; break;
+    case 'q': quiet = 1; break;
     case 'h': fputs(usage_text, stdout); return EXIT_OK;
     case 'V': printf("uvcrawl %s\n", uvcrawl_version()); return EXIT_OK;
-    case 1:
+    case OPT_INFLIGHT:
       if (parse_u64(optarg, 1000000, &v) || v == 0)
         return usage_error("--max-inflight needs a number from 1 to 1000000, not '%s'", optarg);
       opts.max_inflight = (unsigned)v;
       break;
-    case 2:
+    case OPT_DEPTH:
       if (parse_u64(optarg, 1000000, &v))
         return usage_error("--max-depth needs a number from 0, not '%s'", optarg);
       opts.max_depth = (int)v;
       break;
-    case 3:
+    case OPT_PAGES:
       if (parse_u64(optarg, UINT64_MAX, &v))
         return usage_error("--max-pages needs a number, not '%s'", optarg);
       opts.max_pages = v;
       break;
-    case 4:
+    case OPT_BODY:
       if (parse_u64(optarg, UINT64_MAX, &v) || v == 0)
         return usage_error("--max-body needs a number of bytes above 0, not '%s'", optarg);
       opts.max_body = v;
       break;
-    case 5:
+    case OPT_BUFFER:
       if (parse_u64(optarg, 1u << 20, &v) || v == 0)
         return usage_error("--max-buffer needs a number of MB above 0, not '%s'", optarg);
       opts.max_buffer = v << 20;
       break;
-    case 6:
+    case OPT_TIMEOUT:
       if (parse_u64(optarg, 86400000, &v))
         return usage_error("--timeout needs milliseconds, not '%s'", optarg);
       opts.timeout_ms = (long)v;
       break;
-    case 7:
+    case OPT_CONNECT:
       if (parse_u64(optarg, 86400000, &v))
         return usage_error("--connect-timeout needs milliseconds, not '%s'", optarg);
       opts.connect_timeout_ms = (long)v;
       break;
-    case 8: opts.user_agent = optarg; break;
-    case 9:
+    case OPT_UA: opts.user_agent = optarg; break;
+    case OPT_ENGINE:
       if (strcmp(optarg, "loop") != 0 && strcmp(optarg, "threads") != 0)
         return usage_error("--engine is 'loop' or 'threads', not '%s'", optarg);
       use_threads = strcmp(optarg, "threads") == 0;
       break;
-    case 11: opts.mirror_dir = optarg; break;
-    case 12: opts.fsync = 1; break;
-    case 13: stats_path = optarg; break;
-    case 10:
+    case OPT_THREADS:
       if (parse_u64(optarg, 100000, &v) || v == 0)
         return usage_error("--threads needs a number from 1 to 100000, not '%s'", optarg);
       nthreads = (unsigned)v;
       break;
+    case OPT_MIRROR: opts.mirror_dir = optarg; break;
+    case OPT_FSYNC: opts.fsync = 1; break;
+    case OPT_STATS: stats_path = optarg; break;
+    case OPT_CHECK: opts.check = 1; break;
+    case OPT_ACCEPT: opts.accept = optarg; break;
+    case OPT_FORMAT:
+      if (report_parse_format(optarg, &format) != 0)
+        return usage_error("--format is text, json, jsonl, csv, junit or markdown, not '%s'",
+                           optarg);
+      have_format = 1;
+      break;
+    case OPT_VERBOSE: verbose = 1; break;
+    case OPT_PROGRESS: force_progress = 1; break;
     case ':': return usage_error("option '%s' needs a value", argv[optind - 1]);
     default: return usage_error("unknown option '%s'", argv[optind - 1]);
     }
@@ -260,27 +309,44 @@ int main(int argc, char **argv) {
     fputs(usage_text, stderr);
     return EXIT_USAGE;
   }
+  if (format == FMT_JSONL && opts.output_path == NULL) opts.output_path = "-";
+  if (have_format && format != FMT_JSONL && format != FMT_TEXT) opts.check = 1;
+  if (opts.check && use_threads)
+    return usage_error("%s", "--check works with --engine loop only");
+  cli.show_progress = force_progress || (!quiet && isatty(2));
+  if ((cli.report = report_new(verbose)) == NULL) {
+    fputs("uvcrawl: out of memory\n", stderr);
+    return EXIT_RUNTIME;
+  }
 
   raise_fd_limit();
   signal(SIGPIPE, SIG_IGN);
   /* One pool thread per core for hashing, parsing and writing, unless the user chose. */
   if (getenv("UV_THREADPOOL_SIZE") == NULL) {
     char n[16];
-    snprintf(n, sizeof(n), "%u", uv_available_parallelism() < 4 ? 4 : uv_available_parallelism());
+    unsigned cores = uv_available_parallelism();
+    snprintf(n, sizeof(n), "%u", cores < 4 ? 4 : cores);
     setenv("UV_THREADPOOL_SIZE", n, 1);
   }
-  if (use_threads) return run_threads(&opts, argv + optind, (size_t)(argc - optind), nthreads,
-                                      cli.quiet);
+  if (use_threads) {
+    int code = run_threads(&cli, &opts, argv + optind, (size_t)(argc - optind), nthreads, quiet);
+    report_free(cli.report);
+    return code;
+  }
+
   if ((err = uv_loop_init(&cli.loop)) != 0) {
     fprintf(stderr, "uvcrawl: %s\n", uv_strerror(err));
     return EXIT_RUNTIME;
   }
   if ((err = uvcrawl_create(&cli.loop, &opts, &cli.crawler)) != 0) {
-    fprintf(stderr, "uvcrawl: cannot start: %s%s%s\n", uvcrawl_strerror(err),
-            opts.output_path ? " (output " : "", opts.output_path ? opts.output_path : "");
-    if (opts.output_path) fputs(")\n", stderr);
+    int usage = err == UVCRAWL_EACCEPT;
+    fprintf(stderr, "uvcrawl: %s%s%s%s\n", usage ? "" : "cannot start: ", uvcrawl_strerror(err),
+            opts.output_path && !usage ? ", output " : "",
+            opts.output_path && !usage ? opts.output_path : "");
+    if (opts.mirror_dir && !usage) fprintf(stderr, "uvcrawl: (mirror %s)\n", opts.mirror_dir);
     uv_loop_close(&cli.loop);
-    return EXIT_RUNTIME;
+    report_free(cli.report);
+    return usage ? EXIT_USAGE : EXIT_RUNTIME;
   }
   uvcrawl_set_data(cli.crawler, &cli);
   for (int i = optind; i < argc; i++) {
@@ -290,6 +356,7 @@ int main(int argc, char **argv) {
       uvcrawl_close(cli.crawler, NULL);
       uv_run(&cli.loop, UV_RUN_DEFAULT);
       uv_loop_close(&cli.loop);
+      report_free(cli.report);
       return EXIT_USAGE;
     }
   }
@@ -303,9 +370,11 @@ int main(int argc, char **argv) {
 
   uv_signal_init(&cli.loop, &cli.sigint);
   uv_signal_init(&cli.loop, &cli.sigterm);
-  cli.sigint.data = cli.sigterm.data = &cli;
+  uv_timer_init(&cli.loop, &cli.progress);
+  cli.sigint.data = cli.sigterm.data = cli.progress.data = &cli;
   uv_signal_start(&cli.sigint, on_signal, SIGINT);
   uv_signal_start(&cli.sigterm, on_signal, SIGTERM);
+  if (cli.show_progress) uv_timer_start(&cli.progress, on_progress, PROGRESS_MS, PROGRESS_MS);
 
   if ((err = uvcrawl_start(cli.crawler, on_result, on_done)) != 0) {
     fprintf(stderr, "uvcrawl: cannot start: %s\n", uvcrawl_strerror(err));
@@ -313,12 +382,17 @@ int main(int argc, char **argv) {
   }
   uv_run(&cli.loop, UV_RUN_DEFAULT);
   err = uv_loop_close(&cli.loop);
-  if (!cli.quiet) print_summary(&cli);
+
+  if (opts.check || (have_format && format != FMT_JSONL)) report_write(cli.report, format, stdout);
+  if (!quiet) report_summary(cli.report, &cli.stats, stderr);
   if (stats_path != NULL && write_stats_json(stats_path, &cli.stats) != 0) {
     fprintf(stderr, "uvcrawl: cannot write %s: %s\n", stats_path, strerror(errno));
-    return EXIT_RUNTIME;
+    cli.exit_code = EXIT_RUNTIME;
   }
-  if (cli.stats.mirror_errors > 0 && cli.exit_code == 0) cli.exit_code = EXIT_RUNTIME;
-  if (cli.interrupted) return EXIT_INTERRUPTED;
-  return err == 0 ? cli.exit_code : EXIT_RUNTIME;
+  if (cli.stats.mirror_errors > 0) cli.exit_code = EXIT_RUNTIME;
+  if (err != 0) cli.exit_code = EXIT_RUNTIME;
+  if (cli.exit_code == EXIT_OK && opts.check && report_broken_count(cli.report) > 0)
+    cli.exit_code = EXIT_BROKEN;
+  report_free(cli.report);
+  return cli.interrupted ? EXIT_INTERRUPTED : cli.exit_code;
 }
