@@ -1,0 +1,93 @@
+"""The CLI a person sees: man page matches --help, the progress line, SIGINT."""
+import json
+import os
+import pty
+import re
+import select
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+from sitelib import UVCRAWL, Site, check, crawl, run_tests  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TMP = tempfile.mkdtemp(prefix="uvcrawl-cli-")
+
+
+def test_man_page_matches_help():
+    _, out, _ = crawl("--help")
+    in_help = set(re.findall(r"--[a-z][a-z-]+", out))
+    with open(os.path.join(HERE, "..", "doc", "uvcrawl.1")) as f:
+        man = f.read().replace("\\-", "-")
+    in_man = set(re.findall(r"--[a-z][a-z-]+", man))
+    check(in_help and in_help == in_man,
+          f"only in --help: {in_help - in_man}; only in the man page: {in_man - in_help}")
+    for code in ("0", "1", "2", "3", "130"):
+        check(f".B {code}\n" in man, f"exit status {code} not in the man page")
+
+
+def run_on_pty(args):
+    """Runs uvcrawl with stderr on a pseudo-terminal; returns (exit code, what it drew)."""
+    master, slave = pty.openpty()
+    p = subprocess.Popen([UVCRAWL, *map(str, args)], stdout=subprocess.DEVNULL, stderr=slave)
+    os.close(slave)
+    data = b""
+    while True:
+        r, _, _ = select.select([master], [], [], 0.2)
+        if r:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            data += chunk
+        elif p.poll() is not None:
+            break
+    p.wait(timeout=30)
+    os.close(master)
+    return p.returncode, data.decode(errors="replace")
+
+
+def test_progress_line_on_a_terminal_only():
+    with Site("--pages", 600, "--delay", 5) as site:
+        code, drawn = run_on_pty([site.root, "--max-inflight", 4])
+        check(code == 0, f"exit {code}")
+        lines = re.findall(r"\r\x1b\[K(\d+) done, (\d+) queued, (\d+) in flight", drawn)
+        check(len(lines) >= 2, f"no live status line on a terminal: {drawn[:300]!r}")
+        done = [int(d) for d, _, _ in lines]
+        check(done == sorted(done) and done[-1] == len(site.expected()), f"counts: {done}")
+        code, drawn = run_on_pty([site.root, "--quiet"])
+        check(code == 0 and "\x1b[K" not in drawn, "status line drawn despite --quiet")
+        # Not a terminal: no status line unless --progress.
+        code, _, err = crawl(site.root)
+        check(code == 0 and "\x1b[K" not in err, "status line drawn on a pipe")
+        code, _, err = crawl(site.root, "--progress", "--max-inflight", 4)
+        check(code == 0 and "\x1b[K" in err, "--progress did not force the line")
+
+
+def test_sigint_stops_gracefully():
+    out = os.path.join(TMP, "int.jsonl")
+    with Site("--pages", 3000, "--delay", 50) as site:
+        p = subprocess.Popen([UVCRAWL, site.root, "-o", out, "--max-inflight", "16"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        time.sleep(1.5)
+        t0 = time.monotonic()
+        p.send_signal(signal.SIGINT)
+        _, err = p.communicate(timeout=10)
+        took = time.monotonic() - t0
+        check(p.returncode == 130, f"exit {p.returncode}, expected 130: {err}")
+        check(took < 1.5, f"took {took:.2f} s to stop")
+        check("pages:" in err, f"no summary after SIGINT: {err}")
+        with open(out) as f:
+            recs = [json.loads(line) for line in f]  # every line complete JSON
+        check(0 < len(recs) < len(site.expected()), f"{len(recs)} records")
+        check(len({r["url"] for r in recs}) == len(recs), "duplicate records")
+
+
+if __name__ == "__main__":
+    run_tests([test_man_page_matches_help, test_progress_line_on_a_terminal_only,
+               test_sigint_stops_gracefully])
