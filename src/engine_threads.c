@@ -197,9 +197,11 @@ static void emit(worker_t *w, const uvcrawl_result_t *r, int mirror_err) {
   if (r->error != NULL || r->status >= 400) s->errors++;
   if (mirror_err) s->mirror_errors++;
   /* A record that could not be formatted is lost, as in output.c; a write error is kept. */
-  if (s->out != NULL && fmt_err == 0 && s->out_error == 0 &&
-      fwrite(w->rec, 1, w->rec_len, s->out) != w->rec_len)
-    s->out_error = errno ? -errno : UV_EIO;
+  if (s->out != NULL && fmt_err == 0 && s->out_error == 0) {
+    errno = 0;
+    if (fwrite(w->rec, 1, w->rec_len, s->out) != w->rec_len)
+      s->out_error = errno ? -errno : UV_EIO;
+  }
   if (s->on_result) s->on_result(NULL, r);
   pthread_mutex_unlock(&s->out_lock);
 }
@@ -453,7 +455,9 @@ int uvcrawl_run_threads(const uvcrawl_options_t *opts, const char *const *seeds,
 
 done:
   if (s.out != NULL) {
+    errno = 0;
     if (fflush(s.out) != 0 && s.out_error == 0) s.out_error = errno ? -errno : UV_EIO;
+    errno = 0;
     if (s.out != stdout && fclose(s.out) != 0 && s.out_error == 0)
       s.out_error = errno ? -errno : UV_EIO;
     if (err == 0) err = s.out_error; /* the crawl ran, but its records are incomplete */
