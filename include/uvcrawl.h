@@ -34,7 +34,8 @@ extern "C" {
   XX(ESTATE, -30004, "operation not allowed in the crawler's current state")     \
   XX(ENOSEED, -30005, "no seed URL given")                                       \
   XX(ETOOBIG, -30006, "body exceeds the size cap")                               \
-  XX(EACCEPT, -30007, "bad status list (want e.g. 200..299,403)")
+  XX(EACCEPT, -30007, "bad status list (want e.g. 200..299,403)")                \
+  XX(ESTATEDIR, -30008, "the state directory holds a crawl: --resume it or remove it")
 
 typedef enum {
 #define XX(code, val, msg) UVCRAWL_##code = val,
@@ -64,6 +65,9 @@ typedef struct {
   int check;                 /* link checking: also check each out-of-scope link once (HEAD,
                                 GET when HEAD is refused), and remember every referrer of
                                 every broken URL for uvcrawl_foreach_broken() */
+  const char *state_dir;     /* keep a journal here so a killed crawl can resume; NULL: none */
+  int resume;                /* continue the crawl journaled in state_dir */
+  unsigned sync_interval_ms; /* fdatasync the journal at most this far apart (default 1000) */
   const char *accept;        /* statuses that are fine, e.g. "200..299,403"; NULL: 200..299.
                                 3xx are always fine: their targets are checked instead */
 } uvcrawl_options_t;
@@ -98,6 +102,8 @@ typedef struct {
   unsigned inflight_max;   /* high-water mark */
   unsigned inflight_cap;   /* the cap after clamping to RLIMIT_NOFILE */
   unsigned fds_max;        /* high-water mark of sockets curl held open */
+  uint64_t resumed;        /* URLs completed before, replayed from the journal */
+  uint64_t output_errors;  /* 1 when the records or the journal could not all be written */
   uint64_t mirror_errors;  /* bodies that could not be saved (the URL's record says why) */
   uint64_t buffered_max;   /* high-water mark of body bytes held in memory */
   double lag_p50_ms;       /* loop lag: how late a 1 ms repeating timer fired */
@@ -129,7 +135,8 @@ UVCRAWL_EXTERN int uvcrawl_create(uv_loop_t *loop, const uvcrawl_options_t *opts
 UVCRAWL_EXTERN void uvcrawl_set_data(uvcrawl_t *crawler, void *data);
 UVCRAWL_EXTERN void *uvcrawl_get_data(const uvcrawl_t *crawler);
 
-/* Adds a seed (copied). Its scheme+host+port joins the crawl's scope. */
+/* Adds a seed (copied). Its scheme+host+port joins the crawl's scope. When resuming, the
+ * journal's seeds are already in; adding them again is harmless. */
 UVCRAWL_EXTERN int uvcrawl_add_seed(uvcrawl_t *crawler, const char *url);
 
 /* Starts fetching; on_result runs once per fetched URL, on_done once at the end. */

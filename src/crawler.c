@@ -7,7 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "uvcrawl-int.h"
@@ -17,7 +20,9 @@
 #define MAX_ACCEPT 32
 #define EXTERNAL_GET_MAX 65536 /* bytes read of an external GET before hanging up */
 
-enum { URL_GOOD = 1, URL_BROKEN = 2 }; /* frontier state words, with options.check */
+/* Frontier state words: link-check verdict in the low bits, and whether the journal says the
+ * URL was already completed. */
+enum { URL_GOOD = 1, URL_BROKEN = 2, URL_VERDICT = 3, URL_DONE = 4 };
 
 typedef enum { ST_IDLE, ST_RUNNING, ST_STOPPING, ST_DONE, ST_CLOSING } state_t;
 
@@ -34,6 +39,10 @@ struct uvcrawl_s {
   size_t naccept;
   uvcrawl__engine_t *engine;
   uvcrawl__output_t *output;
+  uvcrawl__output_t *journal;
+  char *scratch;     /* a record's JSON line, then its journal frame */
+  size_t scratch_len, scratch_cap;
+  int flushes;       /* writers still flushing before on_done */
   char **origins;
   size_t norigins;
   CURL **idle;     /* easy handles kept for reuse */
@@ -162,7 +171,93 @@ static int is_broken(const uvcrawl_t *c, long status, const char *error) {
 static int url_is_good(void *arg, const char *url) {
   uvcrawl_t *c = arg;
   uint32_t *state;
-  return uvcrawl__frontier_lookup(c->frontier, url, NULL, &state) && *state == URL_GOOD;
+  return uvcrawl__frontier_lookup(c->frontier, url, NULL, &state) &&
+         (*state & URL_VERDICT) == URL_GOOD;
+}
+
+/* Appends a 'D' record: url was queued. The journal's order is the frontier's order. */
+static void journal_discovered(uvcrawl_t *c, const char *url, const char *referrer, int depth) {
+  c->scratch_len = 0;
+  if (c->journal && uvcrawl__journal_discovered(&c->scratch, &c->scratch_len, &c->scratch_cap,
+                                                url, referrer, depth) == 0)
+    uvcrawl__output_append(c->journal, c->scratch, c->scratch_len);
+}
+
+/* Adds url's origin to the scope unless it is there. */
+static int add_origin(uvcrawl_t *c, const char *url) {
+  char *origin;
+  int err = uvcrawl__url_origin(url, &origin);
+  if (err) return err;
+  for (size_t i = 0; i < c->norigins; i++) {
+    if (strcmp(c->origins[i], origin) == 0) {
+      free(origin);
+      return 0;
+    }
+  }
+  char **o = realloc(c->origins, (c->norigins + 1) * sizeof(*o));
+  if (o == NULL) {
+    free(origin);
+    return UV_ENOMEM;
+  }
+  c->origins = o;
+  c->origins[c->norigins++] = origin;
+  return 0;
+}
+
+/* Rebuilds the frontier from the journal: 'D' queues (seeds also restore the scope), 'C' marks
+ * completed and restores the record to the output. */
+static int on_replay(void *arg, int type, const char *url, const char *ref, size_t len,
+                     int depth) {
+  uvcrawl_t *c = arg;
+  uint32_t *state;
+  if (type == 'D') {
+    if (ref == NULL && depth == 0 && add_origin(c, url) != 0) return -1;
+    return uvcrawl__frontier_add(c->frontier, url, ref, depth) < 0 ? -1 : 0;
+  }
+  if (!uvcrawl__frontier_lookup(c->frontier, url, NULL, &state) || (*state & URL_DONE))
+    return 0; /* completed twice (in flight at a kill, then redone): the first record stands */
+  *state |= URL_DONE;
+  c->stats.resumed++;
+  c->started++;
+  if (c->output && (uvcrawl__output_append(c->output, ref, len) != 0 ||
+                    uvcrawl__output_append(c->output, "\n", 1) != 0))
+    return -1;
+  return 0;
+}
+
+/* Opens (and with resume, replays) DIR/journal. Runs before the loop does: setup, like
+ * opening the output. */
+static int open_journal(uvcrawl_t *c, const char *dir) {
+  char path[4096];
+  int fd, err;
+  struct stat st;
+  if ((err = uvcrawl__store_open_root(dir, &fd)) != 0) return err;
+  close(fd);
+  if (snprintf(path, sizeof(path), "%s/journal", dir) >= (int)sizeof(path)) return UV_ENAMETOOLONG;
+  fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return -errno;
+  if (fstat(fd, &st) != 0) err = -errno;
+  else if (st.st_size > 0 && !c->opts.resume) err = UVCRAWL_ESTATEDIR;
+  size_t valid = 0;
+  if (err == 0 && st.st_size > 0) {
+    char *image = malloc((size_t)st.st_size);
+    if (image == NULL) err = UV_ENOMEM;
+    else if (pread(fd, image, (size_t)st.st_size, 0) != st.st_size) err = UV_EIO;
+    else valid = uvcrawl__journal_replay(image, (size_t)st.st_size, on_replay, c);
+    free(image);
+    /* A torn tail is cut off, so new records follow the last good one. */
+    if (err == 0 && valid < (size_t)st.st_size && ftruncate(fd, (off_t)valid) != 0) err = -errno;
+  }
+  if (err == 0 && valid == 0) {
+    if (ftruncate(fd, 0) != 0 ||
+        pwrite(fd, UVCRAWL__JOURNAL_MAGIC, sizeof(UVCRAWL__JOURNAL_MAGIC) - 1, 0) < 0)
+      err = -errno;
+  }
+  close(fd);
+  if (err) return err;
+  return uvcrawl__output_open(c->loop, path, 1,
+                              c->opts.sync_interval_ms ? c->opts.sync_interval_ms : 1000,
+                              &c->journal);
 }
 
 static CURLcode global_init_result;
@@ -180,6 +275,7 @@ int uvcrawl_create(uv_loop_t *loop, const uvcrawl_options_t *opts, uvcrawl_t **o
   c = calloc(1, sizeof(*c));
   if (c == NULL) return UV_ENOMEM;
   c->loop = loop;
+  c->mirror_fd = -1;
   if (opts) c->opts = *opts;
   else uvcrawl_options_init(&c->opts);
   if (c->opts.max_inflight == 0) c->opts.max_inflight = 1;
@@ -194,11 +290,6 @@ int uvcrawl_create(uv_loop_t *loop, const uvcrawl_options_t *opts, uvcrawl_t **o
   c->opts.accept = NULL;
   err = UV_ENOMEM;
   if (c->opts.check && (c->graph = uvcrawl__linkgraph_new(url_is_good, c)) == NULL) goto fail;
-  if (c->opts.output_path != NULL &&
-      (err = uvcrawl__output_open(loop, c->opts.output_path, &c->output)) != 0)
-    goto fail;
-  c->opts.output_path = NULL;
-  c->mirror_fd = -1;
   if (c->opts.mirror_dir != NULL &&
       (err = uvcrawl__store_open_root(c->opts.mirror_dir, &c->mirror_fd)) != 0)
     goto fail;
@@ -208,14 +299,26 @@ int uvcrawl_create(uv_loop_t *loop, const uvcrawl_options_t *opts, uvcrawl_t **o
   if (delay != NULL) uvcrawl__store_delay_ms = (unsigned)strtoul(delay, NULL, 10);
   err = uvcrawl__engine_new(loop, c->stats.inflight_cap, on_transfer_done, c, &c->engine);
   if (err) goto fail;
+  /* Files last: nothing after them can fail but the journal replay. */
+  if (c->opts.output_path != NULL &&
+      (err = uvcrawl__output_open(loop, c->opts.output_path, 0, 0, &c->output)) != 0)
+    goto fail_engine;
+  c->opts.output_path = NULL;
+  if (c->opts.state_dir != NULL && (err = open_journal(c, c->opts.state_dir)) != 0)
+    goto fail_engine;
+  c->opts.state_dir = NULL;
   uv_timer_init(loop, &c->tick);
   uv_timer_init(loop, &c->lag_timer);
   *out = c;
   return 0;
 
+fail_engine:
+  uvcrawl__engine_close(c->engine, NULL, NULL);
+  if (c->output) uvcrawl__output_close(c->output, NULL, NULL);
 fail:
   if (c->mirror_fd >= 0) close(c->mirror_fd);
-  if (c->output) uvcrawl__output_close(c->output, NULL, NULL);
+  for (size_t i = 0; i < c->norigins; i++) free(c->origins[i]);
+  free(c->origins);
   uvcrawl__frontier_free(c->frontier);
   uvcrawl__linkgraph_free(c->graph);
   free(c->idle);
@@ -225,29 +328,13 @@ fail:
 }
 
 int uvcrawl_add_seed(uvcrawl_t *c, const char *url) {
-  char *norm, *origin;
+  char *norm;
   int err;
   if (c->state != ST_IDLE) return UVCRAWL_ESTATE;
   if ((err = uvcrawl__url_resolve(NULL, url, &norm)) != 0) return err;
-  if ((err = uvcrawl__url_origin(norm, &origin)) != 0) {
-    free(norm);
-    return err;
-  }
-  int known = 0;
-  for (size_t i = 0; i < c->norigins && !known; i++) known = strcmp(c->origins[i], origin) == 0;
-  if (!known) {
-    char **o = realloc(c->origins, (c->norigins + 1) * sizeof(*o));
-    if (o == NULL) {
-      free(norm);
-      free(origin);
-      return UV_ENOMEM;
-    }
-    c->origins = o;
-    c->origins[c->norigins++] = origin;
-  } else {
-    free(origin);
-  }
-  err = uvcrawl__frontier_add(c->frontier, norm, NULL, 0);
+  if ((err = add_origin(c, norm)) == 0 &&
+      (err = uvcrawl__frontier_add(c->frontier, norm, NULL, 0)) == 1)
+    journal_discovered(c, norm, NULL, 0);
   free(norm);
   return err < 0 ? err : 0;
 }
@@ -268,7 +355,7 @@ static void schedule_tick(uvcrawl_t *c) {
 
 int uvcrawl_start(uvcrawl_t *c, uvcrawl_result_cb on_result, uvcrawl_done_cb on_done) {
   if (c->state != ST_IDLE) return UVCRAWL_ESTATE;
-  if (uvcrawl__frontier_queued(c->frontier) == 0) return UVCRAWL_ENOSEED;
+  if (c->norigins == 0) return UVCRAWL_ENOSEED;
   c->on_result = on_result;
   c->on_done = on_done;
   c->state = ST_RUNNING;
@@ -369,11 +456,29 @@ static void page_finish(page_t *p) {
   if (c->graph) {
     uint32_t *state;
     if (uvcrawl__frontier_lookup(c->frontier, r.url, NULL, &state))
-      *state = r.broken ? URL_BROKEN : URL_GOOD;
+      *state = (*state & ~(uint32_t)URL_VERDICT) | (r.broken ? URL_BROKEN : URL_GOOD);
     if (r.broken)
       uvcrawl__linkgraph_broken(c->graph, p->item.url, r.status, r.error, r.external);
   }
-  if (c->output) uvcrawl__output_record(c->output, &r);
+  if (c->output || c->journal) {
+    c->scratch_len = 0;
+    if (uvcrawl__json_record(&r, &c->scratch, &c->scratch_len, &c->scratch_cap) == 0) {
+      size_t line = c->scratch_len;
+      if (c->output) {
+        uvcrawl__output_append(c->output, c->scratch, line);
+        uvcrawl__output_append(c->output, "\n", 1);
+      }
+      /* The frame goes after the line in the same buffer, then only the frame is written;
+       * room is made first so the line it copies cannot move under it. */
+      if (c->journal &&
+          uvcrawl__buf_reserve(&c->scratch, &c->scratch_len, &c->scratch_cap,
+                               line + strlen(r.url) + 16) == 0 &&
+          uvcrawl__journal_completed(&c->scratch, &c->scratch_len,
+                                                   &c->scratch_cap, r.url, c->scratch,
+                                                   line) == 0)
+        uvcrawl__output_append(c->journal, c->scratch + line, c->scratch_len - line);
+    }
+  }
   if (c->on_result && c->state != ST_CLOSING) c->on_result(c, &r);
   page_free(p);
 }
@@ -382,10 +487,11 @@ static void enqueue(uvcrawl_t *c, const char *url, const page_t *from) {
   const char *to;
   uint32_t *state;
   if (c->opts.max_depth >= 0 && from->item.depth + 1 > c->opts.max_depth) return;
-  uvcrawl__frontier_add(c->frontier, url, from->item.url, from->item.depth + 1);
+  if (uvcrawl__frontier_add(c->frontier, url, from->item.url, from->item.depth + 1) == 1)
+    journal_discovered(c, url, from->item.url, from->item.depth + 1);
   /* Link checking: remember who links a URL until it is known good. */
   if (c->graph && uvcrawl__frontier_lookup(c->frontier, url, &to, &state) &&
-      *state != URL_GOOD)
+      (*state & URL_VERDICT) != URL_GOOD)
     uvcrawl__linkgraph_add(c->graph, from->item.url, to);
 }
 
@@ -535,7 +641,13 @@ static int may_admit(const uvcrawl_t *c) {
 /* Admits queued URLs while a slot is free; notices the end of the crawl. */
 static void pump(uvcrawl_t *c) {
   uvcrawl__item_t item;
-  while (may_admit(c) && uvcrawl__frontier_pop(c->frontier, &item)) fetch(c, &item);
+  uint32_t *state;
+  while (may_admit(c) && uvcrawl__frontier_pop(c->frontier, &item)) {
+    if (c->stats.resumed && uvcrawl__frontier_lookup(c->frontier, item.url, NULL, &state) &&
+        (*state & URL_DONE))
+      continue; /* completed before the crash */
+    fetch(c, &item);
+  }
   if (c->inflight == 0 && c->jobs == 0 && c->state != ST_DONE) schedule_tick(c);
 }
 
@@ -543,8 +655,8 @@ static void pump(uvcrawl_t *c) {
 
 static void on_flushed(void *arg, int status) {
   uvcrawl_t *c = arg;
-  (void)status;
-  if (c->state == ST_CLOSING) return;
+  if (status != 0 && c->stats.output_errors == 0) c->stats.output_errors = 1;
+  if (--c->flushes > 0 || c->state == ST_CLOSING) return;
   int was_stopped = c->state == ST_STOPPING;
   c->state = ST_DONE;
   c->stats.wall_ms = (double)(uv_hrtime() - c->start_ns) / 1e6;
@@ -560,6 +672,7 @@ static void part_closed(uvcrawl_t *c) {
   uvcrawl__linkgraph_free(c->graph);
   free(c->user_agent);
   free(c->idle);
+  free(c->scratch);
   c->frontier = NULL;
   if (cb) cb(c);
   free(c);
@@ -582,9 +695,10 @@ static void teardown(uvcrawl_t *c) {
   while (c->nidle > 0) curl_easy_cleanup(c->idle[--c->nidle]);
   if (c->mirror_fd >= 0) close(c->mirror_fd);
   c->mirror_fd = -1;
-  c->closing_parts = 3 + (c->output != NULL);
+  c->closing_parts = 3 + (c->output != NULL) + (c->journal != NULL);
   uvcrawl__engine_close(c->engine, on_engine_closed, c);
   if (c->output) uvcrawl__output_close(c->output, on_output_closed, c);
+  if (c->journal) uvcrawl__output_close(c->journal, on_output_closed, c);
   uv_close((uv_handle_t *)&c->tick, on_tick_closed);
   uv_close((uv_handle_t *)&c->lag_timer, on_lag_closed);
 }
@@ -602,8 +716,11 @@ static void on_tick(uv_timer_t *t) {
     return;
   uv_timer_stop(&c->tick);
   uv_timer_stop(&c->lag_timer);
+  /* on_done waits until the records and the journal are on disk. */
+  c->flushes = 1 + (c->output != NULL) + (c->journal != NULL);
   if (c->output) uvcrawl__output_flush(c->output, on_flushed, c);
-  else on_flushed(c, 0);
+  if (c->journal) uvcrawl__output_flush(c->journal, on_flushed, c);
+  on_flushed(c, 0);
 }
 
 /* Aborts every transfer in flight; their URLs get no record. */

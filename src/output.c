@@ -1,5 +1,6 @@
-/* JSON Lines records. Lines gather in a buffer on the loop; full buffers go to the file through
- * libuv fs requests (the thread pool), one write at a time so lines stay in order. */
+/* Ordered append-only files (the JSON Lines records, the journal). Bytes gather in a buffer on
+ * the loop; full buffers go to the file through libuv fs requests (the thread pool), one write
+ * at a time so everything stays in order; fdatasync at a bounded interval when asked. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +21,8 @@ struct uvcrawl__output_s {
   uv_fs_t req;
   buf_t pending;
   buf_t writing;
-  size_t written; /* of writing */
+  size_t written;  /* of writing */
+  size_t unsynced; /* bytes written since the last fdatasync */
   int busy;
   int error;
   int closing;
@@ -28,9 +30,12 @@ struct uvcrawl__output_s {
   void *flush_arg;
   uvcrawl__output_cb close_cb;
   void *close_arg;
+  uint64_t sync_every_ns; /* 0: never fdatasync */
+  uint64_t synced_ns;
+  int syncing;
 };
 
-static int buf_reserve(char **data, size_t *len, size_t *cap, size_t more) {
+int uvcrawl__buf_reserve(char **data, size_t *len, size_t *cap, size_t more) {
   if (*cap - *len >= more) return 0;
   size_t n = *cap ? *cap : 256;
   while (n - *len < more) n *= 2;
@@ -41,8 +46,8 @@ static int buf_reserve(char **data, size_t *len, size_t *cap, size_t more) {
   return 0;
 }
 
-static int buf_add(char **data, size_t *len, size_t *cap, const char *s, size_t n) {
-  int err = buf_reserve(data, len, cap, n);
+int uvcrawl__buf_add(char **data, size_t *len, size_t *cap, const void *s, size_t n) {
+  int err = uvcrawl__buf_reserve(data, len, cap, n);
   if (err) return err;
   memcpy(*data + *len, s, n);
   *len += n;
@@ -71,9 +76,9 @@ static size_t utf8_len(const unsigned char *s, size_t n) {
 
 /* Appends s as a JSON string (or null); invalid UTF-8 becomes U+FFFD so the line stays JSON. */
 static int json_str(const char *s, char **b, size_t *len, size_t *cap) {
-  if (s == NULL) return buf_add(b, len, cap, "null", 4);
+  if (s == NULL) return uvcrawl__buf_add(b, len, cap, "null", 4);
   size_t n = strlen(s);
-  if (buf_reserve(b, len, cap, n * 6 + 2)) return UV_ENOMEM;
+  if (uvcrawl__buf_reserve(b, len, cap, n * 6 + 2)) return UV_ENOMEM;
   char *o = *b + *len;
   *o++ = '"';
   for (size_t i = 0; i < n;) {
@@ -109,7 +114,7 @@ static int json_str(const char *s, char **b, size_t *len, size_t *cap) {
 int uvcrawl__json_record(const uvcrawl_result_t *r, char **b, size_t *len, size_t *cap) {
   char num[96];
   int err = 0;
-#define LIT(s) (err = err ? err : buf_add(b, len, cap, s, strlen(s)))
+#define LIT(s) (err = err ? err : uvcrawl__buf_add(b, len, cap, s, strlen(s)))
 #define STR(s) (err = err ? err : json_str(s, b, len, cap))
   LIT("{\"url\":");
   STR(r->url);
@@ -142,21 +147,26 @@ static void on_write(uv_fs_t *req) {
   ssize_t r = req->result;
   uv_fs_req_cleanup(req);
   o->busy = 0;
-  if (r < 0) {
+  if (o->syncing) { /* an fdatasync, not a write */
+    o->syncing = 0;
+    if (r < 0 && o->error == 0) o->error = (int)r;
+  } else if (r < 0) {
     if (o->error == 0) o->error = (int)r;
     o->writing.len = 0; /* a failed sink drops data rather than spinning on it */
   } else {
     o->written += (size_t)r;
+    o->unsynced += (size_t)r;
     if (o->written >= o->writing.len) o->writing.len = 0;
   }
   start_write(o);
 }
 
-/* Keeps one write in flight while there is anything to write; reports a finished flush. */
+/* Keeps one write in flight while there is anything to write, syncs at the set interval, and
+ * reports a finished flush. */
 static void start_write(uvcrawl__output_t *o) {
+  int draining = o->flush_cb != NULL || o->closing;
   if (o->busy) return;
-  if (o->writing.len == 0 && o->pending.len > 0 &&
-      (o->pending.len >= FLUSH_AT || o->flush_cb != NULL || o->closing)) {
+  if (o->writing.len == 0 && o->pending.len > 0 && (o->pending.len >= FLUSH_AT || draining)) {
     buf_t t = o->writing;
     o->writing = o->pending;
     o->pending = t;
@@ -166,16 +176,25 @@ static void start_write(uvcrawl__output_t *o) {
   if (o->writing.len > 0) {
     uv_buf_t b = uv_buf_init(o->writing.data + o->written,
                              (unsigned)(o->writing.len - o->written));
-    int err = uv_fs_write(o->loop, &o->req, o->fd, &b, 1, -1, on_write);
-    if (err == 0) {
+    if (uv_fs_write(o->loop, &o->req, o->fd, &b, 1, -1, on_write) == 0) {
       o->busy = 1;
       return;
     }
-    if (o->error == 0) o->error = err;
+    if (o->error == 0) o->error = UV_EIO;
     o->writing.len = 0;
     o->pending.len = 0;
   }
-  if (o->pending.len > 0 && (o->flush_cb != NULL || o->closing)) {
+  /* A bounded interval between syncs bounds what a power loss can take. */
+  if (o->sync_every_ns && o->unsynced > 0 &&
+      (draining || uv_hrtime() - o->synced_ns >= o->sync_every_ns)) {
+    o->synced_ns = uv_hrtime();
+    o->unsynced = 0;
+    if (uv_fs_fdatasync(o->loop, &o->req, o->fd, on_write) == 0) {
+      o->busy = o->syncing = 1;
+      return;
+    }
+  }
+  if (o->pending.len > 0 && draining) {
     start_write(o);
     return;
   }
@@ -186,16 +205,20 @@ static void start_write(uvcrawl__output_t *o) {
   }
 }
 
-int uvcrawl__output_open(uv_loop_t *loop, const char *path, uvcrawl__output_t **out) {
+int uvcrawl__output_open(uv_loop_t *loop, const char *path, int append, unsigned sync_ms,
+                         uvcrawl__output_t **out) {
   uvcrawl__output_t *o = calloc(1, sizeof(*o));
   if (o == NULL) return UV_ENOMEM;
   o->loop = loop;
+  o->sync_every_ns = (uint64_t)sync_ms * 1000000u;
+  o->synced_ns = uv_hrtime();
   if (strcmp(path, "-") == 0) {
     o->fd = 1;
   } else {
     uv_fs_t req;
-    int fd = uv_fs_open(NULL, &req, path, UV_FS_O_WRONLY | UV_FS_O_CREAT | UV_FS_O_TRUNC, 0644,
-                        NULL);
+    int fd = uv_fs_open(NULL, &req, path,
+                        UV_FS_O_WRONLY | UV_FS_O_CREAT | (append ? UV_FS_O_APPEND : UV_FS_O_TRUNC),
+                        0644, NULL);
     uv_fs_req_cleanup(&req);
     if (fd < 0) {
       free(o);
@@ -208,16 +231,10 @@ int uvcrawl__output_open(uv_loop_t *loop, const char *path, uvcrawl__output_t **
   return 0;
 }
 
-int uvcrawl__output_record(uvcrawl__output_t *o, const uvcrawl_result_t *r) {
-  size_t mark = o->pending.len;
-  int err = uvcrawl__json_record(r, &o->pending.data, &o->pending.len, &o->pending.cap);
-  if (err == 0) err = buf_add(&o->pending.data, &o->pending.len, &o->pending.cap, "\n", 1);
-  if (err) {
-    o->pending.len = mark; /* never leave half a line */
-    return err;
-  }
-  if (o->pending.len >= FLUSH_AT) start_write(o);
-  return 0;
+int uvcrawl__output_append(uvcrawl__output_t *o, const void *data, size_t len) {
+  int err = uvcrawl__buf_add(&o->pending.data, &o->pending.len, &o->pending.cap, data, len);
+  if (err == 0 && o->pending.len >= FLUSH_AT) start_write(o);
+  return err;
 }
 
 void uvcrawl__output_flush(uvcrawl__output_t *o, uvcrawl__output_cb cb, void *arg) {

@@ -187,6 +187,23 @@ int uvcrawl__linkgraph_broken(uvcrawl__linkgraph_t *g, const char *url, long sta
  * or UV_ENOMEM. */
 int uvcrawl__linkgraph_foreach(uvcrawl__linkgraph_t *g, uvcrawl_broken_cb cb, void *arg);
 
+/* ---- journal.c: what was discovered and completed, for --resume (pure) ----------------- */
+
+#define UVCRAWL__JOURNAL_MAGIC "uvcrawl journal 1\n"
+
+/* Append one framed record to a growable buffer. Return 0, UV_E2BIG or UV_ENOMEM. */
+int uvcrawl__journal_discovered(char **b, size_t *len, size_t *cap, const char *url,
+                                const char *referrer, int depth);
+int uvcrawl__journal_completed(char **b, size_t *len, size_t *cap, const char *url,
+                               const char *line, size_t line_len);
+/* type 'D': url, ref (NULL for a seed), depth. type 'C': url, ref = the JSON line of line_len
+ * bytes (not NUL-terminated). Strings are borrowed from the journal image. Nonzero stops. */
+typedef int (*uvcrawl__journal_cb)(void *arg, int type, const char *url, const char *ref,
+                                   size_t line_len, int depth);
+/* Replays a journal image (magic included) record by record; stops at the first torn or
+ * corrupt record. Returns the length of the valid prefix (0: not a journal). */
+size_t uvcrawl__journal_replay(const char *data, size_t len, uvcrawl__journal_cb cb, void *arg);
+
 /* ---- lag.c: a histogram of loop lag (pure) -------------------------------------------- */
 
 #define UVCRAWL__HIST_BUCKETS 2000
@@ -200,21 +217,27 @@ void uvcrawl__hist_add(uvcrawl__hist_t *h, uint64_t us);
 /* The q-quantile (0..1) in ms, bucket upper bound; 0 when empty. */
 double uvcrawl__hist_quantile_ms(const uvcrawl__hist_t *h, double q);
 
-/* ---- output.c: JSON Lines records, written through libuv fs requests ------------------- */
+/* ---- output.c: ordered append-only files through libuv fs requests --------------------- */
 
 typedef struct uvcrawl__output_s uvcrawl__output_t;
 typedef void (*uvcrawl__output_cb)(void *arg, int status);
 
-/* Opens path ("-" = stdout) for the records. Called once before the crawl starts (the open
- * itself is synchronous). *out is owned; release with uvcrawl__output_close(). */
-int uvcrawl__output_open(uv_loop_t *loop, const char *path, uvcrawl__output_t **out);
-/* Formats r as one JSON line into the pending buffer; full buffers are written in the
- * background, in order. Returns 0 or UV_ENOMEM; a write error is kept and reported by flush. */
-int uvcrawl__output_record(uvcrawl__output_t *o, const uvcrawl_result_t *r);
+/* Opens path ("-" = stdout), truncating it or appending to it, with an fdatasync at most
+ * sync_ms apart while writing (0: never). Called before the crawl starts (the open itself is
+ * synchronous). *out is owned; release it with uvcrawl__output_close(). */
+int uvcrawl__output_open(uv_loop_t *loop, const char *path, int append, unsigned sync_ms,
+                         uvcrawl__output_t **out);
+/* Queues bytes (copied); full buffers are written in the background, in order. Returns 0 or
+ * UV_ENOMEM; a write error is kept and reported by flush. */
+int uvcrawl__output_append(uvcrawl__output_t *o, const void *data, size_t len);
 /* cb(arg, status) runs once everything recorded so far is written (status: first write error). */
 void uvcrawl__output_flush(uvcrawl__output_t *o, uvcrawl__output_cb cb, void *arg);
 /* Flushes, closes the file and frees o; cb may be NULL. */
 void uvcrawl__output_close(uvcrawl__output_t *o, uvcrawl__output_cb cb, void *arg);
+/* A growable byte buffer (*data, *len, *cap): reserve room for more, or append n bytes.
+ * Return 0 or UV_ENOMEM. */
+int uvcrawl__buf_reserve(char **data, size_t *len, size_t *cap, size_t more);
+int uvcrawl__buf_add(char **data, size_t *len, size_t *cap, const void *s, size_t n);
 /* Appends r as a JSON object (no newline) to a malloc'd buffer (*buf, *len, *cap).
  * Pure; returns 0 or UV_ENOMEM. */
 int uvcrawl__json_record(const uvcrawl_result_t *r, char **buf, size_t *len, size_t *cap);

@@ -53,6 +53,9 @@ static const char usage_text[] =
     "      --user-agent STRING  (default uvcrawl/VERSION)\n"
     "      --mirror DIR         save every 2xx body under DIR/host[:port]/path (like wget -r)\n"
     "      --fsync              fsync each mirrored file before renaming it into place\n"
+    "      --state DIR          journal the crawl in DIR so that it can be resumed\n"
+    "      --resume             continue the crawl journaled in --state DIR (seeds optional)\n"
+    "      --sync-interval MS   fdatasync the journal at most this far apart (default 1000)\n"
     "      --engine loop|threads  the event loop (default), or blocking worker threads\n"
     "      --threads N          workers for --engine threads (default 64)\n"
     "Link checking and reports:\n"
@@ -198,7 +201,7 @@ int main(int argc, char **argv) {
   enum {
     OPT_INFLIGHT = 256, OPT_DEPTH, OPT_PAGES, OPT_BODY, OPT_BUFFER, OPT_TIMEOUT, OPT_CONNECT,
     OPT_UA, OPT_ENGINE, OPT_THREADS, OPT_MIRROR, OPT_FSYNC, OPT_STATS, OPT_CHECK, OPT_ACCEPT,
-    OPT_FORMAT, OPT_VERBOSE, OPT_PROGRESS
+    OPT_FORMAT, OPT_VERBOSE, OPT_PROGRESS, OPT_STATE, OPT_RESUME, OPT_SYNC
   };
   static const struct option longopts[] = {
       {"output", required_argument, NULL, 'o'},
@@ -220,6 +223,9 @@ int main(int argc, char **argv) {
       {"format", required_argument, NULL, OPT_FORMAT},
       {"verbose", no_argument, NULL, OPT_VERBOSE},
       {"progress", no_argument, NULL, OPT_PROGRESS},
+      {"state", required_argument, NULL, OPT_STATE},
+      {"resume", no_argument, NULL, OPT_RESUME},
+      {"sync-interval", required_argument, NULL, OPT_SYNC},
       {"quiet", no_argument, NULL, 'q'},
       {"help", no_argument, NULL, 'h'},
       {"version", no_argument, NULL, 'V'},
@@ -301,11 +307,20 @@ int main(int argc, char **argv) {
       break;
     case OPT_VERBOSE: verbose = 1; break;
     case OPT_PROGRESS: force_progress = 1; break;
+    case OPT_STATE: opts.state_dir = optarg; break;
+    case OPT_RESUME: opts.resume = 1; break;
+    case OPT_SYNC:
+      if (parse_u64(optarg, 3600000, &v) || v == 0)
+        return usage_error("--sync-interval needs milliseconds above 0, not '%s'", optarg);
+      opts.sync_interval_ms = (unsigned)v;
+      break;
     case ':': return usage_error("option '%s' needs a value", argv[optind - 1]);
     default: return usage_error("unknown option '%s'", argv[optind - 1]);
     }
   }
-  if (optind >= argc) {
+  if (opts.resume && opts.state_dir == NULL)
+    return usage_error("%s", "--resume needs --state DIR");
+  if (optind >= argc && !opts.resume) {
     fputs(usage_text, stderr);
     return EXIT_USAGE;
   }
@@ -339,11 +354,12 @@ int main(int argc, char **argv) {
     return EXIT_RUNTIME;
   }
   if ((err = uvcrawl_create(&cli.loop, &opts, &cli.crawler)) != 0) {
-    int usage = err == UVCRAWL_EACCEPT;
+    int usage = err == UVCRAWL_EACCEPT || err == UVCRAWL_ESTATEDIR;
     fprintf(stderr, "uvcrawl: %s%s%s%s\n", usage ? "" : "cannot start: ", uvcrawl_strerror(err),
             opts.output_path && !usage ? ", output " : "",
             opts.output_path && !usage ? opts.output_path : "");
     if (opts.mirror_dir && !usage) fprintf(stderr, "uvcrawl: (mirror %s)\n", opts.mirror_dir);
+    uv_run(&cli.loop, UV_RUN_DEFAULT); /* lets the half-made crawler's handles close */
     uv_loop_close(&cli.loop);
     report_free(cli.report);
     return usage ? EXIT_USAGE : EXIT_RUNTIME;
@@ -361,7 +377,7 @@ int main(int argc, char **argv) {
     }
   }
   uvcrawl_get_stats(cli.crawler, &cli.stats);
-  cli.seeds = (unsigned)cli.stats.queued;
+  cli.seeds = (unsigned)(argc - optind);
   if (cli.stats.inflight_cap < opts.max_inflight)
     fprintf(stderr,
             "uvcrawl: warning: --max-inflight %u lowered to %u to stay within the open-file "
@@ -389,7 +405,8 @@ int main(int argc, char **argv) {
     fprintf(stderr, "uvcrawl: cannot write %s: %s\n", stats_path, strerror(errno));
     cli.exit_code = EXIT_RUNTIME;
   }
-  if (cli.stats.mirror_errors > 0) cli.exit_code = EXIT_RUNTIME;
+  if (cli.stats.mirror_errors > 0 || cli.stats.output_errors > 0) cli.exit_code = EXIT_RUNTIME;
+  if (cli.stats.output_errors > 0) fputs("uvcrawl: the records could not all be written\n", stderr);
   if (err != 0) cli.exit_code = EXIT_RUNTIME;
   if (cli.exit_code == EXIT_OK && opts.check && report_broken_count(cli.report) > 0)
     cli.exit_code = EXIT_BROKEN;
