@@ -35,7 +35,9 @@ extern "C" {
   XX(ENOSEED, -30005, "no seed URL given")                                       \
   XX(ETOOBIG, -30006, "body exceeds the size cap")                               \
   XX(EACCEPT, -30007, "bad status list (want e.g. 200..299,403)")                \
-  XX(ESTATEDIR, -30008, "the state directory holds a crawl: --resume it or remove it")
+  XX(ESTATEDIR, -30008, "the state directory holds a crawl: --resume it or remove it")  \
+  XX(EREGEX, -30009, "bad regular expression in --include/--exclude")                  \
+  XX(ESCOPE, -30010, "scope is host, domain, prefix or all")
 
 typedef enum {
 #define XX(code, val, msg) UVCRAWL_##code = val,
@@ -68,6 +70,23 @@ typedef struct {
   const char *state_dir;     /* keep a journal here so a killed crawl can resume; NULL: none */
   int resume;                /* continue the crawl journaled in state_dir */
   unsigned sync_interval_ms; /* fdatasync the journal at most this far apart (default 1000) */
+  /* Politeness and robustness. */
+  unsigned per_host;         /* requests in flight per host (0: only max_inflight caps) */
+  unsigned delay_ms;         /* least gap between request starts on one host */
+  int random_delay;          /* each gap is 0.5x..1.5x of delay_ms */
+  int ignore_robots;         /* do not fetch or obey robots.txt */
+  unsigned retries;          /* extra attempts for timeouts, connection failures, 5xx, 408, 429 */
+  unsigned max_retry_after_ms; /* longest Retry-After obeyed (default 120000) */
+  long low_speed_bytes;      /* abort a transfer slower than this many bytes/s ... */
+  long low_speed_secs;       /* ... for this long (defaults 10 B/s over 30 s; 0: off) */
+  unsigned max_url_len;      /* longer links are skipped (default 8192) */
+  unsigned max_links;        /* links taken from one page (default 100000) */
+  unsigned max_redirects;    /* length of a redirect chain followed (default 10) */
+  const char *const *include; /* POSIX extended regexes: crawl only URLs matching one; NULL-ended */
+  const char *const *exclude; /* ... and none of these */
+  const char *scope;         /* "host" (default: scheme+host+port of a seed), "domain" (a seed's
+                                host or its subdomains), "prefix" (under a seed's directory),
+                                "all" */
   const char *accept;        /* statuses that are fine, e.g. "200..299,403"; NULL: 200..299.
                                 3xx are always fine: their targets are checked instead */
 } uvcrawl_options_t;
@@ -89,6 +108,9 @@ typedef struct {
   int curl_code;            /* CURLcode of the transfer */
   unsigned links;           /* links found in the body (HTML only) */
   int external;             /* an out-of-scope URL checked, not crawled (--check) */
+  const char *skipped;      /* not fetched, and why (e.g. "robots.txt"); NULL when fetched */
+  const char *note;         /* e.g. the link cap was reached on this page */
+  unsigned attempts;        /* fetches it took (1 without retries) */
   int broken;               /* an error, or a status not accepted (see options.accept) */
 } uvcrawl_result_t;
 
@@ -103,6 +125,8 @@ typedef struct {
   unsigned inflight_cap;   /* the cap after clamping to RLIMIT_NOFILE */
   unsigned fds_max;        /* high-water mark of sockets curl held open */
   uint64_t resumed;        /* URLs completed before, replayed from the journal */
+  uint64_t skipped;        /* URLs not fetched: robots.txt, traps, caps */
+  uint64_t retries;        /* attempts beyond the first */
   uint64_t output_errors;  /* 1 when the records or the journal could not all be written */
   uint64_t mirror_errors;  /* bodies that could not be saved (the URL's record says why) */
   uint64_t buffered_max;   /* high-water mark of body bytes held in memory */

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <regex.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -23,6 +24,14 @@
 /* Frontier state words: link-check verdict in the low bits, and whether the journal says the
  * URL was already completed. */
 enum { URL_GOOD = 1, URL_BROKEN = 2, URL_VERDICT = 3, URL_DONE = 4 };
+#define HOPS_SHIFT 8 /* bits 8..15 of the state word: redirect hops that led to the URL */
+
+typedef enum { SCOPE_HOST, SCOPE_DOMAIN, SCOPE_PREFIX, SCOPE_ALL } scope_t;
+
+/* RFC 9309: at least 500 KiB must be read. One byte more lets the parser see that the last
+ * line was cut (and drop it). */
+#define ROBOTS_MAX (UVCRAWL__ROBOTS_MAX_BYTES + 1)
+#define BACKOFF_BASE_MS 500
 
 typedef enum { ST_IDLE, ST_RUNNING, ST_STOPPING, ST_DONE, ST_CLOSING } state_t;
 
@@ -45,6 +54,19 @@ struct uvcrawl_s {
   int flushes;       /* writers still flushing before on_done */
   char **origins;
   size_t norigins;
+  char **seeds;     /* normalized seed URLs, for the domain and prefix scopes */
+  size_t nseeds;
+  scope_t scope;
+  regex_t *include, *exclude;
+  size_t ninclude, nexclude;
+  uv_timer_t wake;  /* a host's delay or backoff ends */
+  struct blocked_s {
+    char *origin;
+    char *why;      /* "robots.txt answered 503 ..." or the connection error */
+    int is_error;
+  } *blocked;       /* hosts whose robots.txt could not be had */
+  size_t nblocked;
+  uint64_t rng;
   CURL **idle;     /* easy handles kept for reuse */
   size_t nidle;
   page_t *pages;   /* every page not yet recorded (in transfer or in the pool) */
@@ -75,6 +97,8 @@ struct page_s {
   size_t len, cap;
   int too_big;
   int external;     /* out of scope, checked only (HEAD, then GET when refused) */
+  const char *robots_origin; /* this transfer fetches that origin's robots.txt */
+  char *own_url;             /* the robots.txt URL */
   int get_fallback; /* the HEAD was refused: this is the GET */
   int hung_up;      /* we stopped reading an external GET on purpose */
   char errbuf[CURL_ERROR_SIZE];
@@ -109,6 +133,12 @@ void uvcrawl_options_init(uvcrawl_options_t *o) {
   o->max_buffer = 256u << 20;
   o->timeout_ms = 60000;
   o->connect_timeout_ms = 10000;
+  o->max_retry_after_ms = 120000;
+  o->low_speed_bytes = 10;
+  o->low_speed_secs = 30;
+  o->max_url_len = 8192;
+  o->max_links = 100000;
+  o->max_redirects = 10;
 }
 
 void uvcrawl_set_data(uvcrawl_t *c, void *data) { c->data = data; }
@@ -173,6 +203,71 @@ static int url_is_good(void *arg, const char *url) {
   uint32_t *state;
   return uvcrawl__frontier_lookup(c->frontier, url, NULL, &state) &&
          (*state & URL_VERDICT) == URL_GOOD;
+}
+
+/* The host part of "scheme://host:port". */
+static size_t origin_host(const char *origin, const char **host) {
+  const char *h = strstr(origin, "://");
+  h = h ? h + 3 : origin;
+  const char *colon = strrchr(h, ':');
+  *host = h;
+  return colon ? (size_t)(colon - h) : strlen(h);
+}
+
+static int in_scope(const uvcrawl_t *c, const char *url) {
+  const char *const *origins = (const char *const *)c->origins;
+  switch (c->scope) {
+  case SCOPE_ALL: return 1;
+  case SCOPE_HOST: return uvcrawl__in_scope(url, origins, c->norigins);
+  case SCOPE_PREFIX:
+    for (size_t i = 0; i < c->nseeds; i++)
+      if (strncmp(url, c->seeds[i], strlen(c->seeds[i])) == 0) return 1;
+    return 0;
+  case SCOPE_DOMAIN: {
+    char *origin;
+    const char *h, *sh;
+    int found = 0;
+    if (uvcrawl__url_origin(url, &origin) != 0) return 0;
+    size_t hl = origin_host(origin, &h);
+    for (size_t i = 0; i < c->norigins && !found; i++) {
+      size_t sl = origin_host(c->origins[i], &sh);
+      /* the seed's host itself, or a name ending in "." + it */
+      found = (hl == sl && memcmp(h, sh, hl) == 0) ||
+              (hl > sl && h[hl - sl - 1] == '.' && memcmp(h + hl - sl, sh, sl) == 0);
+    }
+    free(origin);
+    return found;
+  }
+  }
+  return 0;
+}
+
+/* --include/--exclude: a URL must match an include (if any) and no exclude. */
+static int passes_filters(const uvcrawl_t *c, const char *url) {
+  int ok = c->ninclude == 0;
+  for (size_t i = 0; i < c->ninclude && !ok; i++) ok = regexec(&c->include[i], url, 0, NULL, 0) == 0;
+  for (size_t i = 0; i < c->nexclude && ok; i++) ok = regexec(&c->exclude[i], url, 0, NULL, 0) != 0;
+  return ok;
+}
+
+/* Compiles a NULL-ended list of patterns. Returns 0 or UVCRAWL_EREGEX / UV_ENOMEM. */
+static int compile_all(const char *const *pats, regex_t **out, size_t *n) {
+  size_t k = 0;
+  while (pats && pats[k]) k++;
+  *n = 0;
+  if (k == 0) return 0;
+  *out = calloc(k, sizeof(regex_t));
+  if (*out == NULL) return UV_ENOMEM;
+  for (size_t i = 0; i < k; i++) {
+    if (regcomp(&(*out)[i], pats[i], REG_EXTENDED | REG_NOSUB) != 0) return UVCRAWL_EREGEX;
+    (*n)++;
+  }
+  return 0;
+}
+
+static void free_regexes(regex_t *r, size_t n) {
+  for (size_t i = 0; i < n; i++) regfree(&r[i]);
+  free(r);
 }
 
 /* Appends a 'D' record: url was queued. The journal's order is the frontier's order. */
@@ -288,6 +383,22 @@ int uvcrawl_create(uv_loop_t *loop, const uvcrawl_options_t *opts, uvcrawl_t **o
   if (c->user_agent == NULL || c->idle == NULL || c->frontier == NULL) goto fail;
   if ((err = parse_accept(c, c->opts.accept ? c->opts.accept : "200..299")) != 0) goto fail;
   c->opts.accept = NULL;
+  {
+    static const char *const names[] = {"host", "domain", "prefix", "all"};
+    const char *want = c->opts.scope ? c->opts.scope : "host";
+    err = UVCRAWL_ESCOPE;
+    for (int i = 0; i < 4; i++)
+      if (strcmp(want, names[i]) == 0) c->scope = (scope_t)i, err = 0;
+    if (err) goto fail;
+    c->opts.scope = NULL;
+  }
+  if ((err = compile_all(c->opts.include, &c->include, &c->ninclude)) != 0 ||
+      (err = compile_all(c->opts.exclude, &c->exclude, &c->nexclude)) != 0)
+    goto fail;
+  c->opts.include = c->opts.exclude = NULL;
+  uvcrawl__frontier_set_policy(c->frontier, c->opts.per_host, c->opts.delay_ms,
+                               c->opts.random_delay, !c->opts.ignore_robots);
+  c->rng = uv_hrtime() | 1;
   err = UV_ENOMEM;
   if (c->opts.check && (c->graph = uvcrawl__linkgraph_new(url_is_good, c)) == NULL) goto fail;
   if (c->opts.mirror_dir != NULL &&
@@ -309,6 +420,7 @@ int uvcrawl_create(uv_loop_t *loop, const uvcrawl_options_t *opts, uvcrawl_t **o
   c->opts.state_dir = NULL;
   uv_timer_init(loop, &c->tick);
   uv_timer_init(loop, &c->lag_timer);
+  uv_timer_init(loop, &c->wake);
   *out = c;
   return 0;
 
@@ -319,6 +431,8 @@ fail:
   if (c->mirror_fd >= 0) close(c->mirror_fd);
   for (size_t i = 0; i < c->norigins; i++) free(c->origins[i]);
   free(c->origins);
+  free_regexes(c->include, c->ninclude);
+  free_regexes(c->exclude, c->nexclude);
   uvcrawl__frontier_free(c->frontier);
   uvcrawl__linkgraph_free(c->graph);
   free(c->idle);
@@ -335,6 +449,21 @@ int uvcrawl_add_seed(uvcrawl_t *c, const char *url) {
   if ((err = add_origin(c, norm)) == 0 &&
       (err = uvcrawl__frontier_add(c->frontier, norm, NULL, 0)) == 1)
     journal_discovered(c, norm, NULL, 0);
+  if (err >= 0) {
+    /* The prefix scope: everything under the seed's directory. */
+    char **sd = realloc(c->seeds, (c->nseeds + 1) * sizeof(*sd));
+    if (sd == NULL) err = UV_ENOMEM;
+    else {
+      c->seeds = sd;
+      const char *auth = strstr(norm, "://");
+      char *slash = auth ? strchr(auth + 3, '/') : NULL, *q = slash ? strchr(slash, '?') : NULL;
+      if (q) *q = '\0';
+      char *last = strrchr(norm, '/');
+      if (last && last >= slash) last[1] = '\0';
+      c->seeds[c->nseeds++] = norm;
+      norm = NULL;
+    }
+  }
   free(norm);
   return err < 0 ? err : 0;
 }
@@ -371,6 +500,11 @@ int uvcrawl_start(uvcrawl_t *c, uvcrawl_result_cb on_result, uvcrawl_done_cb on_
 static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata) {
   page_t *p = userdata;
   size_t n = size * nmemb;
+  const size_t total = n;
+  if (p->robots_origin && p->len + n > ROBOTS_MAX) {
+    n = p->len < ROBOTS_MAX ? ROBOTS_MAX - p->len : 0; /* the rest is ignored, as RFC 9309 allows */
+    if (n == 0) return total;
+  }
   if (p->external) {
     /* Only the status matters: read a little, then hang up. */
     p->len += n;
@@ -395,7 +529,7 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata) {
   }
   memcpy(p->body + p->len, ptr, n);
   p->len += n;
-  return n;
+  return total;
 }
 
 static void page_unlink(page_t *p) {
@@ -410,6 +544,8 @@ static void page_free(page_t *p) {
   page_unlink(p);
   c->buffered -= p->cap;
   uvcrawl__job_cleanup(&p->job);
+  uvcrawl__robots_free(p->job.robots);
+  free(p->own_url);
   free(p->body);
   free(p->content_type);
   free(p->redirect);
@@ -431,10 +567,16 @@ static CURL *acquire_easy(uvcrawl_t *c) {
 }
 
 /* Emits the record of a page and frees it. */
+/* Counts, remembers and writes one record, and hands it to the caller. */
+static void emit(uvcrawl_t *c, uvcrawl_result_t *r);
+
 static void page_finish(page_t *p) {
   uvcrawl_t *c = p->c;
   uvcrawl_result_t r;
   memset(&r, 0, sizeof(r));
+  r.attempts = p->item.attempts + 1u;
+  if (p->job.max_links && p->job.nlinks + p->job.nforeign >= p->job.max_links)
+    r.note = "link cap reached (--max-links): later links on this page were not followed";
   r.url = p->item.url;
   r.status = p->status;
   r.depth = p->item.depth;
@@ -448,8 +590,27 @@ static void page_finish(page_t *p) {
   r.curl_code = (int)p->code;
   r.links = (unsigned)(p->job.nlinks + p->job.nforeign);
   r.external = p->external;
-  r.broken = is_broken(c, r.status, r.error);
   if (p->external) r.bytes = 0;
+  emit(c, &r);
+  page_free(p);
+}
+
+/* A URL that is not fetched, with the reason, as a record of its own. */
+static void emit_skipped(uvcrawl_t *c, const char *url, const char *referrer, int depth,
+                         const char *why) {
+  uvcrawl_result_t r;
+  memset(&r, 0, sizeof(r));
+  r.url = url;
+  r.referrer = referrer;
+  r.depth = depth;
+  r.skipped = why;
+  c->stats.skipped++;
+  emit(c, &r);
+}
+
+static void emit(uvcrawl_t *c, uvcrawl_result_t *rp) {
+  uvcrawl_result_t r = *rp;
+  r.broken = r.skipped == NULL && is_broken(c, r.status, r.error);
   c->stats.pages++;
   c->stats.bytes += r.bytes;
   if (r.broken) c->stats.errors++;
@@ -457,8 +618,9 @@ static void page_finish(page_t *p) {
     uint32_t *state;
     if (uvcrawl__frontier_lookup(c->frontier, r.url, NULL, &state))
       *state = (*state & ~(uint32_t)URL_VERDICT) | (r.broken ? URL_BROKEN : URL_GOOD);
-    if (r.broken)
-      uvcrawl__linkgraph_broken(c->graph, p->item.url, r.status, r.error, r.external);
+    const char *interned;
+    if (r.broken && uvcrawl__frontier_lookup(c->frontier, r.url, &interned, NULL))
+      uvcrawl__linkgraph_broken(c->graph, interned, r.status, r.error, r.external);
   }
   if (c->output || c->journal) {
     c->scratch_len = 0;
@@ -480,19 +642,43 @@ static void page_finish(page_t *p) {
     }
   }
   if (c->on_result && c->state != ST_CLOSING) c->on_result(c, &r);
-  page_free(p);
 }
 
-static void enqueue(uvcrawl_t *c, const char *url, const page_t *from) {
+/* Why a newly found URL will not be fetched (a record says so), or NULL. */
+static const char *skip_reason(const uvcrawl_t *c, const char *url, unsigned hops) {
+  if (strlen(url) > c->opts.max_url_len) return "URL longer than --max-url-len";
+  if (hops > c->opts.max_redirects) return "redirect chain longer than --max-redirects";
+  if (uvcrawl__url_is_trap(url)) return "looks like a spider trap (a path segment repeats)";
+  return NULL;
+}
+
+/* A link (or a redirect target, hops > 0) found on page from. */
+static void enqueue_hops(uvcrawl_t *c, const char *url, const page_t *from, unsigned hops) {
   const char *to;
   uint32_t *state;
-  if (c->opts.max_depth >= 0 && from->item.depth + 1 > c->opts.max_depth) return;
-  if (uvcrawl__frontier_add(c->frontier, url, from->item.url, from->item.depth + 1) == 1)
-    journal_discovered(c, url, from->item.url, from->item.depth + 1);
+  int depth = from->item.depth + 1;
+  if (c->opts.max_depth >= 0 && depth > c->opts.max_depth) return;
+  if (!passes_filters(c, url)) return;
+  const char *why = skip_reason(c, url, hops);
+  if (why != NULL) {
+    if (uvcrawl__frontier_mark(c->frontier, url, &to) == 1) {
+      const char *ref;
+      uvcrawl__frontier_lookup(c->frontier, from->item.url, &ref, NULL);
+      emit_skipped(c, to, ref, depth, why);
+    }
+  } else if (uvcrawl__frontier_add(c->frontier, url, from->item.url, depth) == 1) {
+    journal_discovered(c, url, from->item.url, depth);
+    if (hops && uvcrawl__frontier_lookup(c->frontier, url, NULL, &state))
+      *state |= (uint32_t)(hops > 255 ? 255 : hops) << HOPS_SHIFT;
+  }
   /* Link checking: remember who links a URL until it is known good. */
   if (c->graph && uvcrawl__frontier_lookup(c->frontier, url, &to, &state) &&
       (*state & URL_VERDICT) != URL_GOOD)
     uvcrawl__linkgraph_add(c->graph, from->item.url, to);
+}
+
+static void enqueue(uvcrawl_t *c, const char *url, const page_t *from) {
+  enqueue_hops(c, url, from, 0);
 }
 
 static void pump(uvcrawl_t *c);
@@ -509,12 +695,134 @@ static void on_job_done(uvcrawl__job_t *job) {
       p->error = p->errbuf;
     }
   }
-  if (c->state == ST_RUNNING) {
-    for (size_t i = 0; i < job->nlinks; i++) enqueue(c, job->links[i], p);
+  /* Links are queued (and journaled) whatever the state: a page's completion record must never
+   * reach the journal without the links it gave, or a resume would lose them. */
+  {
+    for (size_t i = 0; i < job->nlinks; i++)
+      if (c->scope == SCOPE_HOST || c->opts.check || in_scope(c, job->links[i]))
+        enqueue(c, job->links[i], p);
     for (size_t i = 0; i < job->nforeign; i++) enqueue(c, job->foreign[i], p);
   }
   page_finish(p);
   pump(c);
+}
+
+static void on_robots_job_done(uvcrawl__job_t *job) {
+  page_t *p = UVCRAWL_CONTAINER_OF(job, page_t, job);
+  uvcrawl_t *c = p->c;
+  c->jobs--;
+  uvcrawl__robots_t *r = job->robots;
+  job->robots = NULL;
+  if (r == NULL) r = uvcrawl__robots_allow_all(); /* out of memory parsing: be lenient */
+  uvcrawl__frontier_set_robots(c->frontier, p->robots_origin, r);
+  page_free(p);
+  pump(c);
+}
+
+/* Remembers why a host's URLs will not be fetched. */
+static void block_host(uvcrawl_t *c, const char *origin, const char *why, int is_error) {
+  struct blocked_s *b = realloc(c->blocked, (c->nblocked + 1) * sizeof(*b));
+  if (b == NULL) return;
+  c->blocked = b;
+  b[c->nblocked].origin = strdup(origin);
+  b[c->nblocked].why = strdup(why);
+  b[c->nblocked].is_error = is_error;
+  if (b[c->nblocked].origin && b[c->nblocked].why) c->nblocked++;
+  else {
+    free(b[c->nblocked].origin);
+    free(b[c->nblocked].why);
+  }
+}
+
+/* RFC 9309 2.3.1: 2xx → parse (on the pool); 4xx → no rules; 5xx or 429 → the host is not
+ * crawled; no answer at all → its URLs fail with that error. */
+static void robots_fetched(uvcrawl_t *c, page_t *p, CURL *easy, CURLcode code) {
+  char why[CURL_ERROR_SIZE + 64];
+  p->easy = NULL;
+  release_easy(c, easy);
+  if (code == CURLE_OK && p->status >= 200 && p->status < 300 && c->state == ST_RUNNING) {
+    p->job.body = p->body ? p->body : "";
+    p->job.len = p->len;
+    p->job.url = p->own_url;
+    p->job.mirror_fd = -1;
+    p->job.robots_agent = c->user_agent;
+    if (uvcrawl__job_submit(c->loop, &p->job, on_robots_job_done) == 0) {
+      c->jobs++;
+      return;
+    }
+  }
+  if (code == CURLE_OK && p->status >= 400 && p->status < 500 && p->status != 429) {
+    uvcrawl__frontier_set_robots(c->frontier, p->robots_origin, uvcrawl__robots_allow_all());
+  } else {
+    if (code == CURLE_OK) {
+      snprintf(why, sizeof(why), "robots.txt answered %ld: the host is not crawled (RFC 9309)",
+               p->status);
+      block_host(c, p->robots_origin, why, 0);
+    } else {
+      snprintf(why, sizeof(why), "robots.txt unreachable: %s",
+               p->errbuf[0] ? p->errbuf : curl_easy_strerror(code));
+      block_host(c, p->robots_origin, why, 1);
+    }
+    uvcrawl__frontier_set_robots(c->frontier, p->robots_origin, uvcrawl__robots_disallow_all());
+  }
+  page_free(p);
+  pump(c);
+}
+
+static int retryable(CURLcode code, long status) {
+  switch (code) {
+  case CURLE_OK: return status >= 500 || status == 408 || status == 429;
+  case CURLE_OPERATION_TIMEDOUT:
+  case CURLE_COULDNT_CONNECT:
+  case CURLE_RECV_ERROR:
+  case CURLE_SEND_ERROR:
+  case CURLE_GOT_NOTHING:
+  case CURLE_PARTIAL_FILE:
+  case CURLE_HTTP2:
+  case CURLE_HTTP2_STREAM: return 1;
+  default: return 0;
+  }
+}
+
+/* Frees the host's slot (throttling it on 429/503) and, when the failure is worth another try
+ * and tries are left, queues the URL again after Retry-After or an exponential backoff with
+ * jitter. Returns 1 when the page was requeued (and freed). */
+static int retry_later(uvcrawl_t *c, page_t *p, CURL *easy, CURLcode code) {
+  uint64_t now = uv_hrtime();
+  curl_off_t ra = -1;
+  uint64_t ra_ms = 0;
+  if (curl_easy_getinfo(easy, CURLINFO_RETRY_AFTER, &ra) == CURLE_OK && ra > 0) {
+    ra_ms = (uint64_t)ra * 1000u;
+    if (ra_ms > c->opts.max_retry_after_ms) ra_ms = c->opts.max_retry_after_ms;
+  }
+  uint32_t throttle = 0;
+  if (code == CURLE_OK && (p->status == 429 || p->status == 503))
+    throttle = ra_ms ? (uint32_t)ra_ms : 1000;
+  uvcrawl__frontier_done(c->frontier, &p->item, now, throttle);
+  if (!retryable(code, p->status) || p->too_big || p->item.attempts >= c->opts.retries ||
+      c->state != ST_RUNNING)
+    return 0;
+  uint64_t wait_ms = ra_ms;
+  if (wait_ms == 0) {
+    /* 0.5 s, 1 s, 2 s ... capped at a minute, each times 0.5..1.5 so retries spread out. */
+    unsigned shift = p->item.attempts < 7 ? p->item.attempts : 7;
+    uint64_t base = (uint64_t)BACKOFF_BASE_MS << shift;
+    if (base > 60000) base = 60000;
+    c->rng ^= c->rng << 13;
+    c->rng ^= c->rng >> 7;
+    c->rng ^= c->rng << 17;
+    wait_ms = base / 2 + c->rng % (base + 1);
+  }
+  uvcrawl__item_t again = p->item;
+  again.attempts++;
+  if (uvcrawl__frontier_retry(c->frontier, &again, now + wait_ms * 1000000u) != 0) return 0;
+  c->stats.retries++;
+  c->started--; /* a retry does not use up --max-pages */
+  p->easy = NULL;
+  release_easy(c, easy);
+  page_free(p);
+  pump(c);
+  return 1;
 }
 
 static void on_transfer_done(void *arg, CURL *easy, CURLcode code) {
@@ -531,12 +839,21 @@ static void on_transfer_done(void *arg, CURL *easy, CURLcode code) {
   p->ms = (double)us / 1000.0;
   if (curl_easy_getinfo(easy, CURLINFO_CONTENT_TYPE, &s) == CURLE_OK && s != NULL)
     p->content_type = strdup(s);
+  if (p->robots_origin) {
+    robots_fetched(c, p, easy, code);
+    return;
+  }
+  if (retry_later(c, p, easy, code)) return;
   if (p->status >= 300 && p->status < 400 &&
       curl_easy_getinfo(easy, CURLINFO_REDIRECT_URL, &s) == CURLE_OK && s != NULL &&
-      uvcrawl__url_resolve(p->item.url, s, &p->redirect) == 0 && c->state == ST_RUNNING &&
-      (c->opts.check ||
-       uvcrawl__in_scope(p->redirect, (const char *const *)c->origins, c->norigins)))
-    enqueue(c, p->redirect, p);
+      uvcrawl__url_resolve(p->item.url, s, &p->redirect) == 0 &&
+      (c->opts.check || in_scope(c, p->redirect))) {
+    uint32_t *state;
+    unsigned hops = 1;
+    if (uvcrawl__frontier_lookup(c->frontier, p->item.url, NULL, &state))
+      hops += (*state >> HOPS_SHIFT) & 255;
+    enqueue_hops(c, p->redirect, p, hops);
+  }
   if (p->hung_up && code == CURLE_WRITE_ERROR) code = p->code = CURLE_OK;
   if (p->too_big) p->error = "body exceeds the size cap (--max-body)";
   else if (code != CURLE_OK) p->error = p->errbuf[0] ? p->errbuf : curl_easy_strerror(code);
@@ -575,7 +892,8 @@ static void on_transfer_done(void *arg, CURL *easy, CURLcode code) {
   p->job.parse = code == CURLE_OK && uvcrawl__should_parse(p->status, p->content_type,
                                                             p->item.depth, c->opts.max_depth);
   p->job.origins = (const char *const *)c->origins;
-  p->job.norigins = c->norigins;
+  p->job.norigins = c->scope == SCOPE_HOST ? c->norigins : 0; /* others: filtered on the loop */
+  p->job.max_links = c->opts.max_links;
   p->job.keep_foreign = c->opts.check;
   p->job.mirror_fd = mirror ? c->mirror_fd : -1;
   p->job.do_fsync = c->opts.fsync;
@@ -588,18 +906,28 @@ static void on_transfer_done(void *arg, CURL *easy, CURLcode code) {
   c->jobs++;
 }
 
-static void fetch(uvcrawl_t *c, const uvcrawl__item_t *item) {
+/* Starts a transfer for item, or for origin's robots.txt when robots_origin is set. */
+static void fetch(uvcrawl_t *c, const uvcrawl__item_t *item, const char *robots_origin) {
   page_t *p = calloc(1, sizeof(*p));
   CURL *e;
   if (p == NULL) return; /* out of memory: the URL is dropped, the crawl goes on */
   p->c = c;
   p->item = *item;
-  p->external = c->opts.check &&
-                !uvcrawl__in_scope(item->url, (const char *const *)c->origins, c->norigins);
+  if (robots_origin) {
+    size_t n = strlen(robots_origin) + sizeof("/robots.txt");
+    p->robots_origin = robots_origin;
+    if ((p->own_url = malloc(n)) == NULL) {
+      free(p);
+      return;
+    }
+    snprintf(p->own_url, n, "%s/robots.txt", robots_origin);
+    p->item.url = p->own_url;
+  }
+  p->external = c->opts.check && !in_scope(c, item->url);
   p->next = c->pages;
   if (c->pages) c->pages->prev = p;
   c->pages = p;
-  c->started++;
+  if (!robots_origin) c->started++;
   e = acquire_easy(c);
   if (e == NULL) {
     p->error = "out of memory";
@@ -607,7 +935,7 @@ static void fetch(uvcrawl_t *c, const uvcrawl__item_t *item) {
     return;
   }
   p->easy = e;
-  curl_easy_setopt(e, CURLOPT_URL, item->url);
+  curl_easy_setopt(e, CURLOPT_URL, p->item.url);
   curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)p);
   curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
   curl_easy_setopt(e, CURLOPT_WRITEDATA, p);
@@ -620,7 +948,17 @@ static void fetch(uvcrawl_t *c, const uvcrawl__item_t *item) {
   curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, c->opts.timeout_ms);
   curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, c->opts.connect_timeout_ms);
   curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)c->opts.max_body);
+  if (c->opts.low_speed_secs > 0 && c->opts.low_speed_bytes > 0) {
+    /* A trickling server cannot hold a slot forever. */
+    curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, c->opts.low_speed_bytes);
+    curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, c->opts.low_speed_secs);
+  }
   if (p->external) curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+  if (p->robots_origin) {
+    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L); /* RFC 9309: follow up to five */
+    curl_easy_setopt(e, CURLOPT_MAXREDIRS, 5L);
+    curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)0);
+  }
   if (uvcrawl__engine_add(c->engine, e) != 0) {
     p->easy = NULL;
     release_easy(c, e);
@@ -638,15 +976,61 @@ static int may_admit(const uvcrawl_t *c) {
          (c->opts.max_pages == 0 || c->started < c->opts.max_pages);
 }
 
-/* Admits queued URLs while a slot is free; notices the end of the crawl. */
+static void on_wake(uv_timer_t *t) {
+  pump(UVCRAWL_CONTAINER_OF(t, uvcrawl_t, wake));
+}
+
+/* A URL robots.txt keeps us from: a skip record, or an error when robots.txt was unreachable. */
+static void report_disallowed(uvcrawl_t *c, const uvcrawl__item_t *item) {
+  for (size_t i = 0; i < c->nblocked; i++) {
+    if (!uvcrawl__in_scope(item->url, (const char *const *)&c->blocked[i].origin, 1)) continue;
+    if (!c->blocked[i].is_error) {
+      emit_skipped(c, item->url, item->referrer, item->depth, c->blocked[i].why);
+      return;
+    }
+    uvcrawl_result_t r;
+    memset(&r, 0, sizeof(r));
+    r.url = item->url;
+    r.referrer = item->referrer;
+    r.depth = item->depth;
+    r.error = c->blocked[i].why;
+    emit(c, &r);
+    return;
+  }
+  emit_skipped(c, item->url, item->referrer, item->depth, "disallowed by robots.txt");
+}
+
+/* Admits queued URLs while a slot is free (robots.txt first for a new host, then the next
+ * URL of a host whose delay has passed); arms the wake timer for the earliest host that waits;
+ * notices the end of the crawl. */
 static void pump(uvcrawl_t *c) {
   uvcrawl__item_t item;
   uint32_t *state;
-  while (may_admit(c) && uvcrawl__frontier_pop(c->frontier, &item)) {
+  uint64_t wake = 0;
+  const char *origin;
+  while (may_admit(c)) {
+    if ((origin = uvcrawl__frontier_robots_needed(c->frontier)) != NULL) {
+      memset(&item, 0, sizeof(item));
+      fetch(c, &item, origin);
+      continue;
+    }
+    if (!uvcrawl__frontier_next(c->frontier, uv_hrtime(), &item, &wake)) break;
     if (c->stats.resumed && uvcrawl__frontier_lookup(c->frontier, item.url, NULL, &state) &&
-        (*state & URL_DONE))
+        (*state & URL_DONE)) {
+      if (!item.disallowed) uvcrawl__frontier_done(c->frontier, &item, uv_hrtime(), 0);
       continue; /* completed before the crash */
-    fetch(c, &item);
+    }
+    if (item.disallowed) {
+      c->started++;
+      report_disallowed(c, &item);
+      continue;
+    }
+    fetch(c, &item, NULL);
+  }
+  if (wake != 0 && c->state == ST_RUNNING) {
+    uint64_t now = uv_hrtime();
+    uint64_t ms = wake > now ? (wake - now + 999999) / 1000000 : 1;
+    uv_timer_start(&c->wake, on_wake, ms, 0);
   }
   if (c->inflight == 0 && c->jobs == 0 && c->state != ST_DONE) schedule_tick(c);
 }
@@ -668,6 +1052,15 @@ static void part_closed(uvcrawl_t *c) {
   uvcrawl_close_cb cb = c->on_close;
   for (size_t i = 0; i < c->norigins; i++) free(c->origins[i]);
   free(c->origins);
+  for (size_t i = 0; i < c->nseeds; i++) free(c->seeds[i]);
+  free(c->seeds);
+  for (size_t i = 0; i < c->nblocked; i++) {
+    free(c->blocked[i].origin);
+    free(c->blocked[i].why);
+  }
+  free(c->blocked);
+  free_regexes(c->include, c->ninclude);
+  free_regexes(c->exclude, c->nexclude);
   uvcrawl__frontier_free(c->frontier);
   uvcrawl__linkgraph_free(c->graph);
   free(c->user_agent);
@@ -687,6 +1080,10 @@ static void on_tick_closed(uv_handle_t *h) {
   part_closed(UVCRAWL_CONTAINER_OF((uv_timer_t *)h, uvcrawl_t, tick));
 }
 
+static void on_wake_closed(uv_handle_t *h) {
+  part_closed(UVCRAWL_CONTAINER_OF((uv_timer_t *)h, uvcrawl_t, wake));
+}
+
 static void on_lag_closed(uv_handle_t *h) {
   part_closed(UVCRAWL_CONTAINER_OF((uv_timer_t *)h, uvcrawl_t, lag_timer));
 }
@@ -695,12 +1092,13 @@ static void teardown(uvcrawl_t *c) {
   while (c->nidle > 0) curl_easy_cleanup(c->idle[--c->nidle]);
   if (c->mirror_fd >= 0) close(c->mirror_fd);
   c->mirror_fd = -1;
-  c->closing_parts = 3 + (c->output != NULL) + (c->journal != NULL);
+  c->closing_parts = 4 + (c->output != NULL) + (c->journal != NULL);
   uvcrawl__engine_close(c->engine, on_engine_closed, c);
   if (c->output) uvcrawl__output_close(c->output, on_output_closed, c);
   if (c->journal) uvcrawl__output_close(c->journal, on_output_closed, c);
   uv_close((uv_handle_t *)&c->tick, on_tick_closed);
   uv_close((uv_handle_t *)&c->lag_timer, on_lag_closed);
+  uv_close((uv_handle_t *)&c->wake, on_wake_closed);
 }
 
 static void on_tick(uv_timer_t *t) {
@@ -716,6 +1114,7 @@ static void on_tick(uv_timer_t *t) {
     return;
   uv_timer_stop(&c->tick);
   uv_timer_stop(&c->lag_timer);
+  uv_timer_stop(&c->wake);
   /* on_done waits until the records and the journal are on disk. */
   c->flushes = 1 + (c->output != NULL) + (c->journal != NULL);
   if (c->output) uvcrawl__output_flush(c->output, on_flushed, c);

@@ -1,4 +1,7 @@
-/* The frontier: a FIFO of URLs to fetch and the set of every URL seen. Pure: no I/O, no libuv.
+/* The frontier: the set of every URL seen and, per host (scheme://host:port), a FIFO of URLs
+ * to fetch with that host's politeness state: requests in flight, the earliest next start,
+ * its delay (adapted upward when it throttles), and its robots.txt rules. Pure: no I/O, no
+ * libuv; time comes in as an argument.
  *
  * Each URL is stored once, in an arena; the seen set is an open-addressing table of pointers
  * into it (full strings compared on a hash match, so it is exact, not a fingerprint set), and
@@ -23,16 +26,38 @@ typedef struct {
   uint32_t state; /* the owner's per-URL word (link checking keeps the status here) */
 } slot_t;
 
+enum { ROBOTS_NONE, ROBOTS_NEEDED, ROBOTS_FETCHING, ROBOTS_READY };
+
+typedef struct {
+  char *origin;
+  uvcrawl__item_t *ring;
+  size_t ring_cap; /* power of two */
+  size_t head;
+  size_t count;
+  unsigned active;
+  uint64_t next_ok_ns;   /* no request starts before this */
+  uint32_t robots_delay_ms;
+  uint32_t adapt_ms;     /* extra delay while the host throttles us; decays on success */
+  int robots_state;
+  uvcrawl__robots_t *robots;
+} host_t;
+
 struct uvcrawl__frontier_s {
   arena_chunk_t *chunks;
   size_t arena_bytes;
   slot_t *slots;
   size_t nslots; /* power of two */
   size_t nseen;
-  uvcrawl__item_t *ring;
-  size_t ring_cap; /* power of two */
-  size_t head;
-  size_t count;
+  host_t *hosts;
+  size_t nhosts, hosts_cap;
+  size_t rr;      /* round-robin start for the next pick */
+  size_t count;   /* queued over all hosts */
+  /* policy */
+  unsigned per_host;    /* 0: no per-host cap */
+  uint32_t delay_ms;
+  int random_delay;
+  int robots;           /* hold each host until its robots.txt is known */
+  uint64_t rng;
 };
 
 /* FNV-1a, 64-bit: short strings, good enough spread for a power-of-two table. */
@@ -99,7 +124,12 @@ void uvcrawl__frontier_free(uvcrawl__frontier_t *f) {
     c = next;
   }
   free(f->slots);
-  free(f->ring);
+  for (size_t i = 0; i < f->nhosts; i++) {
+    free(f->hosts[i].ring);
+    free(f->hosts[i].origin);
+    uvcrawl__robots_free(f->hosts[i].robots);
+  }
+  free(f->hosts);
   free(f);
 }
 
@@ -147,47 +177,213 @@ int uvcrawl__frontier_mark(uvcrawl__frontier_t *f, const char *url, const char *
   return 1;
 }
 
-static int ring_push(uvcrawl__frontier_t *f, const uvcrawl__item_t *item) {
-  if (f->count == f->ring_cap) {
-    size_t n = f->ring_cap ? f->ring_cap * 2 : 1024;
+static int ring_push(host_t *h, const uvcrawl__item_t *item, int front) {
+  if (h->count == h->ring_cap) {
+    size_t n = h->ring_cap ? h->ring_cap * 2 : 16;
     uvcrawl__item_t *ring = malloc(n * sizeof(*ring));
     if (ring == NULL) return UV_ENOMEM;
-    for (size_t k = 0; k < f->count; k++) ring[k] = f->ring[(f->head + k) & (f->ring_cap - 1)];
-    free(f->ring);
-    f->ring = ring;
-    f->ring_cap = n;
-    f->head = 0;
+    for (size_t k = 0; k < h->count; k++) ring[k] = h->ring[(h->head + k) & (h->ring_cap - 1)];
+    free(h->ring);
+    h->ring = ring;
+    h->ring_cap = n;
+    h->head = 0;
   }
-  f->ring[(f->head + f->count) & (f->ring_cap - 1)] = *item;
-  f->count++;
+  if (front) {
+    h->head = (h->head + h->ring_cap - 1) & (h->ring_cap - 1);
+    h->ring[h->head] = *item;
+  } else {
+    h->ring[(h->head + h->count) & (h->ring_cap - 1)] = *item;
+  }
+  h->count++;
   return 0;
+}
+
+static uvcrawl__item_t ring_pop(host_t *h) {
+  uvcrawl__item_t it = h->ring[h->head];
+  h->head = (h->head + 1) & (h->ring_cap - 1);
+  h->count--;
+  return it;
+}
+
+/* The host of url, created on first sight. Returns its index or a negative error. */
+static long host_of(uvcrawl__frontier_t *f, const char *url) {
+  char *origin;
+  int err = uvcrawl__url_origin(url, &origin);
+  if (err) return err;
+  /* Few hosts per crawl: a linear scan from the most recent is fine. */
+  for (size_t i = f->nhosts; i-- > 0;) {
+    if (strcmp(f->hosts[i].origin, origin) == 0) {
+      free(origin);
+      return (long)i;
+    }
+  }
+  if (f->nhosts == f->hosts_cap) {
+    size_t n = f->hosts_cap ? f->hosts_cap * 2 : 8;
+    host_t *hs = realloc(f->hosts, n * sizeof(*hs));
+    if (hs == NULL) {
+      free(origin);
+      return UV_ENOMEM;
+    }
+    f->hosts = hs;
+    f->hosts_cap = n;
+  }
+  host_t *h = &f->hosts[f->nhosts];
+  memset(h, 0, sizeof(*h));
+  h->origin = origin;
+  h->robots_state = f->robots ? ROBOTS_NEEDED : ROBOTS_NONE;
+  return (long)f->nhosts++;
 }
 
 int uvcrawl__frontier_add(uvcrawl__frontier_t *f, const char *url, const char *referrer,
                           int depth) {
-  uvcrawl__item_t item = {NULL, NULL, depth};
+  uvcrawl__item_t item;
+  memset(&item, 0, sizeof(item));
+  item.depth = depth;
   int r = uvcrawl__frontier_mark(f, url, &item.url);
   if (r <= 0) return r;
   if (referrer != NULL) {
     int err = uvcrawl__frontier_mark(f, referrer, &item.referrer);
     if (err < 0) return err;
   }
-  int err = ring_push(f, &item);
-  return err ? err : 1;
+  long host = host_of(f, url);
+  if (host < 0) return (int)host;
+  item.host = (uint32_t)host;
+  int err = ring_push(&f->hosts[host], &item, 0);
+  if (err) return err;
+  f->count++;
+  return 1;
 }
 
 int uvcrawl__frontier_pop(uvcrawl__frontier_t *f, uvcrawl__item_t *item) {
-  if (f->count == 0) return 0;
-  *item = f->ring[f->head];
-  f->head = (f->head + 1) & (f->ring_cap - 1);
-  f->count--;
-  return 1;
+  for (size_t k = 0; k < f->nhosts; k++) {
+    size_t i = (f->rr + k) % f->nhosts;
+    if (f->hosts[i].count == 0) continue;
+    *item = ring_pop(&f->hosts[i]);
+    f->count--;
+    f->rr = (i + 1) % f->nhosts;
+    return 1;
+  }
+  return 0;
+}
+
+void uvcrawl__frontier_set_policy(uvcrawl__frontier_t *f, unsigned per_host, uint32_t delay_ms,
+                                  int random_delay, int robots) {
+  f->per_host = per_host;
+  f->delay_ms = delay_ms;
+  f->random_delay = random_delay;
+  f->robots = robots;
+  f->rng = 0x9e3779b97f4a7c15ULL;
+}
+
+/* The gap before the host's next request start. */
+static uint64_t host_gap_ns(uvcrawl__frontier_t *f, const host_t *h) {
+  uint64_t ms = f->delay_ms > h->robots_delay_ms ? f->delay_ms : h->robots_delay_ms;
+  ms += h->adapt_ms;
+  if (ms == 0) return 0;
+  uint64_t ns = ms * 1000000u;
+  if (f->random_delay) { /* 0.5x .. 1.5x, so request times do not look machine-made */
+    f->rng ^= f->rng << 13;
+    f->rng ^= f->rng >> 7;
+    f->rng ^= f->rng << 17;
+    ns = ns / 2 + (f->rng % (ns + 1));
+  }
+  return ns;
+}
+
+int uvcrawl__frontier_next(uvcrawl__frontier_t *f, uint64_t now_ns, uvcrawl__item_t *item,
+                           uint64_t *wake_ns) {
+  uint64_t wake = 0;
+  for (size_t k = 0; k < f->nhosts; k++) {
+    size_t i = (f->rr + k) % f->nhosts;
+    host_t *h = &f->hosts[i];
+    if (h->count == 0 || (h->robots_state != ROBOTS_NONE && h->robots_state != ROBOTS_READY))
+      continue;
+    if (f->per_host && h->active >= f->per_host) continue;
+    if (h->next_ok_ns > now_ns) {
+      if (wake == 0 || h->next_ok_ns < wake) wake = h->next_ok_ns;
+      continue;
+    }
+    *item = ring_pop(h);
+    f->count--;
+    f->rr = (i + 1) % f->nhosts;
+    item->disallowed = 0;
+    if (h->robots != NULL) {
+      /* The path (and query) starts at the first '/' after the authority. */
+      const char *auth = strstr(item->url, "://");
+      const char *path = auth ? strchr(auth + 3, '/') : NULL;
+      if (!uvcrawl__robots_allowed(h->robots, path ? path : "/")) {
+        item->disallowed = 1; /* reported by the caller, costs the host nothing */
+        return 1;
+      }
+    }
+    h->active++;
+    h->next_ok_ns = now_ns + host_gap_ns(f, h);
+    return 1;
+  }
+  if (wake_ns) *wake_ns = wake;
+  return 0;
+}
+
+void uvcrawl__frontier_done(uvcrawl__frontier_t *f, const uvcrawl__item_t *item, uint64_t now_ns,
+                            uint32_t throttle_ms) {
+  host_t *h = &f->hosts[item->host];
+  if (h->active > 0) h->active--;
+  if (throttle_ms > 0) {
+    /* The host said slow down: double the extra gap (at least what it asked), capped. */
+    uint32_t a = h->adapt_ms ? h->adapt_ms * 2 : 250;
+    if (a < throttle_ms) a = throttle_ms;
+    h->adapt_ms = a > 60000 ? 60000 : a;
+    if (h->next_ok_ns < now_ns + (uint64_t)throttle_ms * 1000000u)
+      h->next_ok_ns = now_ns + (uint64_t)throttle_ms * 1000000u;
+  } else if (h->adapt_ms > 0) {
+    h->adapt_ms = h->adapt_ms * 3 / 4; /* and recover gradually once it answers again */
+    if (h->adapt_ms < 10) h->adapt_ms = 0;
+  }
+}
+
+int uvcrawl__frontier_retry(uvcrawl__frontier_t *f, const uvcrawl__item_t *item,
+                            uint64_t not_before_ns) {
+  host_t *h = &f->hosts[item->host];
+  int err = ring_push(h, item, 1);
+  if (err) return err;
+  f->count++;
+  if (h->next_ok_ns < not_before_ns) h->next_ok_ns = not_before_ns;
+  return 0;
+}
+
+const char *uvcrawl__frontier_robots_needed(uvcrawl__frontier_t *f) {
+  for (size_t i = 0; i < f->nhosts; i++) {
+    host_t *h = &f->hosts[i];
+    if (h->robots_state == ROBOTS_NEEDED && h->count > 0) {
+      h->robots_state = ROBOTS_FETCHING;
+      return h->origin;
+    }
+  }
+  return NULL;
+}
+
+void uvcrawl__frontier_set_robots(uvcrawl__frontier_t *f, const char *origin,
+                                  uvcrawl__robots_t *robots) {
+  for (size_t i = 0; i < f->nhosts; i++) {
+    host_t *h = &f->hosts[i];
+    if (strcmp(h->origin, origin) != 0) continue;
+    uvcrawl__robots_free(h->robots);
+    h->robots = robots;
+    h->robots_state = ROBOTS_READY;
+    int capped;
+    long d = robots ? uvcrawl__robots_crawl_delay_ms(robots, &capped) : -1;
+    h->robots_delay_ms = d > 0 ? (uint32_t)d : 0;
+    return;
+  }
+  uvcrawl__robots_free(robots);
 }
 
 size_t uvcrawl__frontier_queued(const uvcrawl__frontier_t *f) { return f->count; }
 size_t uvcrawl__frontier_seen(const uvcrawl__frontier_t *f) { return f->nseen; }
 
 size_t uvcrawl__frontier_memory(const uvcrawl__frontier_t *f) {
-  return sizeof(*f) + f->arena_bytes + f->nslots * sizeof(slot_t) +
-         f->ring_cap * sizeof(uvcrawl__item_t);
+  size_t n = sizeof(*f) + f->arena_bytes + f->nslots * sizeof(slot_t) +
+             f->hosts_cap * sizeof(host_t);
+  for (size_t i = 0; i < f->nhosts; i++) n += f->hosts[i].ring_cap * sizeof(uvcrawl__item_t);
+  return n;
 }

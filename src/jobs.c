@@ -75,6 +75,10 @@ static int resolve_links(uvcrawl__job_t *job, const uvcrawl__links_t *found) {
 
 void uvcrawl__job_run(uvcrawl__job_t *job) {
   job->md5[0] = '\0';
+  if (job->robots_agent) {
+    job->status = uvcrawl__robots_parse(job->body, job->len, job->robots_agent, &job->robots);
+    return;
+  }
   if (uvcrawl__thread_probe) uvcrawl__thread_probe("md5");
   if (job->len > 0 && (job->status = uvcrawl__md5_hex(job->body, job->len, job->md5)) != 0)
     return;
@@ -112,6 +116,7 @@ int uvcrawl__job_submit(uv_loop_t *loop, uvcrawl__job_t *job, uvcrawl__job_cb cb
   job->nlinks = 0;
   job->foreign = NULL;
   job->nforeign = 0;
+  job->robots = NULL;
   job->status = 0;
   job->md5[0] = '\0';
   job->mirror_err = 0;

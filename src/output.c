@@ -130,9 +130,15 @@ int uvcrawl__json_record(const uvcrawl_result_t *r, char **b, size_t *len, size_
   STR(r->redirect);
   LIT(",\"error\":");
   STR(r->error);
-  snprintf(num, sizeof(num), ",\"ms\":%.3f,\"links\":%u,\"external\":%s,\"broken\":%s}",
-           r->ms, r->links, r->external ? "true" : "false", r->broken ? "true" : "false");
+  snprintf(num, sizeof(num), ",\"ms\":%.3f,\"links\":%u,\"attempts\":%u,\"external\":%s,"
+           "\"broken\":%s,\"skipped\":",
+           r->ms, r->links, r->attempts, r->external ? "true" : "false",
+           r->broken ? "true" : "false");
   LIT(num);
+  STR(r->skipped);
+  LIT(",\"note\":");
+  STR(r->note);
+  LIT("}");
 #undef LIT
 #undef STR
   return err;

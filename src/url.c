@@ -276,3 +276,25 @@ int uvcrawl__url_origin(const char *url, char **out) {
   curl_url_cleanup(u);
   return err;
 }
+
+int uvcrawl__url_is_trap(const char *url) {
+  const char *auth = strstr(url, "://");
+  const char *p = auth ? strchr(auth + 3, '/') : NULL;
+  const char *seg[65];
+  size_t len[65], n = 0;
+  if (p == NULL) return 0;
+  while (*p == '/') {
+    const char *s = p + 1, *e = s;
+    while (*e && *e != '/' && *e != '?') e++;
+    if (n == 64) return 1;
+    seg[n] = s;
+    len[n] = (size_t)(e - s);
+    unsigned same = 0;
+    for (size_t i = 0; i < n; i++)
+      if (len[i] == len[n] && len[n] > 0 && memcmp(seg[i], s, len[n]) == 0) same++;
+    if (same >= 3) return 1; /* the fourth time the same segment appears */
+    n++;
+    p = e;
+  }
+  return 0;
+}

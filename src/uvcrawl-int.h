@@ -20,6 +20,10 @@
  * UVCRAWL_ESCHEME or UV_ENOMEM. */
 int uvcrawl__url_resolve(const char *base, const char *ref, char **out);
 
+/* 1 when a normalized URL looks like a spider trap: a path segment that repeats more than 3
+ * times, or more than 64 segments. Pure. */
+int uvcrawl__url_is_trap(const char *url);
+
 /* The scope key of a normalized URL: "scheme://host:port" with the port always spelled out
  * (e.g. "http://example.com:80"). *out is malloc'd, the caller frees it. Returns 0 or an error
  * as above. */
@@ -47,19 +51,31 @@ void uvcrawl__links_free(uvcrawl__links_t *links);
 
 typedef struct uvcrawl__frontier_s uvcrawl__frontier_t;
 
+#include "robots.h"
+
 /* Strings in an item are interned: owned by the frontier, valid until uvcrawl__frontier_free(). */
 typedef struct {
   const char *url;
   const char *referrer; /* NULL for seeds */
   int depth;
+  uint32_t host;        /* the frontier's index of the URL's host */
+  uint16_t attempts;    /* fetches before this one (retries) */
+  uint8_t disallowed;   /* set by uvcrawl__frontier_next: robots.txt forbids it */
 } uvcrawl__item_t;
 
 /* Returns a new, empty frontier or NULL when out of memory. */
 uvcrawl__frontier_t *uvcrawl__frontier_new(void);
 void uvcrawl__frontier_free(uvcrawl__frontier_t *f);
 
-/* Marks url seen and queues it (FIFO) if it was not seen before. url and referrer are copied
- * (interned once). Returns 1 when queued, 0 when already seen, UV_ENOMEM. */
+/* Politeness: at most per_host requests at once per host (0: no cap), request starts on one
+ * host at least delay_ms apart (random_delay: 0.5x to 1.5x of it), and with robots each host
+ * waits until uvcrawl__frontier_set_robots() was called for it. Call before adding URLs. */
+void uvcrawl__frontier_set_policy(uvcrawl__frontier_t *f, unsigned per_host, uint32_t delay_ms,
+                                  int random_delay, int robots);
+
+/* Marks url seen and queues it on its host (FIFO) if it was not seen before. url and referrer
+ * are copied (interned once). Returns 1 when queued, 0 when already seen, UVCRAWL_EURL or
+ * UV_ENOMEM. */
 int uvcrawl__frontier_add(uvcrawl__frontier_t *f, const char *url, const char *referrer,
                           int depth);
 /* Interns url and marks it seen without queueing it. *interned (may be NULL) gets the
@@ -69,8 +85,31 @@ int uvcrawl__frontier_mark(uvcrawl__frontier_t *f, const char *url, const char *
  * it (0 until set). Both outputs may be NULL. Returns 1 when seen, 0 when not. */
 int uvcrawl__frontier_lookup(uvcrawl__frontier_t *f, const char *url, const char **interned,
                              uint32_t **state);
-/* Pops the oldest queued item into *item. Returns 1, or 0 when empty. */
+/* Pops the next queued URL of any host, round-robin, ignoring politeness (the threads engine).
+ * Returns 1, or 0 when empty. */
 int uvcrawl__frontier_pop(uvcrawl__frontier_t *f, uvcrawl__item_t *item);
+/* Polite pop: the next URL of a host that may start a request at now_ns (round-robin over
+ * hosts, so one slow host never starves the others). The host's slot is taken until
+ * uvcrawl__frontier_done(), unless item->disallowed (robots.txt forbids the URL: report it, no
+ * slot taken). Returns 1; or 0 with *wake_ns the earliest time a host becomes ready (0: none
+ * waits on time). */
+int uvcrawl__frontier_next(uvcrawl__frontier_t *f, uint64_t now_ns, uvcrawl__item_t *item,
+                           uint64_t *wake_ns);
+/* The request for item ended: frees its host slot. throttle_ms > 0 (a 429/503, or Retry-After)
+ * pushes the host's next start out and raises its delay; 0 lets a raised delay decay. */
+void uvcrawl__frontier_done(uvcrawl__frontier_t *f, const uvcrawl__item_t *item, uint64_t now_ns,
+                            uint32_t throttle_ms);
+/* Queues item again at the head of its host, not to start before not_before_ns. 0 or
+ * UV_ENOMEM. */
+int uvcrawl__frontier_retry(uvcrawl__frontier_t *f, const uvcrawl__item_t *item,
+                            uint64_t not_before_ns);
+/* An origin whose robots.txt must be fetched before its URLs (marked as being fetched), or
+ * NULL. The string is the frontier's. */
+const char *uvcrawl__frontier_robots_needed(uvcrawl__frontier_t *f);
+/* Hands the origin's robots rules to the frontier (ownership passes; NULL: no rules) and
+ * releases its URLs; the rules' Crawl-delay raises the host's delay. */
+void uvcrawl__frontier_set_robots(uvcrawl__frontier_t *f, const char *origin,
+                                  uvcrawl__robots_t *robots);
 size_t uvcrawl__frontier_queued(const uvcrawl__frontier_t *f);
 size_t uvcrawl__frontier_seen(const uvcrawl__frontier_t *f);
 /* Bytes the frontier holds (arena, table, queue), for memory reports. */
@@ -120,6 +159,8 @@ struct uvcrawl__job_s {
   const char *const *origins; /* in, borrowed: keep only links whose origin is listed */
   size_t norigins;            /* 0: keep every link */
   int keep_foreign;           /* in: out-of-scope links go to foreign[] instead of away */
+  const char *robots_agent;   /* in: the body is a robots.txt: parse it for this agent */
+  uvcrawl__robots_t *robots;  /* out: its rules (owned by whoever takes them) */
   int mirror_fd;        /* in: mirror root directory fd, or -1: do not save */
   int do_fsync;         /* in: fsync each mirrored file */
   char md5[33];         /* out: lower-case hex, "" when len == 0 */

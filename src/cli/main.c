@@ -53,6 +53,24 @@ static const char usage_text[] =
     "      --user-agent STRING  (default uvcrawl/VERSION)\n"
     "      --mirror DIR         save every 2xx body under DIR/host[:port]/path (like wget -r)\n"
     "      --fsync              fsync each mirrored file before renaming it into place\n"
+    "Politeness and robustness:\n"
+    "      --per-host N         requests in flight per host (default: no cap but --max-inflight)\n"
+    "      --delay MS           least gap between request starts on one host (default 0)\n"
+    "      --random-delay       each gap is 0.5x to 1.5x of --delay\n"
+    "      --ignore-robots      do not fetch or obey robots.txt (obeyed by default)\n"
+    "      --retries N          retry timeouts, connection failures, 5xx, 408, 429 (default 0)\n"
+    "      --max-retry-after MS longest Retry-After obeyed (default 120000)\n"
+    "      --low-speed BYTES    abort transfers slower than this many bytes/s ... (default 10)\n"
+    "      --low-speed-time S   ... for this many seconds (default 30; 0 = off)\n"
+    "      --max-url-len N      skip longer URLs (default 8192)\n"
+    "      --max-links N        links taken from one page (default 100000)\n"
+    "      --max-redirects N    longest redirect chain followed (default 10)\n"
+    "      --include REGEX      crawl only URLs matching one of these (POSIX ERE; repeatable)\n"
+    "      --exclude REGEX      skip URLs matching any of these (repeatable)\n"
+    "      --exclude-scheme S   skip http or https URLs\n"
+    "      --scope SCOPE        host (default), domain (and subdomains), prefix (under the\n"
+    "                           seed's directory), all\n"
+    "Resuming:\n"
     "      --state DIR          journal the crawl in DIR so that it can be resumed\n"
     "      --resume             continue the crawl journaled in --state DIR (seeds optional)\n"
     "      --sync-interval MS   fdatasync the journal at most this far apart (default 1000)\n"
@@ -172,6 +190,21 @@ static int write_stats_json(const char *path, const uvcrawl_stats_t *s) {
   return f == stdout ? fflush(f) : fclose(f);
 }
 
+typedef struct {
+  const char **v;
+  size_t n;
+} patterns_t;
+
+/* Appends a pattern (borrowed from argv) to a NULL-ended list. */
+static int add_pattern(patterns_t *p, const char *pat) {
+  const char **v = realloc(p->v, (p->n + 2) * sizeof(*v));
+  if (v == NULL) return -1;
+  v[p->n++] = pat;
+  v[p->n] = NULL;
+  p->v = v;
+  return 0;
+}
+
 static report_t *threads_report;
 
 static void on_thread_result(uvcrawl_t *crawler, const uvcrawl_result_t *r) {
@@ -201,7 +234,10 @@ int main(int argc, char **argv) {
   enum {
     OPT_INFLIGHT = 256, OPT_DEPTH, OPT_PAGES, OPT_BODY, OPT_BUFFER, OPT_TIMEOUT, OPT_CONNECT,
     OPT_UA, OPT_ENGINE, OPT_THREADS, OPT_MIRROR, OPT_FSYNC, OPT_STATS, OPT_CHECK, OPT_ACCEPT,
-    OPT_FORMAT, OPT_VERBOSE, OPT_PROGRESS, OPT_STATE, OPT_RESUME, OPT_SYNC
+    OPT_FORMAT, OPT_VERBOSE, OPT_PROGRESS, OPT_STATE, OPT_RESUME, OPT_SYNC, OPT_PER_HOST,
+    OPT_DELAY, OPT_RANDOM_DELAY, OPT_IGNORE_ROBOTS, OPT_RETRIES, OPT_MAX_RA, OPT_LOW_SPEED,
+    OPT_LOW_SPEED_TIME, OPT_MAX_URL, OPT_MAX_LINKS, OPT_MAX_REDIRECTS, OPT_INCLUDE, OPT_EXCLUDE,
+    OPT_SCOPE, OPT_EXCLUDE_SCHEME
   };
   static const struct option longopts[] = {
       {"output", required_argument, NULL, 'o'},
@@ -226,6 +262,21 @@ int main(int argc, char **argv) {
       {"state", required_argument, NULL, OPT_STATE},
       {"resume", no_argument, NULL, OPT_RESUME},
       {"sync-interval", required_argument, NULL, OPT_SYNC},
+      {"per-host", required_argument, NULL, OPT_PER_HOST},
+      {"delay", required_argument, NULL, OPT_DELAY},
+      {"random-delay", no_argument, NULL, OPT_RANDOM_DELAY},
+      {"ignore-robots", no_argument, NULL, OPT_IGNORE_ROBOTS},
+      {"retries", required_argument, NULL, OPT_RETRIES},
+      {"max-retry-after", required_argument, NULL, OPT_MAX_RA},
+      {"low-speed", required_argument, NULL, OPT_LOW_SPEED},
+      {"low-speed-time", required_argument, NULL, OPT_LOW_SPEED_TIME},
+      {"max-url-len", required_argument, NULL, OPT_MAX_URL},
+      {"max-links", required_argument, NULL, OPT_MAX_LINKS},
+      {"max-redirects", required_argument, NULL, OPT_MAX_REDIRECTS},
+      {"include", required_argument, NULL, OPT_INCLUDE},
+      {"exclude", required_argument, NULL, OPT_EXCLUDE},
+      {"scope", required_argument, NULL, OPT_SCOPE},
+      {"exclude-scheme", required_argument, NULL, OPT_EXCLUDE_SCHEME},
       {"quiet", no_argument, NULL, 'q'},
       {"help", no_argument, NULL, 'h'},
       {"version", no_argument, NULL, 'V'},
@@ -238,6 +289,7 @@ int main(int argc, char **argv) {
   unsigned nthreads = 64;
   const char *stats_path = NULL;
   report_format_t format = FMT_TEXT;
+  patterns_t includes = {NULL, 0}, excludes = {NULL, 0};
 
   memset(&cli, 0, sizeof(cli));
   uvcrawl_options_init(&opts);
@@ -309,6 +361,62 @@ int main(int argc, char **argv) {
     case OPT_PROGRESS: force_progress = 1; break;
     case OPT_STATE: opts.state_dir = optarg; break;
     case OPT_RESUME: opts.resume = 1; break;
+    case OPT_PER_HOST:
+    case OPT_DELAY:
+    case OPT_RETRIES:
+    case OPT_MAX_RA:
+    case OPT_LOW_SPEED:
+    case OPT_LOW_SPEED_TIME:
+    case OPT_MAX_URL:
+    case OPT_MAX_LINKS:
+    case OPT_MAX_REDIRECTS: {
+      /* Plain counts and durations share one parser and one message. */
+      static const struct {
+        int opt;
+        const char *name;
+        uint64_t max;
+      } lim[] = {{OPT_PER_HOST, "--per-host", 100000},      {OPT_DELAY, "--delay", 3600000},
+                 {OPT_RETRIES, "--retries", 100},           {OPT_MAX_RA, "--max-retry-after", 86400000},
+                 {OPT_LOW_SPEED, "--low-speed", 1u << 30},  {OPT_LOW_SPEED_TIME, "--low-speed-time", 86400},
+                 {OPT_MAX_URL, "--max-url-len", 1u << 20},  {OPT_MAX_LINKS, "--max-links", 100000000},
+                 {OPT_MAX_REDIRECTS, "--max-redirects", 1000}};
+      size_t k = 0;
+      while (lim[k].opt != ch) k++;
+      if (parse_u64(optarg, lim[k].max, &v)) {
+        fprintf(stderr, "uvcrawl: %s needs a number from 0 to %" PRIu64 ", not '%s'\n",
+                lim[k].name, lim[k].max, optarg);
+        fputs("Try 'uvcrawl --help'.\n", stderr);
+        return EXIT_USAGE;
+      }
+      switch (ch) {
+      case OPT_PER_HOST: opts.per_host = (unsigned)v; break;
+      case OPT_DELAY: opts.delay_ms = (unsigned)v; break;
+      case OPT_RETRIES: opts.retries = (unsigned)v; break;
+      case OPT_MAX_RA: opts.max_retry_after_ms = (unsigned)v; break;
+      case OPT_LOW_SPEED: opts.low_speed_bytes = (long)v; break;
+      case OPT_LOW_SPEED_TIME: opts.low_speed_secs = (long)v; break;
+      case OPT_MAX_URL: opts.max_url_len = (unsigned)v; break;
+      case OPT_MAX_LINKS: opts.max_links = (unsigned)v; break;
+      default: opts.max_redirects = (unsigned)v; break;
+      }
+      break;
+    }
+    case OPT_RANDOM_DELAY: opts.random_delay = 1; break;
+    case OPT_IGNORE_ROBOTS: opts.ignore_robots = 1; break;
+    case OPT_INCLUDE:
+    case OPT_EXCLUDE:
+      if (add_pattern(ch == OPT_INCLUDE ? &includes : &excludes, optarg) != 0) {
+        fputs("uvcrawl: out of memory\n", stderr);
+        return EXIT_RUNTIME;
+      }
+      break;
+    case OPT_EXCLUDE_SCHEME:
+      if (strcmp(optarg, "http") != 0 && strcmp(optarg, "https") != 0)
+        return usage_error("--exclude-scheme is http or https, not '%s'", optarg);
+      if (add_pattern(&excludes, strcmp(optarg, "http") == 0 ? "^http:" : "^https:") != 0)
+        return EXIT_RUNTIME;
+      break;
+    case OPT_SCOPE: opts.scope = optarg; break;
     case OPT_SYNC:
       if (parse_u64(optarg, 3600000, &v) || v == 0)
         return usage_error("--sync-interval needs milliseconds above 0, not '%s'", optarg);
@@ -318,6 +426,8 @@ int main(int argc, char **argv) {
     default: return usage_error("unknown option '%s'", argv[optind - 1]);
     }
   }
+  opts.include = includes.v;
+  opts.exclude = excludes.v;
   if (opts.resume && opts.state_dir == NULL)
     return usage_error("%s", "--resume needs --state DIR");
   if (optind >= argc && !opts.resume) {
@@ -354,7 +464,8 @@ int main(int argc, char **argv) {
     return EXIT_RUNTIME;
   }
   if ((err = uvcrawl_create(&cli.loop, &opts, &cli.crawler)) != 0) {
-    int usage = err == UVCRAWL_EACCEPT || err == UVCRAWL_ESTATEDIR;
+    int usage = err == UVCRAWL_EACCEPT || err == UVCRAWL_ESTATEDIR || err == UVCRAWL_EREGEX ||
+                err == UVCRAWL_ESCOPE;
     fprintf(stderr, "uvcrawl: %s%s%s%s\n", usage ? "" : "cannot start: ", uvcrawl_strerror(err),
             opts.output_path && !usage ? ", output " : "",
             opts.output_path && !usage ? opts.output_path : "");
@@ -411,5 +522,7 @@ int main(int argc, char **argv) {
   if (cli.exit_code == EXIT_OK && opts.check && report_broken_count(cli.report) > 0)
     cli.exit_code = EXIT_BROKEN;
   report_free(cli.report);
+  free(includes.v);
+  free(excludes.v);
   return cli.interrupted ? EXIT_INTERRUPTED : cli.exit_code;
 }
