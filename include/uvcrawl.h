@@ -127,6 +127,7 @@ typedef struct {
   uint64_t resumed;        /* URLs completed before, replayed from the journal */
   uint64_t skipped;        /* URLs not fetched: robots.txt, traps, caps */
   uint64_t retries;        /* attempts beyond the first */
+  uint64_t fd_backoffs;    /* transfers put back because the process ran out of fds */
   uint64_t output_errors;  /* 1 when the records or the journal could not all be written */
   uint64_t mirror_errors;  /* bodies that could not be saved (the URL's record says why) */
   uint64_t buffered_max;   /* high-water mark of body bytes held in memory */

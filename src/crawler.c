@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <regex.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -32,6 +33,7 @@ typedef enum { SCOPE_HOST, SCOPE_DOMAIN, SCOPE_PREFIX, SCOPE_ALL } scope_t;
  * line was cut (and drop it). */
 #define ROBOTS_MAX (UVCRAWL__ROBOTS_MAX_BYTES + 1)
 #define BACKOFF_BASE_MS 500
+#define FD_PAUSE_MS 100 /* socket() hit the fd limit: wait this long before admitting more */
 
 typedef enum { ST_IDLE, ST_RUNNING, ST_STOPPING, ST_DONE, ST_CLOSING } state_t;
 
@@ -60,6 +62,7 @@ struct uvcrawl_s {
   regex_t *include, *exclude;
   size_t ninclude, nexclude;
   uv_timer_t wake;  /* a host's delay or backoff ends */
+  uint64_t fd_pause_until; /* out of fds: admit nothing new until then */
   struct blocked_s {
     char *origin;
     char *why;      /* "robots.txt answered 503 ..." or the connection error */
@@ -101,6 +104,7 @@ struct page_s {
   char *own_url;             /* the robots.txt URL */
   int get_fallback; /* the HEAD was refused: this is the GET */
   int hung_up;      /* we stopped reading an external GET on purpose */
+  int fd_starved;   /* socket() failed with EMFILE/ENFILE: try again later, not a failure */
   char errbuf[CURL_ERROR_SIZE];
   uvcrawl__job_t job;
   long status;
@@ -769,6 +773,35 @@ static void robots_fetched(uvcrawl_t *c, page_t *p, CURL *easy, CURLcode code) {
   pump(c);
 }
 
+/* Our own socket(): it tells running out of fds apart from a failed connection. */
+static curl_socket_t open_socket(void *clientp, curlsocktype purpose,
+                                 struct curl_sockaddr *addr) {
+  page_t *p = clientp;
+  (void)purpose;
+  curl_socket_t fd = socket(addr->family, addr->socktype | SOCK_CLOEXEC, addr->protocol);
+  if (fd == CURL_SOCKET_BAD && (errno == EMFILE || errno == ENFILE)) p->fd_starved = 1;
+  return fd;
+}
+
+/* socket() found no free fd: not the URL's fault. Pause admission briefly and fetch it (or the
+ * host's robots.txt) again, same attempt. */
+static void fd_backoff(uvcrawl_t *c, page_t *p, CURL *easy) {
+  uint64_t now = uv_hrtime();
+  c->fd_pause_until = now + FD_PAUSE_MS * 1000000u;
+  c->stats.fd_backoffs++;
+  if (p->robots_origin) {
+    uvcrawl__frontier_robots_again(c->frontier, p->robots_origin);
+  } else {
+    uvcrawl__frontier_done(c->frontier, &p->item, now, 0);
+    uvcrawl__frontier_retry(c->frontier, &p->item, c->fd_pause_until);
+    c->started--;
+  }
+  p->easy = NULL;
+  release_easy(c, easy);
+  page_free(p);
+  pump(c);
+}
+
 static int retryable(CURLcode code, long status) {
   switch (code) {
   case CURLE_OK: return status >= 500 || status == 408 || status == 429;
@@ -839,6 +872,10 @@ static void on_transfer_done(void *arg, CURL *easy, CURLcode code) {
   p->ms = (double)us / 1000.0;
   if (curl_easy_getinfo(easy, CURLINFO_CONTENT_TYPE, &s) == CURLE_OK && s != NULL)
     p->content_type = strdup(s);
+  if (p->fd_starved && c->state == ST_RUNNING) {
+    fd_backoff(c, p, easy);
+    return;
+  }
   if (p->robots_origin) {
     robots_fetched(c, p, easy, code);
     return;
@@ -948,6 +985,8 @@ static void fetch(uvcrawl_t *c, const uvcrawl__item_t *item, const char *robots_
   curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, c->opts.timeout_ms);
   curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, c->opts.connect_timeout_ms);
   curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)c->opts.max_body);
+  curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, open_socket);
+  curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, p);
   if (c->opts.low_speed_secs > 0 && c->opts.low_speed_bytes > 0) {
     /* A trickling server cannot hold a slot forever. */
     curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, c->opts.low_speed_bytes);
@@ -1008,6 +1047,12 @@ static void pump(uvcrawl_t *c) {
   uint32_t *state;
   uint64_t wake = 0;
   const char *origin;
+  uint64_t now = uv_hrtime();
+  if (c->fd_pause_until > now && c->state == ST_RUNNING) {
+    uv_timer_start(&c->wake, on_wake, (c->fd_pause_until - now) / 1000000 + 1, 0);
+    if (c->inflight == 0 && c->jobs == 0) schedule_tick(c);
+    return;
+  }
   while (may_admit(c)) {
     if ((origin = uvcrawl__frontier_robots_needed(c->frontier)) != NULL) {
       memset(&item, 0, sizeof(item));
@@ -1028,7 +1073,7 @@ static void pump(uvcrawl_t *c) {
     fetch(c, &item, NULL);
   }
   if (wake != 0 && c->state == ST_RUNNING) {
-    uint64_t now = uv_hrtime();
+    now = uv_hrtime();
     uint64_t ms = wake > now ? (wake - now + 999999) / 1000000 : 1;
     uv_timer_start(&c->wake, on_wake, ms, 0);
   }

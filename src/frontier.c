@@ -362,6 +362,12 @@ const char *uvcrawl__frontier_robots_needed(uvcrawl__frontier_t *f) {
   return NULL;
 }
 
+void uvcrawl__frontier_robots_again(uvcrawl__frontier_t *f, const char *origin) {
+  for (size_t i = 0; i < f->nhosts; i++)
+    if (f->hosts[i].robots_state == ROBOTS_FETCHING && strcmp(f->hosts[i].origin, origin) == 0)
+      f->hosts[i].robots_state = ROBOTS_NEEDED;
+}
+
 void uvcrawl__frontier_set_robots(uvcrawl__frontier_t *f, const char *origin,
                                   uvcrawl__robots_t *robots) {
   for (size_t i = 0; i < f->nhosts; i++) {

@@ -161,16 +161,21 @@ static int write_all(int fd, const char *p, size_t n) {
 
 unsigned uvcrawl__store_delay_ms; /* test hook: a deliberately slow disk */
 
-int uvcrawl__store_write(int root_fd, const char *relpath, const char *body, size_t len,
-                         int do_fsync) {
+/* Running out of fds is a reason to wait, not to fail a page: a few short sleeps (this runs on
+ * a pool thread, never the loop) until another transfer or write gives one back. */
+static int fd_starved(int err, unsigned *tries) {
+  if ((err != -EMFILE && err != -ENFILE) || ++*tries > 200) return 0;
+  usleep(10000);
+  return 1;
+}
+
+static int write_once(int root_fd, const char *relpath, const char *body, size_t len,
+                      int do_fsync) {
   static atomic_uint counter;
   char *copy = strdup(relpath);
   char tmp[64];
   int dirfd, err = 0;
   if (copy == NULL) return UV_ENOMEM;
-  if (uvcrawl__thread_probe) uvcrawl__thread_probe("write");
-  if (uvcrawl__store_delay_ms) usleep(uvcrawl__store_delay_ms * 1000u);
-
   dirfd = dup(root_fd);
   if (dirfd < 0) {
     free(copy);
@@ -210,6 +215,17 @@ int uvcrawl__store_write(int root_fd, const char *relpath, const char *body, siz
   }
   close(dirfd);
   free(copy);
+  return err;
+}
+
+int uvcrawl__store_write(int root_fd, const char *relpath, const char *body, size_t len,
+                         int do_fsync) {
+  unsigned tries = 0;
+  int err;
+  if (uvcrawl__thread_probe) uvcrawl__thread_probe("write");
+  if (uvcrawl__store_delay_ms) usleep(uvcrawl__store_delay_ms * 1000u);
+  do err = write_once(root_fd, relpath, body, len, do_fsync);
+  while (fd_starved(err, &tries));
   return err;
 }
 

@@ -106,6 +106,8 @@ int uvcrawl__frontier_retry(uvcrawl__frontier_t *f, const uvcrawl__item_t *item,
 /* An origin whose robots.txt must be fetched before its URLs (marked as being fetched), or
  * NULL. The string is the frontier's. */
 const char *uvcrawl__frontier_robots_needed(uvcrawl__frontier_t *f);
+/* The robots.txt fetch for origin could not start (no fd): hand it out again later. */
+void uvcrawl__frontier_robots_again(uvcrawl__frontier_t *f, const char *origin);
 /* Hands the origin's robots rules to the frontier (ownership passes; NULL: no rules) and
  * releases its URLs; the rules' Crawl-delay raises the host's delay. */
 void uvcrawl__frontier_set_robots(uvcrawl__frontier_t *f, const char *origin,

@@ -66,7 +66,7 @@
 #define RESET_MS 50                          /* /h/reset: pause between partial body and RST */
 #define ENDLESS_MS 100                       /* /h/endless: one chunk per period */
 #define TRICKLE_MS 200                       /* /h/trickle: one byte per period */
-#define TEXT_LEN 1000                        /* the small page of /h/trickle, /h/cl-*, /h/reset */
+#define TEXT_LEN 1000                        /* the page of /h/trickle, /h/cl-*, /h/reset */
 #define RESET_CLEN 100000                    /* /h/reset announces this much, sends TEXT_LEN */
 #define SHORT_SENT 10                        /* /h/cl-short sends this much of TEXT_LEN */
 #define LONG_CLEN 10                         /* /h/cl-long announces this much of TEXT_LEN */
@@ -1294,7 +1294,7 @@ static void hits_clear(void) {
   hits.cap = hits.used = 0;
 }
 
-/* ---- the request log (/__log) ------------------------------------------------------------- */
+/* ---- the request log (/__log) ------------------------------------------------------------ */
 
 static struct sbuf reqlog;
 static uint32_t reqlog_entries;
@@ -1403,14 +1403,14 @@ static void route_hostile(const char *path, size_t len, size_t qlen, struct resp
       return;
     }
     resp_set(r, 200, html, text_body.p, text_body.len, NULL);
-    if (path[3] == 'r') { /* reset: promise much, send some, then RST */
+    if (path_is(path, len, "/h/reset")) { /* promise much, send some, then RST */
       r->clen = RESET_CLEN;
       r->stream = ST_RESET;
-    } else if (path[3] == 't') { /* trickle: the header now, the body a byte at a time */
+    } else if (path_is(path, len, "/h/trickle")) { /* the header now, the body byte by byte */
       r->body = NULL;
       r->len = 0;
       r->stream = ST_TRICKLE;
-    } else if (path[6] == 's') { /* cl-short: a premature close */
+    } else if (path_is(path, len, "/h/cl-short")) { /* a premature close */
       r->len = SHORT_SENT;
       r->close = 1;
     } else { /* cl-long: the surplus lands where the next response should start */
@@ -1438,8 +1438,9 @@ static void route_hostile(const char *path, size_t len, size_t qlen, struct resp
     fmt_fixed(r->extra, sizeof r->extra, "Content-Encoding: gzip\r\n");
   } else if (match_num(path, len, "/h/loop/", "", &n)) {
     resp_set(r, 302, html, found, sizeof found - 1, NULL);
-    fmt_fixed(r->extra, sizeof r->extra, "Location: /h/loop/%" PRIu64 "\r\n",
-              (uint64_t)n + 1);
+    /* Wraps from UINT32_MAX to 0, so the chain really never ends. */
+    fmt_fixed(r->extra, sizeof r->extra, "Location: /h/loop/%" PRIu32 "\r\n",
+              (uint32_t)(n + 1u));
   } else if (path_is(path, len, "/h/loopback")) {
     resp_set(r, 301, html, moved, sizeof moved - 1, NULL);
     fmt_fixed(r->extra, sizeof r->extra, "Location: /h/loopback\r\n");
@@ -1448,7 +1449,7 @@ static void route_hostile(const char *path, size_t len, size_t qlen, struct resp
       resp_error(r, 500);
       return;
     }
-    if (path[3] == 'j') {
+    if (path_is(path, len, "/h/junk")) {
       resp_set(r, 200, html, junk_body.p, junk_body.len, NULL);
     } else { /* huge repeats the junk, streamed */
       resp_set(r, 200, "application/octet-stream", NULL, 0, NULL);
@@ -1809,20 +1810,22 @@ static void usage(FILE *f) {
           "Serves a deterministic synthetic site; prints \"port NNNN\" once listening.\n"
           "--list (with --port) prints the expected crawl \"URL STATUS DEPTH\" and exits.\n"
           "--external ORIGIN  pages i%%7==1 also link ORIGIN/p/i.html, pages i%%11==2\n"
-          "                   ORIGIN/gone/i.html (ORIGIN: http[s]://host[:port]); not expected\n"
+          "                   ORIGIN/gone/i.html (ORIGIN: http[s]://host[:port]);\n"
+          "                   not expected\n"
           "--no-head          HEAD is answered 405 with \"Allow: GET\"\n"
           "--hostile          \"/\" links each /h/ path below once; never expected\n"
-          "--robots FILE      /robots.txt serves FILE (200 text/plain); without any --robots*\n"
-          "                   option it is a 404\n"
+          "--robots FILE      /robots.txt serves FILE (200 text/plain); with no --robots*\n"
+          "                   option at all it is a 404\n"
           "--robots-status N  /robots.txt answers N (200..599) with FILE or a small body\n"
           "--robots-redirect  /robots.txt is a 301 to /robots-real.txt, which answers as\n"
           "                   /robots.txt would have\n"
           "Endpoints (not counted, logged or delayed):\n"
           "  /__expected  \"URL STATUS DEPTH\" per URL of the expected crawl, BFS order\n"
           "  /__links     \"FROM TO\" per distinct link of each expected page: absolute,\n"
-          "               no fragment, external and /h/ targets included, mailto/javascript not\n"
-          "  /__log       \"MS METHOD PATH\" per request since start or /__reset (MS since start,\n"
-          "               one decimal; PATH with query; at most %d lines)\n"
+          "               no fragment, external and /h/ targets included,\n"
+          "               mailto/javascript not\n"
+          "  /__log       \"MS METHOD PATH\" per request since start or /__reset\n"
+          "               (MS since start, one decimal; PATH with query; at most %d)\n"
           "  /__stats     JSON counters; /__reset zeroes them, the log and the /h/ counters\n"
           "Hostile paths (always served; --delay applies unless said otherwise):\n"
           "  /h/reset       Content-Length %d, %d bytes, then a RST\n"
@@ -1883,7 +1886,9 @@ static void make_origin(int v6) {
   cfg.origin_upper[k] = '\0';
 }
 
-static char ascii_lower(char ch) { return ch >= 'A' && ch <= 'Z' ? (char)(ch - 'A' + 'a') : ch; }
+static char ascii_lower(char ch) {
+  return ch >= 'A' && ch <= 'Z' ? (char)(ch - 'A' + 'a') : ch;
+}
 
 /* Normalizes "http[s]://host[:port][/]" the way the crawler does (scheme and host lower case,
  * default port dropped) into opt.external, so /__links can compare it. Returns 0 or -1. */
@@ -1934,7 +1939,8 @@ static int load_robots(const char *path) {
   FILE *f = fopen(path, "rb");
   if (f == NULL) return -1;
   sb_reserve(&b, 1); /* an empty file still yields a non-NULL body */
-  while ((n = fread(chunk, 1, sizeof chunk, f)) > 0 && b.len <= MAX_ROBOTS) sb_add(&b, chunk, n);
+  while ((n = fread(chunk, 1, sizeof chunk, f)) > 0 && b.len <= MAX_ROBOTS)
+    sb_add(&b, chunk, n);
   int bad = ferror(f) || b.oom || b.len > MAX_ROBOTS;
   fclose(f);
   if (bad) {

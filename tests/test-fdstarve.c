@@ -1,0 +1,76 @@
+/* Running out of fds mid-crawl (the embedding app grabbed them after the cap was set) is a
+ * backoff: no URL fails, nothing aborts, the crawl completes once fds come back. */
+#include <errno.h>
+#include <sys/resource.h>
+
+#include "siteproc.h"
+#include "uvcrawl.h"
+
+static int hoard[256];
+static int nhoard;
+static unsigned results, failed;
+static uvcrawl_stats_t stats;
+static uv_timer_t release_timer;
+
+static void on_result(uvcrawl_t *c, const uvcrawl_result_t *r) {
+  (void)c;
+  results++;
+  if (r->error != NULL || r->skipped != NULL) {
+    fprintf(stderr, "failed: %s: %s\n", r->url, r->error ? r->error : r->skipped);
+    failed++;
+  }
+}
+
+static void on_done(uvcrawl_t *c, int status) {
+  ASSERT_EQ(status, 0);
+  uvcrawl_get_stats(c, &stats);
+  uvcrawl_close(c, NULL);
+}
+
+static void give_back(uv_timer_t *t) {
+  while (nhoard > 0) close(hoard[--nhoard]);
+  uv_close((uv_handle_t *)t, NULL);
+}
+
+int main(int argc, char **argv) {
+  char *args[] = {argv[1], "--pages", "300", NULL};
+  char seed[64], cmd[256], line[512];
+  int port;
+  uv_loop_t loop;
+  uvcrawl_t *c;
+  uvcrawl_options_t opts;
+  struct rlimit rl = {64, 64};
+  ASSERT_EQ(argc, 2);
+  pid_t pid = siteproc_start(argv[1], args, &port);
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &rl), 0);
+
+  ASSERT_EQ(uv_loop_init(&loop), 0);
+  uvcrawl_options_init(&opts);
+  opts.max_inflight = 8;
+  ASSERT_EQ(uvcrawl_create(&loop, &opts, &c), 0);
+  snprintf(seed, sizeof(seed), "http://127.0.0.1:%d/", port);
+  ASSERT_EQ(uvcrawl_add_seed(c, seed), 0);
+  uv_timer_init(&loop, &release_timer);
+  uv_timer_start(&release_timer, give_back, 300, 0);
+  ASSERT_EQ(uvcrawl_start(c, on_result, on_done), 0);
+  /* Take every fd left, after the crawler sized its cap. */
+  int fd;
+  while (nhoard < 256 && (fd = dup(0)) >= 0) hoard[nhoard++] = fd;
+  ASSERT_EQ(errno, EMFILE);
+  ASSERT_EQ(uv_run(&loop, UV_RUN_DEFAULT), 0);
+  ASSERT_EQ(uv_loop_close(&loop), 0);
+
+  snprintf(cmd, sizeof(cmd), "%s --list --port %d --pages 300", argv[1], port);
+  FILE *f = popen(cmd, "r");
+  unsigned expected = 0;
+  ASSERT_NOT_NULL(f);
+  while (fgets(line, sizeof(line), f)) expected++;
+  pclose(f);
+  siteproc_stop(pid);
+  ASSERT_EQ(failed, 0);
+  ASSERT_EQ(results, expected);
+  ASSERT_GT(stats.fd_backoffs, 0);
+  printf("fdstarve: %u results, %llu fd backoffs, none failed\n", results,
+         (unsigned long long)stats.fd_backoffs);
+  return 0;
+}
