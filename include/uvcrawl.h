@@ -81,6 +81,8 @@ typedef struct {
   long low_speed_secs;       /* ... for this long (defaults 10 B/s over 30 s; 0: off) */
   unsigned max_url_len;      /* longer links are skipped (default 8192) */
   unsigned max_links;        /* links taken from one page (default 100000) */
+  uint64_t max_parse;        /* HTML bytes parsed per page (default 2 MiB; gumbo needs ~700 bytes
+                                of memory per element, so this bounds a hostile page's cost) */
   unsigned max_redirects;    /* length of a redirect chain followed (default 10) */
   const char *const *include; /* POSIX extended regexes: crawl only URLs matching one; NULL-ended */
   const char *const *exclude; /* ... and none of these */

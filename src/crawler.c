@@ -142,6 +142,7 @@ void uvcrawl_options_init(uvcrawl_options_t *o) {
   o->low_speed_secs = 30;
   o->max_url_len = 8192;
   o->max_links = 100000;
+  o->max_parse = 2u << 20;
   o->max_redirects = 10;
 }
 
@@ -581,6 +582,8 @@ static void page_finish(page_t *p) {
   r.attempts = p->item.attempts + 1u;
   if (p->job.max_links && p->job.nlinks + p->job.nforeign >= p->job.max_links)
     r.note = "link cap reached (--max-links): later links on this page were not followed";
+  else if (p->job.parse_capped)
+    r.note = "page longer than --max-parse: links after that point were not followed";
   r.url = p->item.url;
   r.status = p->status;
   r.depth = p->item.depth;
@@ -931,6 +934,7 @@ static void on_transfer_done(void *arg, CURL *easy, CURLcode code) {
   p->job.origins = (const char *const *)c->origins;
   p->job.norigins = c->scope == SCOPE_HOST ? c->norigins : 0; /* others: filtered on the loop */
   p->job.max_links = c->opts.max_links;
+  p->job.max_parse = c->opts.max_parse;
   p->job.keep_foreign = c->opts.check;
   p->job.mirror_fd = mirror ? c->mirror_fd : -1;
   p->job.do_fsync = c->opts.fsync;

@@ -95,7 +95,11 @@ void uvcrawl__job_run(uvcrawl__job_t *job) {
   if (uvcrawl__thread_probe) uvcrawl__thread_probe("parse");
   uvcrawl__links_t found;
   memset(&found, 0, sizeof(found));
-  job->status = uvcrawl__extract_links(job->body, job->len, job->max_links, &found);
+  /* gumbo needs ~700 bytes per element: only the first max_parse bytes are parsed, so one
+   * hostile page cannot take the memory of the whole crawl. */
+  size_t n = job->max_parse && job->len > job->max_parse ? job->max_parse : job->len;
+  job->parse_capped = n < job->len;
+  job->status = uvcrawl__extract_links(job->body, n, job->max_links, &found);
   if (job->status == 0) job->status = resolve_links(job, &found);
   uvcrawl__links_free(&found);
 }

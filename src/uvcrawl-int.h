@@ -158,6 +158,8 @@ struct uvcrawl__job_s {
   const char *url;      /* in, borrowed: the page URL links resolve against */
   int parse;            /* in: extract links (the body is HTML) */
   size_t max_links;     /* in: 0 = no cap */
+  size_t max_parse;     /* in: parse at most this many bytes (0 = all) */
+  int parse_capped;     /* out: the body was longer than max_parse */
   const char *const *origins; /* in, borrowed: keep only links whose origin is listed */
   size_t norigins;            /* 0: keep every link */
   int keep_foreign;           /* in: out-of-scope links go to foreign[] instead of away */

@@ -64,6 +64,7 @@ static const char usage_text[] =
     "      --low-speed-time S   ... for this many seconds (default 30; 0 = off)\n"
     "      --max-url-len N      skip longer URLs (default 8192)\n"
     "      --max-links N        links taken from one page (default 100000)\n"
+    "      --max-parse BYTES    HTML parsed per page (default 2097152; 0 = all)\n"
     "      --max-redirects N    longest redirect chain followed (default 10)\n"
     "      --include REGEX      crawl only URLs matching one of these (POSIX ERE; repeatable)\n"
     "      --exclude REGEX      skip URLs matching any of these (repeatable)\n"
@@ -237,7 +238,7 @@ int main(int argc, char **argv) {
     OPT_FORMAT, OPT_VERBOSE, OPT_PROGRESS, OPT_STATE, OPT_RESUME, OPT_SYNC, OPT_PER_HOST,
     OPT_DELAY, OPT_RANDOM_DELAY, OPT_IGNORE_ROBOTS, OPT_RETRIES, OPT_MAX_RA, OPT_LOW_SPEED,
     OPT_LOW_SPEED_TIME, OPT_MAX_URL, OPT_MAX_LINKS, OPT_MAX_REDIRECTS, OPT_INCLUDE, OPT_EXCLUDE,
-    OPT_SCOPE, OPT_EXCLUDE_SCHEME
+    OPT_SCOPE, OPT_EXCLUDE_SCHEME, OPT_MAX_PARSE
   };
   static const struct option longopts[] = {
       {"output", required_argument, NULL, 'o'},
@@ -272,6 +273,7 @@ int main(int argc, char **argv) {
       {"low-speed-time", required_argument, NULL, OPT_LOW_SPEED_TIME},
       {"max-url-len", required_argument, NULL, OPT_MAX_URL},
       {"max-links", required_argument, NULL, OPT_MAX_LINKS},
+      {"max-parse", required_argument, NULL, OPT_MAX_PARSE},
       {"max-redirects", required_argument, NULL, OPT_MAX_REDIRECTS},
       {"include", required_argument, NULL, OPT_INCLUDE},
       {"exclude", required_argument, NULL, OPT_EXCLUDE},
@@ -369,6 +371,7 @@ int main(int argc, char **argv) {
     case OPT_LOW_SPEED_TIME:
     case OPT_MAX_URL:
     case OPT_MAX_LINKS:
+    case OPT_MAX_PARSE:
     case OPT_MAX_REDIRECTS: {
       /* Plain counts and durations share one parser and one message. */
       static const struct {
@@ -379,7 +382,8 @@ int main(int argc, char **argv) {
                  {OPT_RETRIES, "--retries", 100},           {OPT_MAX_RA, "--max-retry-after", 86400000},
                  {OPT_LOW_SPEED, "--low-speed", 1u << 30},  {OPT_LOW_SPEED_TIME, "--low-speed-time", 86400},
                  {OPT_MAX_URL, "--max-url-len", 1u << 20},  {OPT_MAX_LINKS, "--max-links", 100000000},
-                 {OPT_MAX_REDIRECTS, "--max-redirects", 1000}};
+                 {OPT_MAX_REDIRECTS, "--max-redirects", 1000},
+                 {OPT_MAX_PARSE, "--max-parse", UINT64_MAX}};
       size_t k = 0;
       while (lim[k].opt != ch) k++;
       if (parse_u64(optarg, lim[k].max, &v)) {
@@ -397,6 +401,7 @@ int main(int argc, char **argv) {
       case OPT_LOW_SPEED_TIME: opts.low_speed_secs = (long)v; break;
       case OPT_MAX_URL: opts.max_url_len = (unsigned)v; break;
       case OPT_MAX_LINKS: opts.max_links = (unsigned)v; break;
+      case OPT_MAX_PARSE: opts.max_parse = v; break;
       default: opts.max_redirects = (unsigned)v; break;
       }
       break;
