@@ -38,6 +38,7 @@ typedef struct {
   uint64_t next_ok_ns;   /* no request starts before this */
   uint32_t robots_delay_ms;
   uint32_t adapt_ms;     /* extra delay while the host throttles us; decays on success */
+  uint64_t raised_ns;    /* when adapt_ms last grew */
   int robots_state;
   uvcrawl__robots_t *robots;
 } host_t;
@@ -358,8 +359,13 @@ void uvcrawl__frontier_done(uvcrawl__frontier_t *f, const uvcrawl__item_t *item,
   host_t *h = &f->hosts[item->host];
   if (h->active > 0) h->active--;
   if (throttle_ms > 0) {
-    /* The host said slow down: double the extra gap (at least what it asked), capped. */
-    uint32_t a = h->adapt_ms ? h->adapt_ms * 2 : 250;
+    /* The host said slow down: double the extra gap (at least what it asked), capped. Answers
+     * to requests sent before the last raise could take effect do not compound it. */
+    uint32_t a = h->adapt_ms;
+    if (a == 0 || now_ns - h->raised_ns >= (uint64_t)a * 1000000u) {
+      a = a ? a * 2 : 250;
+      h->raised_ns = now_ns;
+    }
     if (a < throttle_ms) a = throttle_ms;
     h->adapt_ms = a > 60000 ? 60000 : a;
     if (h->next_ok_ns < now_ns + (uint64_t)throttle_ms * 1000000u)

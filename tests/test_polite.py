@@ -1,0 +1,199 @@
+"""Politeness and robustness against the site server: robots.txt, per-host delays and caps,
+fairness between hosts, retries with Retry-After, adaptive throttling, filters and scope.
+Timing is read from the server's own request log, with generous tolerances."""
+import os
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(__file__))
+from sitelib import Site, check, crawl, records, run_tests  # noqa: E402
+
+TMP = tempfile.mkdtemp(prefix="uvcrawl-polite-")
+
+
+def server_log(site):
+    rows = []
+    for line in site.get("/__log").decode().splitlines():
+        ms, method, path = line.split(" ", 2)
+        rows.append((float(ms), method, path))
+    return rows
+
+
+def run(site_or_url, *args, name="out"):
+    out = os.path.join(TMP, name + ".jsonl")
+    root = site_or_url if isinstance(site_or_url, str) else site_or_url.root
+    code, _, err = crawl(root, "-o", out, *args)
+    return code, {r["url"]: r for r in records(out)}, err
+
+
+def robots_file(text):
+    path = os.path.join(TMP, f"robots{abs(hash(text))}.txt")
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def test_robots_rules_obeyed_and_reported():
+    rules = robots_file("User-agent: *\nDisallow: /p/1\nAllow: /p/1.html\n\n"
+                        "User-agent: otherbot\nDisallow: /\n")
+    with Site("--pages", 300, "--robots", rules) as site:
+        code, recs, err = run(site)
+        check(code == 0, err)
+        log = server_log(site)
+        paths = [p for _, _, p in log]
+        check(paths.count("/robots.txt") == 1 and paths[0] == "/robots.txt",
+              f"robots.txt fetched {paths.count('/robots.txt')} times, first {paths[0]}")
+        blocked = [u for u in recs if u.startswith(site.origin + "/p/1") and u != site.origin + "/p/1.html"]
+        check(blocked, "nothing under /p/1 in the site?")
+        for u in blocked:
+            check(recs[u]["skipped"] == "disallowed by robots.txt", f"{u}: {recs[u]}")
+            check(u[len(site.origin):] not in paths, f"{u} was requested")
+        check(recs[site.origin + "/p/1.html"]["status"] == 200, "longest match: Allow wins")
+        # Pages behind a disallowed page are never discovered; everything found is recorded.
+        check(set(recs) <= {u for u, _, _ in site.expected()} and len(recs) > 100, "records")
+        # --ignore-robots fetches them all.
+        site.reset()
+        code, recs, _ = run(site, "--ignore-robots", name="ign")
+        check(all(r["skipped"] is None for r in recs.values()), "skipped with --ignore-robots")
+        check("/robots.txt" not in [p for _, _, p in server_log(site)], "robots.txt fetched")
+
+
+def test_robots_status_and_redirect():
+    with Site("--pages", 50, "--robots-status", 503) as site:
+        code, recs, _ = run(site)
+        check(len(recs) == 1 and "503" in (recs[site.root]["skipped"] or ""), f"{recs}")
+        check([p for _, _, p in server_log(site)] == ["/robots.txt"], "crawled despite 5xx")
+    with Site("--pages", 50, "--robots-status", 404) as site:
+        code, recs, _ = run(site)
+        check(set(recs) == {u for u, _, _ in site.expected()}, "4xx must allow everything")
+    rules = robots_file("User-agent: *\nDisallow: /p/\n")
+    with Site("--pages", 50, "--robots", rules, "--robots-redirect") as site:
+        code, recs, _ = run(site)
+        check(all(r["skipped"] for u, r in recs.items() if "/p/" in u), "redirected rules lost")
+        check(recs[site.root]["status"] == 200, "root")
+
+
+def gaps(log, prefix="/p/"):
+    times = [t for t, _, p in log if p.startswith(prefix) or p == "/"]
+    return [b - a for a, b in zip(times, times[1:])]
+
+
+def test_delay_and_crawl_delay():
+    with Site("--pages", 12, "--fanout", 12, "--broken", 0, "--redirect", 0) as site:
+        code, recs, _ = run(site, "--delay", 150, "--max-inflight", 8)
+        g = gaps(server_log(site))
+        check(len(g) >= 10 and min(g) >= 140, f"--delay 150: gaps {g}")
+        site.reset()
+        run(site, "--delay", 100, "--random-delay", "--max-inflight", 8)
+        g = gaps(server_log(site))
+        check(min(g) >= 45 and max(g) <= 170 and len({round(x) for x in g}) > 3,
+              f"--random-delay: gaps {g}")
+    rules = robots_file("User-agent: *\nCrawl-delay: 0.2\n")
+    with Site("--pages", 10, "--fanout", 10, "--broken", 0, "--redirect", 0,
+              "--robots", rules) as site:
+        run(site, "--max-inflight", 8)
+        g = gaps(server_log(site))
+        check(len(g) >= 9 and min(g) >= 190, f"Crawl-delay 0.2: gaps {g}")
+
+
+def test_per_host_cap():
+    with Site("--pages", 200, "--delay", 30) as site:
+        site.reset()
+        code, recs, _ = run(site, "--per-host", 3, "--max-inflight", 50)
+        check(site.stats()["max_concurrent"] <= 3, f"{site.stats()}")
+        check(len(recs) == len(site.expected()), "incomplete")
+
+
+def test_slow_host_does_not_starve_fast_one():
+    with Site("--pages", 12, "--delay", 400, "--broken", 0) as slow, \
+         Site("--pages", 300, "--broken", 0) as fast:
+        out = os.path.join(TMP, "two.jsonl")
+        code, _, err = crawl(slow.root, fast.root, "-o", out, "--per-host", 2,
+                             "--max-inflight", 4)
+        check(code == 0, err)
+        slow_log, fast_log = server_log(slow), server_log(fast)
+        # Both logs count from their own start; compare durations instead of clocks.
+        fast_span = fast_log[-1][0] - fast_log[0][0]
+        slow_span = slow_log[-1][0] - slow_log[0][0]
+        check(len(records(out)) == len(slow.expected()) + len(fast.expected()), "incomplete")
+        check(fast_span < slow_span / 2, f"fast host took {fast_span:.0f} ms, slow {slow_span:.0f}")
+
+
+def test_retry_after_and_backoff():
+    with Site("--pages", 5) as site:
+        code, recs, _ = run(site.origin + "/h/429", "--retries", 3, "--ignore-robots",
+                            name="429")
+        r = recs[site.origin + "/h/429"]
+        check(r["status"] == 200 and r["attempts"] == 3, f"{r}")
+        t = [ms for ms, _, p in server_log(site) if p == "/h/429"]
+        check(len(t) == 3 and all(b - a >= 950 for a, b in zip(t, t[1:])),
+              f"Retry-After: 1 not honored: {t}")
+        site.reset()
+        code, recs, _ = run(site.origin + "/h/429date", "--retries", 3, "--ignore-robots",
+                            name="429d")
+        r = recs[site.origin + "/h/429date"]
+        t = [ms for ms, _, p in server_log(site) if p == "/h/429date"]
+        check(r["status"] == 200 and len(t) == 3 and all(b - a >= 900 for a, b in zip(t, t[1:])),
+              f"HTTP-date Retry-After: {r} {t}")
+        site.reset()
+        code, recs, _ = run(site.origin + "/h/503", "--retries", 5, "--ignore-robots",
+                            name="503")
+        r = recs[site.origin + "/h/503"]
+        t = [ms for ms, _, p in server_log(site) if p == "/h/503"]
+        check(r["status"] == 200 and r["attempts"] == 4, f"{r}")
+        check(all(b - a >= 240 for a, b in zip(t, t[1:])), f"no backoff between 503s: {t}")
+        # Without retries, the 429 is the record.
+        site.reset()
+        code, recs, _ = run(site.origin + "/h/429/x", "--ignore-robots", name="429n")
+        check(recs[site.origin + "/h/429/x"]["status"] == 429, "retried without --retries")
+
+
+def test_throttled_host_slows_down():
+    with Site("--pages", 5) as site:
+        # Five URLs of one host answer 429 twice each: after the first 429s the host's
+        # requests spread out instead of hammering it.
+        seeds = [site.origin + f"/h/429/{i}" for i in range(5)]
+        out = os.path.join(TMP, "thr.jsonl")
+        code, _, err = crawl(*seeds, "-o", out, "--retries", 4, "--ignore-robots",
+                             "--max-inflight", 8, "--max-retry-after", 2000, "--max-depth", 0)
+        check(code == 0, err)
+        recs = records(out)
+        check(all(r["status"] == 200 for r in recs) and len(recs) == 5, f"{recs}")
+        t = sorted(ms for ms, _, p in server_log(site))
+        check(len(t) == 15, f"{len(t)} requests")
+        later = [b - a for a, b in zip(t[5:], t[6:])]
+        check(later and sum(1 for x in later if x >= 200) >= len(later) // 2,
+              f"no adaptive spacing after 429s: {later}")
+
+
+def test_filters_and_scope():
+    with Site("--pages", 200) as site:
+        code, recs, _ = run(site, "--exclude", r"/p/1[0-9]*\.html$", "--ignore-robots")
+        check(recs and not any(u.endswith(".html") and "/p/1" in u for u in recs), "exclude")
+        code, recs, _ = run(site, "--include", r"/p/[0-9]\.html$", "--include", r"/$",
+                            "--ignore-robots", name="inc")
+        check(set(recs) == {site.root} | {site.origin + f"/p/{i}.html" for i in range(1, 10)}
+              & {u for u, _, _ in site.expected()}, f"include: {sorted(recs)[:12]}")
+        code, recs, _ = run(site.origin + "/p/1.html", "--scope", "prefix", "--ignore-robots",
+                            name="prefix")
+        check(recs and all(u.startswith(site.origin + "/p/") for u in recs), "prefix scope")
+        check(len(recs) > 50, f"prefix crawl too small: {len(recs)}")
+        code, _, err = crawl(site.root, "--scope", "galaxy")
+        check(code == 2 and "scope" in err, f"bad scope: {code} {err}")
+        code, _, err = crawl(site.root, "--include", "([")
+        check(code == 2 and "regular expression" in err, f"bad regex: {code} {err}")
+
+
+def test_url_length_cap():
+    with Site("--pages", 50) as site:
+        code, recs, _ = run(site, "--max-url-len", 33, "--ignore-robots")
+        long = [r for u, r in recs.items() if len(u) > 33]
+        check(long and all(r["skipped"] == "URL longer than --max-url-len" for r in long),
+              f"{long[:3]}")
+
+
+if __name__ == "__main__":
+    run_tests([test_robots_rules_obeyed_and_reported, test_robots_status_and_redirect,
+               test_delay_and_crawl_delay, test_per_host_cap,
+               test_slow_host_does_not_starve_fast_one, test_retry_after_and_backoff,
+               test_throttled_host_slows_down, test_filters_and_scope, test_url_length_cap])
