@@ -225,7 +225,7 @@ static int to_malloc(char *curl_str, char **out) {
 }
 
 /* base and ref are borrowed; on success *out is malloc'd and owned by the caller. */
-int uvcrawl__url_resolve(const char *base, const char *ref, char **out) {
+static int resolve_once(const char *base, const char *ref, char **out) {
   CURLU *u = NULL;
   char *s = NULL;
   CURLUcode uc;
@@ -241,6 +241,22 @@ int uvcrawl__url_resolve(const char *base, const char *ref, char **out) {
   if (uc != CURLUE_OK) return map_curlu(uc);
   err = to_malloc(s, out);
   if (err == 0) upper_escapes(*out);
+  return err;
+}
+
+int uvcrawl__url_resolve(const char *base, const char *ref, char **out) {
+  int err = resolve_once(base, ref, out);
+  /* One pass is not always a fixed point: curl decodes "%30" in a host to "0" but reads "0"
+   * as the IPv4 address 0.0.0.0 only when parsing it again (found by fuzzing). Normalize
+   * until the string stops changing, so the same URL always has the same spelling. */
+  for (int i = 0; err == 0 && strchr(ref, '%') != NULL && i < 3; i++) {
+    char *again;
+    if (resolve_once(NULL, *out, &again) != 0) break;
+    int same = strcmp(again, *out) == 0;
+    free(*out);
+    *out = again;
+    if (same) break;
+  }
   return err;
 }
 

@@ -37,6 +37,9 @@ static const resolve_row_t resolve_rows[] = {
   {B, "d.html#sec", "http://example.com/a/b/d.html", 0},
   {B, "//other.host/x", "http://other.host/x", 0},
   {"https://example.com/", "//other.host/x", "https://other.host/x", 0},
+  /* Found by fuzzing: a percent-encoded host that only becomes an IPv4 literal on a second
+   * parse; one pass must already give the fixed point. */
+  {B, "//%30", "http://0.0.0.0/", 0},
   {B, "g;x?y", "http://example.com/a/b/g;x?y", 0},
 
   /* Case, ports, empty path, fragments. */
