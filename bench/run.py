@@ -239,6 +239,18 @@ def run_tool(argv, site, tmp, time_cap):
     return m
 
 
+def wait_idle(limit_s):
+    """On a shared machine, waits (up to limit_s) until the other tasks leave the CPUs alone:
+    less than a tenth of one core busy over a second. Returns the seconds waited."""
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < limit_s:
+        b0 = host_busy()
+        time.sleep(1.0)
+        if host_busy() - b0 < 0.1:
+            break
+    return time.monotonic() - t0
+
+
 # ---- output -------------------------------------------------------------------------------
 
 COLS = ["engine", "conc", "delay_ms", "pages", "expected", "full", "wall_s", "pages_s",
@@ -370,6 +382,9 @@ def main():
                          "(they fetch one or few pages at a time; default 60, quick 3)")
     ap.add_argument("--timeout", type=float, default=1800,
                     help="kill a uvcrawl run after this many seconds (counts as incomplete)")
+    ap.add_argument("--wait-idle", type=float, default=0, metavar="S",
+                    help="before each run, wait up to S seconds for other tasks to leave the "
+                         "CPUs idle (shared machines; other_cpu_s shows what was left)")
     ap.add_argument("--build-dir", default=os.path.join(ROOT, "build-release"))
     ap.add_argument("--no-build", action="store_true", help="use --build-dir as it is")
     ap.add_argument("--plot", action="store_true", help="PNG charts with gnuplot, if installed")
@@ -418,6 +433,11 @@ def main():
                 if tools.get("wget2"):
                     plan += [("wget2", t) for t in cfg["wget2_threads"]]
                 for engine, conc in plan:
+                    if args.wait_idle > 0:
+                        waited = wait_idle(args.wait_idle)
+                        if waited >= args.wait_idle:
+                            log(f"bench: the machine stayed busy for {waited:.0f} s; "
+                                "measuring anyway (see other_cpu_s)")
                     log(f"bench: {cfg['pages']} pages, {delay} ms: {engine} {conc} ...")
                     if engine in ("loop", "threads"):
                         m = run_uvcrawl(exe, site, engine, conc, tmp, args.timeout)

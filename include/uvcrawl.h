@@ -89,6 +89,8 @@ typedef struct {
   const char *scope;         /* "host" (default: scheme+host+port of a seed), "domain" (a seed's
                                 host or its subdomains), "prefix" (under a seed's directory),
                                 "all" */
+  int sitemaps;              /* also fetch /sitemap.xml and robots.txt's Sitemap: lines (sitemap
+                                indexes and gzip sitemaps too) and crawl the URLs they list */
   const char *accept;        /* statuses that are fine, e.g. "200..299,403"; NULL: 200..299.
                                 3xx are always fine: their targets are checked instead */
 } uvcrawl_options_t;

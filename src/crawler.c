@@ -26,6 +26,7 @@
  * URL was already completed. */
 enum { URL_GOOD = 1, URL_BROKEN = 2, URL_VERDICT = 3, URL_DONE = 4 };
 #define HOPS_SHIFT 8 /* bits 8..15 of the state word: redirect hops that led to the URL */
+#define URL_SITEMAP (1u << 16) /* fetch it as a sitemap: its <loc>s are its links */
 
 typedef enum { SCOPE_HOST, SCOPE_DOMAIN, SCOPE_PREFIX, SCOPE_ALL } scope_t;
 
@@ -361,7 +362,10 @@ static int open_journal(uvcrawl_t *c, const char *dir) {
 }
 
 static CURLcode global_init_result;
-static void global_init(void) { global_init_result = curl_global_init(CURL_GLOBAL_DEFAULT); }
+static void global_init(void) {
+  global_init_result = curl_global_init(CURL_GLOBAL_DEFAULT);
+  uvcrawl__sitemap_global_init();
+}
 
 int uvcrawl_create(uv_loop_t *loop, const uvcrawl_options_t *opts, uvcrawl_t **out) {
   static uv_once_t once = UV_ONCE_INIT;
@@ -487,6 +491,8 @@ static void schedule_tick(uvcrawl_t *c) {
   if (!uv_is_active((uv_handle_t *)&c->tick)) uv_timer_start(&c->tick, on_tick, 0, 0);
 }
 
+static void enqueue_sitemap(uvcrawl_t *c, const char *url, const char *referrer);
+
 int uvcrawl_start(uvcrawl_t *c, uvcrawl_result_cb on_result, uvcrawl_done_cb on_done) {
   if (c->state != ST_IDLE) return UVCRAWL_ESTATE;
   if (c->norigins == 0) return UVCRAWL_ENOSEED;
@@ -495,6 +501,15 @@ int uvcrawl_start(uvcrawl_t *c, uvcrawl_result_cb on_result, uvcrawl_done_cb on_
   c->state = ST_RUNNING;
   c->start_ns = uv_hrtime();
   c->lag_prev_ns = c->start_ns;
+  for (size_t i = 0; c->opts.sitemaps && i < c->norigins; i++) {
+    char url[4096];
+    snprintf(url, sizeof(url), "%s/sitemap.xml", c->origins[i]);
+    char *norm;
+    if (uvcrawl__url_resolve(NULL, url, &norm) == 0) {
+      enqueue_sitemap(c, norm, NULL);
+      free(norm);
+    }
+  }
   uv_timer_start(&c->lag_timer, on_lag_timer, 1, 1);
   schedule_tick(c);
   return 0;
@@ -688,6 +703,15 @@ static void enqueue(uvcrawl_t *c, const char *url, const page_t *from) {
   enqueue_hops(c, url, from, 0);
 }
 
+/* Queues url as a sitemap (depth 0: sitemaps are entry points like seeds). */
+static void enqueue_sitemap(uvcrawl_t *c, const char *url, const char *referrer) {
+  uint32_t *state;
+  if (!in_scope(c, url)) return;
+  if (uvcrawl__frontier_add(c->frontier, url, referrer, 0) != 1) return;
+  journal_discovered(c, url, referrer, 0);
+  if (uvcrawl__frontier_lookup(c->frontier, url, NULL, &state)) *state |= URL_SITEMAP;
+}
+
 static void pump(uvcrawl_t *c);
 
 static void on_job_done(uvcrawl__job_t *job) {
@@ -705,9 +729,11 @@ static void on_job_done(uvcrawl__job_t *job) {
   /* Links are queued (and journaled) whatever the state: a page's completion record must never
    * reach the journal without the links it gave, or a resume would lose them. */
   {
-    for (size_t i = 0; i < job->nlinks; i++)
-      if (c->scope == SCOPE_HOST || c->opts.check || in_scope(c, job->links[i]))
+    for (size_t i = 0; i < job->nlinks; i++) {
+      if (job->sitemap_index) enqueue_sitemap(c, job->links[i], p->item.url);
+      else if (c->scope == SCOPE_HOST || c->opts.check || in_scope(c, job->links[i]))
         enqueue(c, job->links[i], p);
+    }
     for (size_t i = 0; i < job->nforeign; i++) enqueue(c, job->foreign[i], p);
   }
   page_finish(p);
@@ -721,6 +747,13 @@ static void on_robots_job_done(uvcrawl__job_t *job) {
   uvcrawl__robots_t *r = job->robots;
   job->robots = NULL;
   if (r == NULL) r = uvcrawl__robots_allow_all(); /* out of memory parsing: be lenient */
+  for (size_t i = 0; c->opts.sitemaps && i < uvcrawl__robots_sitemaps(r); i++) {
+    char *url;
+    if (uvcrawl__url_resolve(p->own_url, uvcrawl__robots_sitemap(r, i), &url) == 0) {
+      enqueue_sitemap(c, url, NULL);
+      free(url);
+    }
+  }
   uvcrawl__frontier_set_robots(c->frontier, p->robots_origin, r);
   page_free(p);
   pump(c);
@@ -936,6 +969,11 @@ static void on_transfer_done(void *arg, CURL *easy, CURLcode code) {
   p->job.max_links = c->opts.max_links;
   p->job.max_parse = c->opts.max_parse;
   p->job.keep_foreign = c->opts.check;
+  uint32_t *state;
+  p->job.sitemap = code == CURLE_OK && p->status >= 200 && p->status < 300 &&
+                   uvcrawl__frontier_lookup(c->frontier, p->item.url, NULL, &state) &&
+                   (*state & URL_SITEMAP);
+  if (p->job.sitemap) p->job.parse = 0;
   p->job.mirror_fd = mirror ? c->mirror_fd : -1;
   p->job.do_fsync = c->opts.fsync;
   if (uvcrawl__job_submit(c->loop, &p->job, on_job_done) != 0) {

@@ -1,8 +1,14 @@
 /* The classic crawler, kept for comparison with the event loop: N pthreads share one frontier
  * (a mutex and a condition variable); each takes a URL, fetches it with a blocking
  * curl_easy_perform on its own easy handle, then hashes, parses and writes the record itself.
- * Crawl policy (scope, depth, redirects, max_pages, record fields and error strings) is the
- * loop engine's, from crawler.c, so both engines produce the same records for the same site. */
+ * Crawl policy (host scope, depth, redirects, max_pages, link and parse caps, record fields and
+ * error strings) is the loop engine's, from crawler.c, so both engines produce the same records
+ * for the same site with default options.
+ *
+ * Deliberately not here: robots.txt (not fetched, not obeyed), politeness, retries, link
+ * checking, the journal, filters, wider scopes, --accept, sitemaps, and the redirect-chain,
+ * URL-length and spider-trap skips. Options that ask for one of those are refused
+ * (UV_ENOTSUP) rather than silently ignored, except ignore_robots, whose default is to obey. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -45,7 +51,6 @@ typedef struct {
   int out_error;
   uvcrawl_result_cb on_result;
   uint64_t pages, errors, bytes, mirror_errors;
-  unsigned connected;   /* workers whose handle opened a connection */
 } shared_t;
 
 typedef struct {
@@ -55,7 +60,7 @@ typedef struct {
   char *body;
   size_t len, cap;
   int too_big;
-  int connected;
+  int connected; /* its handle opened a connection: the stats' fds_max counts these */
   char errbuf[CURL_ERROR_SIZE];
   char *rec; /* the JSON line, reused across URLs */
   size_t rec_len, rec_cap;
@@ -194,7 +199,7 @@ static void emit(worker_t *w, const uvcrawl_result_t *r, int mirror_err) {
   pthread_mutex_lock(&s->out_lock);
   s->pages++;
   s->bytes += r->bytes;
-  if (r->error != NULL || r->status >= 400) s->errors++;
+  if (r->broken) s->errors++;
   if (mirror_err) s->mirror_errors++;
   /* A record that could not be formatted is lost, as in output.c; a write error is kept. */
   if (s->out != NULL && fmt_err == 0 && s->out_error == 0) {
@@ -233,6 +238,11 @@ static void crawl_one(worker_t *w, const uvcrawl__item_t *item) {
   curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, s->opts.timeout_ms);
   curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, s->opts.connect_timeout_ms);
   curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)s->opts.max_body);
+  if (s->opts.low_speed_secs > 0 && s->opts.low_speed_bytes > 0) {
+    /* A trickling server cannot hold a worker forever. */
+    curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, s->opts.low_speed_bytes);
+    curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, s->opts.low_speed_secs);
+  }
   CURLcode code = curl_easy_perform(e);
 
   curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
@@ -260,6 +270,8 @@ static void crawl_one(worker_t *w, const uvcrawl__item_t *item) {
                 uvcrawl__should_parse(status, ct, item->depth, s->opts.max_depth);
     job.origins = (const char *const *)s->origins;
     job.norigins = s->norigins;
+    job.max_links = s->opts.max_links;
+    job.max_parse = s->opts.max_parse;
     job.mirror_fd = mirror ? s->mirror_fd : -1;
     job.do_fsync = s->opts.fsync;
     uvcrawl__job_run(&job);
@@ -279,6 +291,11 @@ static void crawl_one(worker_t *w, const uvcrawl__item_t *item) {
             job.links, job.nlinks);
 
   memset(&r, 0, sizeof(r));
+  r.attempts = 1;
+  if (job.max_links && job.nlinks >= job.max_links)
+    r.note = "link cap reached (--max-links): later links on this page were not followed";
+  else if (job.parse_capped)
+    r.note = "page longer than --max-parse: links after that point were not followed";
   r.url = item->url;
   r.status = status;
   r.depth = item->depth;
@@ -291,6 +308,8 @@ static void crawl_one(worker_t *w, const uvcrawl__item_t *item) {
   r.ms = (double)us / 1000.0;
   r.curl_code = (int)code;
   r.links = (unsigned)job.nlinks;
+  /* crawler.c's is_broken() with the default --accept: 2xx fine, 3xx judged by the target. */
+  r.broken = error != NULL || status < 200 || status >= 400;
   emit(w, &r, job.mirror_err != 0);
 
   uvcrawl__job_cleanup(&job);
@@ -308,6 +327,14 @@ static void *worker_main(void *arg) {
   uvcrawl__item_t item;
   while (take(w->s, &item)) crawl_one(w, &item);
   return NULL;
+}
+
+/* Options that need machinery only the loop engine has. */
+static int unsupported(const uvcrawl_options_t *o) {
+  return o->check || o->state_dir != NULL || o->resume || o->per_host || o->delay_ms ||
+         o->random_delay || o->retries || o->include != NULL || o->exclude != NULL ||
+         (o->scope != NULL && strcmp(o->scope, "host") != 0) || o->accept != NULL ||
+         o->sitemaps;
 }
 
 /* Opens the record file with output.c's flags and mode. Returns 0 or a negative errno. */
@@ -379,6 +406,7 @@ int uvcrawl_run_threads(const uvcrawl_options_t *opts, const char *const *seeds,
   if (opts) s.opts = *opts;
   else uvcrawl_options_init(&s.opts);
   s.on_result = on_result;
+  if (unsupported(&s.opts)) return UV_ENOTSUP;
   nthreads = clamp_threads(threads ? threads : 1);
 
   user_agent = strdup(s.opts.user_agent ? s.opts.user_agent : "uvcrawl/" UVCRAWL_VERSION_STRING);
@@ -460,6 +488,7 @@ done:
     errno = 0;
     if (s.out != stdout && fclose(s.out) != 0 && s.out_error == 0)
       s.out_error = errno ? -errno : UV_EIO;
+    if (s.out_error != 0 && stats) stats->output_errors = 1; /* as the loop engine counts it */
     if (err == 0) err = s.out_error; /* the crawl ran, but its records are incomplete */
   }
   if (workers != NULL) {

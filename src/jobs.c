@@ -73,6 +73,25 @@ static int resolve_links(uvcrawl__job_t *job, const uvcrawl__links_t *found) {
   return 0;
 }
 
+#define SITEMAP_MAX_BYTES (50u << 20) /* the protocol's own limit, uncompressed */
+
+/* A sitemap's <loc>s become the job's links, through the same resolution and scope filter as
+ * HTML links. A bad sitemap is not an error of the URL: it just gives no links. */
+static int parse_sitemap(uvcrawl__job_t *job) {
+  uvcrawl__sitemap_t sm;
+  uvcrawl__links_t found;
+  memset(&sm, 0, sizeof(sm));
+  int err = uvcrawl__sitemap_parse(job->body, job->len, SITEMAP_MAX_BYTES, job->max_links, &sm);
+  if (err != 0) return err == UV_ENOMEM ? err : 0;
+  memset(&found, 0, sizeof(found));
+  found.refs = sm.locs;
+  found.n = sm.n;
+  job->sitemap_index = sm.index;
+  err = resolve_links(job, &found);
+  uvcrawl__sitemap_free(&sm);
+  return err;
+}
+
 void uvcrawl__job_run(uvcrawl__job_t *job) {
   job->md5[0] = '\0';
   if (job->robots_agent) {
@@ -90,6 +109,10 @@ void uvcrawl__job_run(uvcrawl__job_t *job) {
                                              job->do_fsync);
       free(rel);
     }
+  }
+  if (job->sitemap) {
+    job->status = parse_sitemap(job);
+    return;
   }
   if (!job->parse || job->len == 0) return;
   if (uvcrawl__thread_probe) uvcrawl__thread_probe("parse");
@@ -121,6 +144,7 @@ int uvcrawl__job_submit(uv_loop_t *loop, uvcrawl__job_t *job, uvcrawl__job_cb cb
   job->foreign = NULL;
   job->nforeign = 0;
   job->robots = NULL;
+  job->sitemap_index = 0;
   job->status = 0;
   job->md5[0] = '\0';
   job->mirror_err = 0;

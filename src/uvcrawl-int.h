@@ -52,6 +52,7 @@ void uvcrawl__links_free(uvcrawl__links_t *links);
 typedef struct uvcrawl__frontier_s uvcrawl__frontier_t;
 
 #include "robots.h"
+#include "sitemap.h"
 
 /* Strings in an item are interned: owned by the frontier, valid until uvcrawl__frontier_free(). */
 typedef struct {
@@ -164,6 +165,8 @@ struct uvcrawl__job_s {
   size_t norigins;            /* 0: keep every link */
   int keep_foreign;           /* in: out-of-scope links go to foreign[] instead of away */
   const char *robots_agent;   /* in: the body is a robots.txt: parse it for this agent */
+  int sitemap;                /* in: the body is a sitemap: its <loc>s are the links */
+  int sitemap_index;          /* out: it was a sitemap index (its links are sitemaps) */
   uvcrawl__robots_t *robots;  /* out: its rules (owned by whoever takes them) */
   int mirror_fd;        /* in: mirror root directory fd, or -1: do not save */
   int do_fsync;         /* in: fsync each mirrored file */

@@ -4,7 +4,7 @@
  *   uvcrawl-siteserver [--port P] [--host 127.0.0.1] [--pages N] [--fanout F] [--broken PCT]
  *                      [--redirect PCT] [--size BYTES] [--delay MS] [--list]
  *                      [--external ORIGIN] [--no-head] [--hostile] [--robots FILE]
- *                      [--robots-status N] [--robots-redirect]
+ *                      [--robots-status N] [--robots-redirect] [--sitemap N]
  *
  * Page 0 is "/", page i > 0 is "/p/i.html"; page i links to its children i*F+1 .. i*F+F (< N)
  * in varying spellings, to its parent and to "/", sometimes through a 301 redirect "/r/c",
@@ -15,7 +15,10 @@
  * of every expected page (GET /__links). GET /__stats, /__log and /__reset expose counters
  * and a request log. Paths under "/h/" misbehave on purpose (broken framing, resets, endless
  * bodies, gzip bombs, redirect loops, 429/503 before success, slow responses); they are only
- * linked with --hostile and never expected. On start the server prints "port NNNN" and serves
+ * linked with --hostile and never expected. With --sitemap N the site also has N orphan pages
+ * that no page links, listed only by sitemaps (/sitemap.xml, an index of a plain and a gzipped
+ * sitemap, and one that a generated robots.txt names); GET /__sitemap lists what a crawler that
+ * reads sitemaps fetches beyond /__expected. On start the server prints "port NNNN" and serves
  * until SIGTERM/SIGINT. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* memmem, memrchr, gmtime_r */
@@ -60,6 +63,7 @@
 #define MAX_PAGES 10000000u       /* keeps numbers in 32 bits and /__expected under 4 GiB */
 #define MAX_FANOUT 1000u
 #define MAX_ROBOTS (64u * 1024 * 1024)
+#define MAX_ORPHANS 99996u /* a.xml (the even orphans and two pages) stays within 50,000 URLs */
 
 /* The hostile paths ("/h/..."). */
 #define SLOW_MS 500                          /* /h/slowhost, whatever --delay says */
@@ -97,6 +101,8 @@ static struct {
   uint32_t robots_status; /* 0: not given */
   char *robots;           /* --robots content, NULL when not given */
   size_t robots_len;
+  int sitemap;            /* --sitemap given */
+  uint32_t orphans;       /* its N */
 } opt;
 
 static struct {
@@ -720,6 +726,111 @@ static int build_bomb(struct sbuf *out) {
 fail:
   deflateEnd(&z);
   return -1;
+}
+
+/* ---- sitemaps (--sitemap N), built once at startup ------------------------------------ */
+
+static struct cached sitemap_index, sitemap_a, sitemap_b, sitemap_c, sitemap_robots,
+    sitemap_list;
+
+static const char urlset_head[] = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                                  "<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n";
+static const char urlset_tail[] = "</urlset>\n";
+
+/* /robots.txt names c.xml: --sitemap without --robots or --robots-status. */
+static int robots_names_sitemap(void) {
+  return opt.sitemap && opt.robots == NULL && opt.robots_status == 0;
+}
+
+static void sitemap_url(struct sbuf *b, const char *path) {
+  sb_printf(b, "<url><loc>%s%s</loc></url>\n", cfg.origin, path);
+}
+
+/* The orphans i < N with i % 2 == parity. */
+static void sitemap_orphans(struct sbuf *b, uint32_t parity) {
+  for (uint32_t i = parity; i < opt.orphans && !b->oom; i += 2)
+    sb_printf(b, "<url><loc>%s/orphan/%" PRIu32 ".html</loc></url>\n", cfg.origin, i);
+}
+
+/* /sitemap.xml: an index of a.xml and b.xml.gz. */
+static int build_sitemap_index(struct sbuf *b) {
+  sb_printf(b,
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+            "<sitemapindex xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n"
+            "<sitemap><loc>%s/sitemaps/a.xml</loc></sitemap>\n"
+            "<sitemap><loc>%s/sitemaps/b.xml.gz</loc></sitemap>\n"
+            "</sitemapindex>\n",
+            cfg.origin, cfg.origin);
+  return 0;
+}
+
+/* a.xml: two pages a crawler finds anyway (duplicates it must not fetch twice) and the even
+ * orphans. */
+static int build_sitemap_a(struct sbuf *b) {
+  sb_add(b, urlset_head, sizeof urlset_head - 1);
+  sitemap_url(b, "/");
+  sitemap_url(b, "/p/1.html");
+  sitemap_orphans(b, 0);
+  sb_add(b, urlset_tail, sizeof urlset_tail - 1);
+  return 0;
+}
+
+/* b.xml.gz: the odd orphans, gzip-compressed (served as application/gzip, no
+ * Content-Encoding: the crawler must gunzip the body itself). */
+static int build_sitemap_b(struct sbuf *out) {
+  struct sbuf x = {NULL, 0, 0, 0};
+  z_stream z;
+  sb_add(&x, urlset_head, sizeof urlset_head - 1);
+  sitemap_orphans(&x, 1);
+  sb_add(&x, urlset_tail, sizeof urlset_tail - 1);
+  memset(&z, 0, sizeof z);
+  if (x.oom ||
+      deflateInit2(&z, 9, Z_DEFLATED, 15 + 16 /* gzip wrapper */, 9, Z_DEFAULT_STRATEGY) != Z_OK) {
+    free(x.p);
+    return -1;
+  }
+  z.next_in = (const Bytef *)x.p;
+  z.avail_in = (uInt)x.len;
+  int r = deflate_into(&z, out, Z_FINISH);
+  deflateEnd(&z);
+  free(x.p);
+  return r;
+}
+
+/* c.xml: named only by the generated robots.txt. */
+static int build_sitemap_c(struct sbuf *b) {
+  sb_add(b, urlset_head, sizeof urlset_head - 1);
+  sitemap_url(b, "/orphan/extra.html");
+  sb_add(b, urlset_tail, sizeof urlset_tail - 1);
+  return 0;
+}
+
+static int build_sitemap_robots(struct sbuf *b) {
+  sb_printf(b, "User-agent: *\nAllow: /\nSitemap: %s/sitemaps/c.xml\n", cfg.origin);
+  return 0;
+}
+
+/* /__sitemap: "URL STATUS" of what a crawler that reads sitemaps fetches beyond /__expected. */
+static int build_sitemap_list(struct sbuf *b) {
+  const char *o = cfg.origin;
+  sb_printf(b, "%s/sitemap.xml 200\n%s/sitemaps/a.xml 200\n%s/sitemaps/b.xml.gz 200\n", o, o, o);
+  if (robots_names_sitemap()) sb_printf(b, "%s/sitemaps/c.xml 200\n", o);
+  if (cfg.pages < 2) sb_printf(b, "%s/p/1.html 404\n", o); /* a.xml lists it regardless */
+  for (uint32_t i = 0; i < opt.orphans && !b->oom; i++)
+    sb_printf(b, "%s/orphan/%" PRIu32 ".html 200\n", o, i);
+  if (robots_names_sitemap()) sb_printf(b, "%s/orphan/extra.html 200\n", o);
+  return 0;
+}
+
+static int build_sitemaps(void) {
+  return cached_get(&sitemap_index, build_sitemap_index) != 0 ||
+                 cached_get(&sitemap_a, build_sitemap_a) != 0 ||
+                 cached_get(&sitemap_b, build_sitemap_b) != 0 ||
+                 cached_get(&sitemap_c, build_sitemap_c) != 0 ||
+                 cached_get(&sitemap_robots, build_sitemap_robots) != 0 ||
+                 cached_get(&sitemap_list, build_sitemap_list) != 0
+             ? -1
+             : 0;
 }
 
 /* ---- connections ------------------------------------------------------------------------ */
@@ -1369,9 +1480,53 @@ static void resp_robots(struct resp *r) {
       resp_set(r, st, ctype, small, sizeof small - 1, NULL);
   } else if (opt.robots != NULL) {
     resp_set(r, 200, ctype, opt.robots, opt.robots_len, NULL);
+  } else if (opt.sitemap) {
+    resp_set(r, 200, ctype, sitemap_robots.p, sitemap_robots.len, NULL);
   } else {
     resp_error(r, 404);
   }
+}
+
+/* An orphan page: no links at all, only sitemaps lead here. */
+static void resp_orphan(struct resp *r, const char *name) {
+  struct sbuf b = {NULL, 0, 0, 0};
+  sb_printf(&b,
+            "<!DOCTYPE html>\n<html><head><title>Orphan %s</title></head><body><p>Only a "
+            "sitemap lists this page.</p></body></html>\n",
+            name);
+  if (b.oom) {
+    free(b.p);
+    resp_error(r, 500);
+    return;
+  }
+  resp_set(r, 200, "text/html; charset=utf-8", b.p, b.len, b.p);
+}
+
+/* The --sitemap paths; 0 when path is none of them. */
+static int route_sitemap(const char *path, size_t len, struct resp *r) {
+  static const char xml[] = "application/xml";
+  uint32_t n;
+  char name[16];
+  if (!opt.sitemap) return 0;
+  if (path_is(path, len, "/sitemap.xml")) {
+    resp_set(r, 200, xml, sitemap_index.p, sitemap_index.len, NULL);
+  } else if (path_is(path, len, "/sitemaps/a.xml")) {
+    resp_set(r, 200, xml, sitemap_a.p, sitemap_a.len, NULL);
+  } else if (path_is(path, len, "/sitemaps/b.xml.gz")) {
+    resp_set(r, 200, "application/gzip", sitemap_b.p, sitemap_b.len, NULL);
+  } else if (path_is(path, len, "/sitemaps/c.xml")) {
+    resp_set(r, 200, xml, sitemap_c.p, sitemap_c.len, NULL);
+  } else if (path_is(path, len, "/orphan/extra.html")) {
+    resp_orphan(r, "extra");
+  } else if (match_num(path, len, "/orphan/", ".html", &n) && n < opt.orphans) {
+    fmt_fixed(name, sizeof name, "%" PRIu32, n);
+    resp_orphan(r, name);
+  } else if (path_is(path, len, "/__sitemap")) {
+    resp_set(r, 200, "text/plain; charset=utf-8", sitemap_list.p, sitemap_list.len, NULL);
+  } else {
+    return 0;
+  }
+  return 1;
 }
 
 /* An HTTP-date (RFC 9110 5.6.7) t seconds from now; strftime's names are English because the
@@ -1517,6 +1672,8 @@ static void route(const char *path, size_t len, size_t qlen, struct resp *r) {
     resp_robots(r);
   } else if (len >= 3 && memcmp(path, "/h/", 3) == 0) {
     route_hostile(path, len, qlen, r);
+  } else if (route_sitemap(path, len, r)) {
+    /* answered */
   } else if (path_is(path, len, "/__expected")) {
     if (cached_get(&expected, build_expected) != 0)
       resp_error(r, 500);
@@ -1806,7 +1963,7 @@ static void usage(FILE *f) {
           "                          [--broken PCT] [--redirect PCT] [--size BYTES]\n"
           "                          [--delay MS] [--list] [--external ORIGIN] [--no-head]\n"
           "                          [--hostile] [--robots FILE] [--robots-status N]\n"
-          "                          [--robots-redirect]\n"
+          "                          [--robots-redirect] [--sitemap N]\n"
           "Serves a deterministic synthetic site; prints \"port NNNN\" once listening.\n"
           "--list (with --port) prints the expected crawl \"URL STATUS DEPTH\" and exits.\n"
           "--external ORIGIN  pages i%%7==1 also link ORIGIN/p/i.html, pages i%%11==2\n"
@@ -1815,10 +1972,18 @@ static void usage(FILE *f) {
           "--no-head          HEAD is answered 405 with \"Allow: GET\"\n"
           "--hostile          \"/\" links each /h/ path below once; never expected\n"
           "--robots FILE      /robots.txt serves FILE (200 text/plain); with no --robots*\n"
-          "                   option at all it is a 404\n"
+          "                   (nor --sitemap) option at all it is a 404\n"
           "--robots-status N  /robots.txt answers N (200..599) with FILE or a small body\n"
           "--robots-redirect  /robots.txt is a 301 to /robots-real.txt, which answers as\n"
           "                   /robots.txt would have\n"
+          "--sitemap N        N (0..%u) orphan pages /orphan/I.html (200, no links)\n"
+          "                   that no page links; /sitemap.xml is an index of\n"
+          "                   /sitemaps/a.xml (application/xml: \"/\", /p/1.html and the\n"
+          "                   even orphans) and /sitemaps/b.xml.gz (application/gzip: the\n"
+          "                   odd orphans). With no --robots or --robots-status,\n"
+          "                   /robots.txt is \"User-agent: *\", \"Allow: /\" and \"Sitemap:\n"
+          "                   ORIGIN/sitemaps/c.xml\", and c.xml lists /orphan/extra.html.\n"
+          "                   Without --sitemap all of these are 404\n"
           "Endpoints (not counted, logged or delayed):\n"
           "  /__expected  \"URL STATUS DEPTH\" per URL of the expected crawl, BFS order\n"
           "  /__links     \"FROM TO\" per distinct link of each expected page: absolute,\n"
@@ -1827,6 +1992,10 @@ static void usage(FILE *f) {
           "  /__log       \"MS METHOD PATH\" per request since start or /__reset\n"
           "               (MS since start, one decimal; PATH with query; at most %d)\n"
           "  /__stats     JSON counters; /__reset zeroes them, the log and the /h/ counters\n"
+          "  /__sitemap   (--sitemap) \"URL STATUS\" per URL a crawler that reads sitemaps\n"
+          "               fetches beyond /__expected: /sitemap.xml, sitemaps a and b (and c\n"
+          "               if robots.txt names it), /p/1.html when it is a 404 (--pages 1),\n"
+          "               each orphan (and /orphan/extra.html with c)\n"
           "Hostile paths (always served; --delay applies unless said otherwise):\n"
           "  /h/reset       Content-Length %d, %d bytes, then a RST\n"
           "  /h/badstatus   \"HTTP/1.1 abc garbage\" then close\n"
@@ -1846,7 +2015,7 @@ static void usage(FILE *f) {
           "  /h/429date[/..] the same with Retry-After as an HTTP-date 2 s ahead\n"
           "  /h/503[/..]    per path+query: 503 (no Retry-After) three times, then 200\n"
           "  /h/slowhost[/..] 200 after %d ms, instead of --delay\n",
-          LOG_MAX, RESET_CLEN, TEXT_LEN, ENDLESS_MS, TEXT_LEN, TRICKLE_MS, TEXT_LEN, SHORT_SENT,
+          MAX_ORPHANS, LOG_MAX, RESET_CLEN, TEXT_LEN, ENDLESS_MS, TEXT_LEN, TRICKLE_MS, TEXT_LEN, SHORT_SENT,
           LONG_CLEN, TEXT_LEN, DEEP_LEVELS, MANY_LINKS, SLOW_MS);
 }
 
@@ -1972,7 +2141,8 @@ static void parse_args(int argc, char **argv) {
               {"--redirect", &cfg.redirect, 0, 100},
               {"--size", &cfg.size, 0, 64u * 1024 * 1024},
               {"--delay", &cfg.delay, 0, 3600u * 1000},
-              {"--robots-status", &opt.robots_status, 200, 599}};
+              {"--robots-status", &opt.robots_status, 200, 599},
+              {"--sitemap", &opt.orphans, 0, MAX_ORPHANS}};
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     int flag = 0;
@@ -2021,6 +2191,7 @@ static void parse_args(int argc, char **argv) {
                 nums[k].name, nums[k].min, nums[k].max);
         exit(2);
       }
+      if (nums[k].dst == &opt.orphans) opt.sitemap = 1;
     }
     if (!found) {
       fprintf(stderr, "uvcrawl-siteserver: unknown option '%s'\n", a);
@@ -2041,6 +2212,12 @@ static void free_all(void) {
   cached_free(&many_body);
   cached_free(&bomb_body);
   cached_free(&bigheader_body);
+  cached_free(&sitemap_index);
+  cached_free(&sitemap_a);
+  cached_free(&sitemap_b);
+  cached_free(&sitemap_c);
+  cached_free(&sitemap_robots);
+  cached_free(&sitemap_list);
   hits_clear();
   log_clear();
   free(opt.robots);
@@ -2106,6 +2283,11 @@ int main(int argc, char **argv) {
   }
   cfg.port = ntohs(v6 ? addr.in6.sin6_port : addr.in4.sin_port);
   make_origin(v6);
+  if (opt.sitemap && build_sitemaps() != 0) {
+    fprintf(stderr, "uvcrawl-siteserver: out of memory\n");
+    free_all();
+    return 1;
+  }
 
   if (uv_signal_init(loop, &sig_term) != 0 || uv_signal_init(loop, &sig_int) != 0 ||
       uv_signal_start(&sig_term, on_signal, SIGTERM) != 0 ||

@@ -192,8 +192,22 @@ def test_url_length_cap():
               f"{long[:3]}")
 
 
+def test_sitemaps():
+    with Site("--pages", 200, "--sitemap", 30) as site:
+        extra = {line.split()[0] for line in site.get("/__sitemap").decode().splitlines()}
+        base = {u for u, _, _ in site.expected()}
+        check(any("/orphan/" in u for u in extra) and any(u.endswith(".gz") for u in extra),
+              "the site has no orphans or gzip sitemap")
+        code, recs, _ = run(site, "--sitemaps", name="sm")
+        check(code == 0 and set(recs) == base | extra,
+              f"missing {sorted(base | extra - set(recs))[:4]} extra {sorted(set(recs) - base - extra)[:4]}")
+        code, recs, _ = run(site, name="nosm")
+        check(set(recs) == base, "sitemaps read without --sitemaps")
+
+
 if __name__ == "__main__":
     run_tests([test_robots_rules_obeyed_and_reported, test_robots_status_and_redirect,
                test_delay_and_crawl_delay, test_per_host_cap,
                test_slow_host_does_not_starve_fast_one, test_retry_after_and_backoff,
-               test_throttled_host_slows_down, test_filters_and_scope, test_url_length_cap])
+               test_throttled_host_slows_down, test_filters_and_scope, test_url_length_cap,
+               test_sitemaps])

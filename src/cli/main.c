@@ -71,6 +71,7 @@ static const char usage_text[] =
     "      --exclude-scheme S   skip http or https URLs\n"
     "      --scope SCOPE        host (default), domain (and subdomains), prefix (under the\n"
     "                           seed's directory), all\n"
+    "      --sitemaps           also crawl what /sitemap.xml and robots.txt Sitemap: list\n"
     "Resuming:\n"
     "      --state DIR          journal the crawl in DIR so that it can be resumed\n"
     "      --resume             continue the crawl journaled in --state DIR (seeds optional)\n"
@@ -238,7 +239,7 @@ int main(int argc, char **argv) {
     OPT_FORMAT, OPT_VERBOSE, OPT_PROGRESS, OPT_STATE, OPT_RESUME, OPT_SYNC, OPT_PER_HOST,
     OPT_DELAY, OPT_RANDOM_DELAY, OPT_IGNORE_ROBOTS, OPT_RETRIES, OPT_MAX_RA, OPT_LOW_SPEED,
     OPT_LOW_SPEED_TIME, OPT_MAX_URL, OPT_MAX_LINKS, OPT_MAX_REDIRECTS, OPT_INCLUDE, OPT_EXCLUDE,
-    OPT_SCOPE, OPT_EXCLUDE_SCHEME, OPT_MAX_PARSE
+    OPT_SCOPE, OPT_EXCLUDE_SCHEME, OPT_MAX_PARSE, OPT_SITEMAPS
   };
   static const struct option longopts[] = {
       {"output", required_argument, NULL, 'o'},
@@ -278,6 +279,7 @@ int main(int argc, char **argv) {
       {"include", required_argument, NULL, OPT_INCLUDE},
       {"exclude", required_argument, NULL, OPT_EXCLUDE},
       {"scope", required_argument, NULL, OPT_SCOPE},
+      {"sitemaps", no_argument, NULL, OPT_SITEMAPS},
       {"exclude-scheme", required_argument, NULL, OPT_EXCLUDE_SCHEME},
       {"quiet", no_argument, NULL, 'q'},
       {"help", no_argument, NULL, 'h'},
@@ -422,6 +424,7 @@ int main(int argc, char **argv) {
         return EXIT_RUNTIME;
       break;
     case OPT_SCOPE: opts.scope = optarg; break;
+    case OPT_SITEMAPS: opts.sitemaps = 1; break;
     case OPT_SYNC:
       if (parse_u64(optarg, 3600000, &v) || v == 0)
         return usage_error("--sync-interval needs milliseconds above 0, not '%s'", optarg);
