@@ -1,0 +1,68 @@
+#!/usr/bin/env python3
+"""Loop lag while the thread pool is busy (issue: "never block the loop").
+
+Crawls a synthetic site of big pages with --mirror (md5 + gumbo + file writes all on the
+pool) and reports pages/s, MB/s and the loop lag the crawler measured (a 1 ms repeating
+timer: p50/p99/max of how late it fired), plus peak RSS.
+
+    python3 bench/lag.py [--pages 20000] [--size 100000] [--inflight 64] [--build build-release]
+"""
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--pages", type=int, default=20000)
+    ap.add_argument("--size", type=int, default=100000)
+    ap.add_argument("--inflight", type=int, default=64)
+    ap.add_argument("--build", default="build-release")
+    ap.add_argument("--keep", action="store_true", help="keep the mirror directory")
+    a = ap.parse_args()
+    build = os.path.join(ROOT, a.build)
+    if not os.path.exists(os.path.join(build, "build.ninja")):
+        subprocess.run(["meson", "setup", build, "--buildtype=release", "-Dtests=false"],
+                       check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
+    subprocess.run(["ninja", "-C", build], check=True, stdout=subprocess.DEVNULL)
+    site = subprocess.Popen([os.path.join(build, "uvcrawl-siteserver"), "--pages", str(a.pages),
+                             "--size", str(a.size)], stdout=subprocess.PIPE, text=True)
+    port = int(site.stdout.readline().split()[1])
+    mirror = tempfile.mkdtemp(prefix="uvcrawl-lag-")
+    stats = os.path.join(mirror, "stats.json")
+    try:
+        cmd = [os.path.join(build, "uvcrawl"), "-q", f"http://127.0.0.1:{port}/", "--mirror",
+               os.path.join(mirror, "m"), "--max-inflight", str(a.inflight), "--stats-json",
+               stats]
+        p = subprocess.Popen(cmd)
+        _, status, ru = os.wait4(p.pid, 0)
+        code = os.waitstatus_to_exitcode(status)
+        with open(stats) as f:
+            s = json.load(f)
+        secs = s["wall_ms"] / 1000
+        row = {
+            "pages": s["pages"], "exit": code, "wall_s": round(secs, 1),
+            "pages_per_s": round(s["pages"] / secs), "MB_per_s": round(s["bytes"] / 1e6 / secs, 1),
+            "lag_p50_ms": s["lag_p50_ms"], "lag_p99_ms": s["lag_p99_ms"],
+            "lag_max_ms": s["lag_max_ms"], "peak_rss_MB": round(ru.ru_maxrss / 1024),
+            "cpu_s": round(ru.ru_utime + ru.ru_stime, 1), "pool_threads":
+                os.environ.get("UV_THREADPOOL_SIZE", "cores (min 4)"),
+        }
+        print(json.dumps(row))
+    finally:
+        site.terminate()
+        site.wait()
+        if not a.keep:
+            shutil.rmtree(mirror, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
