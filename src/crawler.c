@@ -532,23 +532,12 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata) {
     p->hung_up = 1;
     return 0;
   }
-  if (p->len + n > p->c->opts.max_body) {
-    p->too_big = 1;
-    return 0; /* curl aborts the transfer: CURLE_WRITE_ERROR */
-  }
-  if (p->cap - p->len < n) {
-    size_t cap = p->cap ? p->cap : 16384;
-    while (cap - p->len < n) cap *= 2;
-    if (cap > p->c->opts.max_body) cap = p->c->opts.max_body;
-    char *b = realloc(p->body, cap);
-    if (b == NULL) return 0;
-    p->body = b;
-    p->c->buffered += cap - p->cap;
-    if (p->c->buffered > p->c->stats.buffered_max) p->c->stats.buffered_max = p->c->buffered;
-    p->cap = cap;
-  }
-  memcpy(p->body + p->len, ptr, n);
-  p->len += n;
+  size_t grown;
+  int err = uvcrawl__body_append(&p->body, &p->len, &p->cap, ptr, n, p->c->opts.max_body, &grown);
+  if (err == UVCRAWL_ETOOBIG) p->too_big = 1;
+  if (err) return 0; /* curl aborts the transfer: CURLE_WRITE_ERROR */
+  p->c->buffered += grown;
+  if (p->c->buffered > p->c->stats.buffered_max) p->c->stats.buffered_max = p->c->buffered;
   return total;
 }
 

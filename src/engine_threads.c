@@ -106,23 +106,11 @@ static void note_buffered(shared_t *s, uint64_t grown) {
 
 static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata) {
   worker_t *w = userdata;
-  size_t n = size * nmemb;
-  if (w->len + n > w->s->opts.max_body) {
-    w->too_big = 1;
-    return 0; /* curl aborts the transfer: CURLE_WRITE_ERROR */
-  }
-  if (w->cap - w->len < n) {
-    size_t cap = w->cap ? w->cap : 16384;
-    while (cap - w->len < n) cap *= 2;
-    if (cap > w->s->opts.max_body) cap = w->s->opts.max_body;
-    char *b = realloc(w->body, cap);
-    if (b == NULL) return 0;
-    w->body = b;
-    note_buffered(w->s, cap - w->cap);
-    w->cap = cap;
-  }
-  memcpy(w->body + w->len, ptr, n);
-  w->len += n;
+  size_t n = size * nmemb, grown;
+  int err = uvcrawl__body_append(&w->body, &w->len, &w->cap, ptr, n, w->s->opts.max_body, &grown);
+  if (err == UVCRAWL_ETOOBIG) w->too_big = 1;
+  if (err) return 0; /* curl aborts the transfer: CURLE_WRITE_ERROR */
+  note_buffered(w->s, grown);
   return n;
 }
 

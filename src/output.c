@@ -54,6 +54,25 @@ int uvcrawl__buf_add(char **data, size_t *len, size_t *cap, const void *s, size_
   return 0;
 }
 
+int uvcrawl__body_append(char **buf, size_t *len, size_t *cap, const char *p, size_t n,
+                         uint64_t max, size_t *grown) {
+  *grown = 0;
+  if (*len + n > max) return UVCRAWL_ETOOBIG;
+  if (*cap - *len < n) {
+    size_t c = *cap ? *cap : 16384;
+    while (c - *len < n) c *= 2;
+    if (c > max) c = (size_t)max;
+    char *b = realloc(*buf, c);
+    if (b == NULL) return UV_ENOMEM;
+    *buf = b;
+    *grown = c - *cap;
+    *cap = c;
+  }
+  memcpy(*buf + *len, p, n);
+  *len += n;
+  return 0;
+}
+
 /* Length of the valid UTF-8 sequence at s (at most n bytes), or 0 when it is not valid. */
 static size_t utf8_len(const unsigned char *s, size_t n) {
   size_t need;

@@ -286,6 +286,11 @@ void uvcrawl__output_close(uvcrawl__output_t *o, uvcrawl__output_cb cb, void *ar
  * Return 0 or UV_ENOMEM. */
 int uvcrawl__buf_reserve(char **data, size_t *len, size_t *cap, size_t more);
 int uvcrawl__buf_add(char **data, size_t *len, size_t *cap, const void *s, size_t n);
+/* Appends n bytes to a response body that may not grow past max bytes (doubling from 16 KiB).
+ * *grown gets how much the capacity grew, for memory accounting. Returns 0, UVCRAWL_ETOOBIG
+ * (nothing appended) or UV_ENOMEM. */
+int uvcrawl__body_append(char **buf, size_t *len, size_t *cap, const char *p, size_t n,
+                         uint64_t max, size_t *grown);
 /* Appends r as a JSON object (no newline) to a malloc'd buffer (*buf, *len, *cap).
  * Pure; returns 0 or UV_ENOMEM. */
 int uvcrawl__json_record(const uvcrawl_result_t *r, char **buf, size_t *len, size_t *cap);
