@@ -1003,26 +1003,10 @@ static void fetch(uvcrawl_t *c, const uvcrawl__item_t *item, const char *robots_
     return;
   }
   p->easy = e;
-  curl_easy_setopt(e, CURLOPT_URL, p->item.url);
+  uvcrawl__easy_setup(e, &c->opts, c->user_agent, p->item.url, on_body, p, p->errbuf);
   curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)p);
-  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
-  curl_easy_setopt(e, CURLOPT_WRITEDATA, p);
-  curl_easy_setopt(e, CURLOPT_ERRORBUFFER, p->errbuf);
-  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(e, CURLOPT_USERAGENT, c->user_agent);
-  curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
-  curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
-  curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, c->opts.timeout_ms);
-  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, c->opts.connect_timeout_ms);
-  curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)c->opts.max_body);
   curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, open_socket);
   curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, p);
-  if (c->opts.low_speed_secs > 0 && c->opts.low_speed_bytes > 0) {
-    /* A trickling server cannot hold a slot forever. */
-    curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, c->opts.low_speed_bytes);
-    curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, c->opts.low_speed_secs);
-  }
   if (p->external) curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
   if (p->robots_origin) {
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L); /* RFC 9309: follow up to five */

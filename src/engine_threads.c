@@ -214,23 +214,7 @@ static void crawl_one(worker_t *w, const uvcrawl__item_t *item) {
   w->len = 0;
   w->too_big = 0;
   w->errbuf[0] = '\0';
-  curl_easy_setopt(e, CURLOPT_URL, item->url);
-  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
-  curl_easy_setopt(e, CURLOPT_WRITEDATA, w);
-  curl_easy_setopt(e, CURLOPT_ERRORBUFFER, w->errbuf);
-  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(e, CURLOPT_USERAGENT, s->user_agent);
-  curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
-  curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
-  curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, s->opts.timeout_ms);
-  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, s->opts.connect_timeout_ms);
-  curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)s->opts.max_body);
-  if (s->opts.low_speed_secs > 0 && s->opts.low_speed_bytes > 0) {
-    /* A trickling server cannot hold a worker forever. */
-    curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, s->opts.low_speed_bytes);
-    curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, s->opts.low_speed_secs);
-  }
+  uvcrawl__easy_setup(e, &s->opts, s->user_agent, item->url, on_body, w, w->errbuf);
   CURLcode code = curl_easy_perform(e);
 
   curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);

@@ -118,9 +118,18 @@ size_t uvcrawl__frontier_seen(const uvcrawl__frontier_t *f);
 /* Bytes the frontier holds (arena, table, queue), for memory reports. */
 size_t uvcrawl__frontier_memory(const uvcrawl__frontier_t *f);
 
-/* ---- engine_loop.c: libcurl's multi socket API driven by uv_poll_t + uv_timer_t -------- */
+/* ---- transfer.c: the options every request gets, in both engines --------------------- */
 
 #include <curl/curl.h>
+
+/* Sets url, the body callback (with arg), errbuf (CURL_ERROR_SIZE bytes, borrowed until the
+ * transfer ends), timeouts, caps and protocol limits from o. */
+void uvcrawl__easy_setup(CURL *e, const uvcrawl_options_t *o, const char *user_agent,
+                         const char *url, curl_write_callback on_body, void *arg,
+                         char *errbuf);
+
+/* ---- engine_loop.c: libcurl's multi socket API driven by uv_poll_t + uv_timer_t -------- */
+
 
 typedef struct uvcrawl__engine_s uvcrawl__engine_t;
 
