@@ -96,8 +96,9 @@ static int cmp_broken(const void *a, const void *b) {
 
 int uvcrawl__linkgraph_foreach(uvcrawl__linkgraph_t *g, uvcrawl_broken_cb cb, void *arg) {
   /* Edges grouped by target, referrers sorted by name within a group, duplicates once. */
-  qsort(g->edges, g->nedges, sizeof(*g->edges), cmp_edge);
-  qsort(g->broken, g->nbroken, sizeof(*g->broken), cmp_broken);
+  /* qsort's base must not be NULL, even for no elements. */
+  if (g->nedges > 1) qsort(g->edges, g->nedges, sizeof(*g->edges), cmp_edge);
+  if (g->nbroken > 1) qsort(g->broken, g->nbroken, sizeof(*g->broken), cmp_broken);
   const char **refs = NULL;
   size_t refs_cap = 0;
   for (size_t i = 0; i < g->nbroken; i++) {

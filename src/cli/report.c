@@ -393,7 +393,7 @@ void report_summary(const report_t *rc, const uvcrawl_stats_t *s, FILE *f) {
   qsort(r->slow, SLOWEST, sizeof(r->slow[0]), cmp_slow);
   for (size_t i = 0; i < SLOWEST && r->slow[i].url; i++)
     fprintf(f, "slowest: %.1f ms %s\n", r->slow[i].ms, r->slow[i].url);
-  qsort(r->dups, r->ndups, sizeof(*r->dups), cmp_dup);
+  if (r->ndups > 1) qsort(r->dups, r->ndups, sizeof(*r->dups), cmp_dup);
   size_t groups = 0, shown = 0;
   for (size_t i = 0; i < r->ndups;) {
     size_t j = i + 1;
