@@ -61,6 +61,8 @@ def build(build_dir):
         time.sleep(10)
     else:
         sys.exit("bench: build failed")
+    with open(os.path.join(build_dir, "bench-commit.txt"), "w") as f:
+        f.write(git_commit() + "\n")
     exe = os.path.join(build_dir, "uvcrawl")
     srv = os.path.join(build_dir, "uvcrawl-siteserver")
     for f in (exe, srv):
@@ -291,7 +293,18 @@ def add_efficiency(rows):
         r["eff_pct"] = 100.0 * r["pages_s"] / bound if bound else None
 
 
-def machine():
+def git_commit():
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
+                                capture_output=True, text=True).stdout.strip() or "?"
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=ROOT, capture_output=True, text=True).stdout.strip()
+        return commit + (" (+ uncommitted changes)" if dirty else "")
+    except OSError:
+        return "?"
+
+
+def machine(build_dir):
     cpu = platform.processor() or "?"
     try:
         with open("/proc/cpuinfo") as f:
@@ -301,15 +314,12 @@ def machine():
                     break
     except OSError:
         pass
+    # The commit the binaries were built from (build() notes it), not whatever HEAD is now.
     try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
-                                capture_output=True, text=True).stdout.strip() or "?"
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                               cwd=ROOT, capture_output=True, text=True).stdout.strip()
-        if dirty:
-            commit += " (+ uncommitted changes)"
+        with open(os.path.join(build_dir, "bench-commit.txt")) as f:
+            commit = f.read().strip()
     except OSError:
-        commit = "?"
+        commit = "unknown (not built by bench/run.py)"
     return dict(date=datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
                 nproc=os.cpu_count(), cpu=cpu, kernel=platform.release(), commit=commit)
 
@@ -325,7 +335,9 @@ def plot(rows, stamp):
     if not series:
         log("bench: --plot: no loop/threads rows to plot")
         return
-    script = ["set terminal pngcairo size 900,600", "set logscale x 2", "set grid",
+    script = ['if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) '
+              '{ set terminal pngcairo size 900,600 } else { set terminal png size 900,600 }',
+              "set logscale x 2", "set grid",
               "set key left top", "set xlabel 'concurrency (in flight / threads)'"]
     data_files = {}
     for (engine, delay), rs in sorted(series.items()):
@@ -415,7 +427,7 @@ def main():
 
     os.makedirs(RESULTS, exist_ok=True)
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-    meta = machine()
+    meta = machine(args.build_dir)
     log(f"bench: {meta['date']}, {meta['nproc']} cpus ({meta['cpu']}), commit {meta['commit']}")
     rows = []
     tmp = tempfile.mkdtemp(prefix="uvcrawl-bench-")

@@ -128,7 +128,7 @@ def test_unsupported_option_refused():
     with Site("--pages", 20) as site:
         for opt in (["--retries", 2], ["--per-host", 2]):
             code, _, err = crawl(site.root, "--engine", "threads", *opt)
-            check(code != 0 and err, f"{opt}: exit {code}: {err}")
+            check(code == 2 and "--engine loop" in err, f"{opt}: exit {code}: {err}")
 
 
 def test_bad_seed():
@@ -142,9 +142,7 @@ def test_unreachable_seed_is_a_record():
     code, _, err = crawl("--engine", "threads", "--threads", 4, "http://127.0.0.1:1/", "-o", out)
     recs = records(out)
     check(len(recs) == 1 and recs[0]["status"] == 0 and recs[0]["error"], f"{recs}")
-    # The loop engine exits 3 here; the CLI's threads path passes no on_result, so it cannot
-    # tell yet (src/cli/main.c run_threads). Either is accepted until that is wired.
-    check(code in (0, 3), f"unreachable seed: exit {code} {err}")
+    check(code == 3, f"unreachable seed: exit {code} {err}")
 
 
 def test_stdout_output():

@@ -130,14 +130,19 @@ static void on_progress(uv_timer_t *t) {
   draw_progress(t->data, 0);
 }
 
-static void on_result(uvcrawl_t *crawler, const uvcrawl_result_t *r) {
-  cli_t *cli = uvcrawl_get_data(crawler);
+/* Every record, from either engine: the report counts it; a seed that got no answer is said
+ * at once, and when no seed answered the exit status says so. */
+static void note_result(cli_t *cli, const uvcrawl_result_t *r) {
   report_result(cli->report, r);
   if (r->depth == 0 && r->status == 0 && r->error != NULL) {
     if (cli->show_progress) fputs("\r\033[K", stderr);
     fprintf(stderr, "uvcrawl: %s: %s\n", r->url, r->error);
     if (++cli->seeds_failed == cli->seeds) cli->exit_code = EXIT_RUNTIME;
   }
+}
+
+static void on_result(uvcrawl_t *crawler, const uvcrawl_result_t *r) {
+  note_result(uvcrawl_get_data(crawler), r);
 }
 
 static void on_done(uvcrawl_t *crawler, int status) {
@@ -207,29 +212,39 @@ static int add_pattern(patterns_t *p, const char *pat) {
   return 0;
 }
 
-static report_t *threads_report;
+static cli_t *threads_cli;
 
 static void on_thread_result(uvcrawl_t *crawler, const uvcrawl_result_t *r) {
   (void)crawler;
-  report_result(threads_report, r); /* the engine calls this one thread at a time */
+  note_result(threads_cli, r); /* the engine calls this one thread at a time */
 }
 
-/* --engine threads: the same crawl on blocking worker threads, for comparison. */
+/* --engine threads: the same crawl on blocking worker threads, for comparison. Returns an exit
+ * status when the run could not happen, or -1 when it ran (the caller finishes as usual). */
 static int run_threads(cli_t *cli, const uvcrawl_options_t *opts, char **seeds, size_t n,
-                       unsigned threads, int quiet) {
-  threads_report = cli->report;
+                       unsigned threads) {
+  threads_cli = cli;
+  cli->seeds = (unsigned)n;
   int err = uvcrawl_run_threads(opts, (const char *const *)seeds, n, threads, on_thread_result,
                                 &cli->stats);
   if (err == UVCRAWL_EURL || err == UVCRAWL_ESCHEME) {
     fprintf(stderr, "uvcrawl: bad URL: %s\nTry 'uvcrawl --help'.\n", uvcrawl_strerror(err));
     return EXIT_USAGE;
   }
+  if (err == UV_ENOTSUP) {
+    fputs("uvcrawl: --engine threads does only the plain crawl (no --check, --state, --retries,\n"
+          "         politeness, filters, scopes, sitemaps or --accept): drop those options or\n"
+          "         use --engine loop\nTry 'uvcrawl --help'.\n", stderr);
+    return EXIT_USAGE;
+  }
   if (err != 0) {
     fprintf(stderr, "uvcrawl: %s\n", uvcrawl_strerror(err));
     return EXIT_RUNTIME;
   }
-  if (!quiet) report_summary(cli->report, &cli->stats, stderr);
-  return EXIT_OK;
+  if (cli->stats.inflight_cap < threads)
+    fprintf(stderr, "uvcrawl: warning: --threads %u lowered to %u to stay within the open-file "
+                    "limit (ulimit -n)\n", threads, cli->stats.inflight_cap);
+  return -1;
 }
 
 int main(int argc, char **argv) {
@@ -462,9 +477,13 @@ int main(int argc, char **argv) {
     setenv("UV_THREADPOOL_SIZE", n, 1);
   }
   if (use_threads) {
-    int code = run_threads(&cli, &opts, argv + optind, (size_t)(argc - optind), nthreads, quiet);
-    report_free(cli.report);
-    return code;
+    int code = run_threads(&cli, &opts, argv + optind, (size_t)(argc - optind), nthreads);
+    if (code >= 0) {
+      report_free(cli.report);
+      return code;
+    }
+    err = 0;
+    goto finish;
   }
 
   if ((err = uv_loop_init(&cli.loop)) != 0) {
@@ -518,6 +537,7 @@ int main(int argc, char **argv) {
   uv_run(&cli.loop, UV_RUN_DEFAULT);
   err = uv_loop_close(&cli.loop);
 
+finish:
   if (opts.check || (have_format && format != FMT_JSONL)) report_write(cli.report, format, stdout);
   if (!quiet) report_summary(cli.report, &cli.stats, stderr);
   if (stats_path != NULL && write_stats_json(stats_path, &cli.stats) != 0) {
