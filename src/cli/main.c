@@ -308,7 +308,8 @@ int main(int argc, char **argv) {
   unsigned nthreads = 64;
   const char *stats_path = NULL;
   report_format_t format = FMT_TEXT;
-  patterns_t includes = {NULL, 0}, excludes = {NULL, 0};
+  /* Static: they live as long as the process, whichever way main returns. */
+  static patterns_t includes, excludes;
 
   memset(&cli, 0, sizeof(cli));
   uvcrawl_options_init(&opts);
@@ -550,7 +551,5 @@ finish:
   if (cli.exit_code == EXIT_OK && opts.check && report_broken_count(cli.report) > 0)
     cli.exit_code = EXIT_BROKEN;
   report_free(cli.report);
-  free(includes.v);
-  free(excludes.v);
   return cli.interrupted ? EXIT_INTERRUPTED : cli.exit_code;
 }
