@@ -135,7 +135,7 @@ void uvcrawl_options_init(uvcrawl_options_t *o) {
   o->max_inflight = 64;
   o->max_depth = -1;
   o->max_body = 32u << 20;
-  o->max_buffer = 256u << 20;
+  o->max_buffer = 32u << 20; /* enough to keep the pool busy; more only holds memory (bench/) */
   o->timeout_ms = 60000;
   o->connect_timeout_ms = 10000;
   o->max_retry_after_ms = 120000;

@@ -47,7 +47,7 @@ static const char usage_text[] =
     "      --max-depth N        link hops from a seed (default: unlimited)\n"
     "      --max-pages N        stop after N fetched URLs (default: unlimited)\n"
     "      --max-body BYTES     largest body kept (default 33554432)\n"
-    "      --max-buffer MB      bodies waiting for the thread pool (default 256)\n"
+    "      --max-buffer MB      bodies waiting for the thread pool (default 32)\n"
     "      --timeout MS         whole request (default 60000; 0 = none)\n"
     "      --connect-timeout MS (default 10000)\n"
     "      --user-agent STRING  (default uvcrawl/VERSION)\n"
