@@ -54,7 +54,7 @@ def main():
             "lag_p50_ms": s["lag_p50_ms"], "lag_p99_ms": s["lag_p99_ms"],
             "lag_max_ms": s["lag_max_ms"], "peak_rss_MB": round(ru.ru_maxrss / 1024),
             "cpu_s": round(ru.ru_utime + ru.ru_stime, 1), "pool_threads":
-                os.environ.get("UV_THREADPOOL_SIZE", "cores (min 4)"),
+                os.environ.get("UV_THREADPOOL_SIZE", "cores"),
         }
         print(json.dumps(row))
     finally:
