@@ -106,6 +106,7 @@ struct page_s {
   int get_fallback; /* the HEAD was refused: this is the GET */
   int hung_up;      /* we stopped reading an external GET on purpose */
   int fd_starved;   /* socket() failed with EMFILE/ENFILE: try again later, not a failure */
+  int counted;      /* its body counts against max_buffer (it waits for the pool) */
   char errbuf[CURL_ERROR_SIZE];
   uvcrawl__job_t job;
   long status;
@@ -533,11 +534,20 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata) {
     return 0;
   }
   size_t grown;
+  curl_off_t cl;
+  if (p->cap == 0 && curl_easy_getinfo(p->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl) ==
+                         CURLE_OK && cl > 0 && (uint64_t)cl <= p->c->opts.max_body) {
+    /* Size the buffer once from Content-Length: with thousands in flight, doubling from a
+     * guess wastes tens of MB. */
+    char *b = malloc((size_t)cl);
+    if (b != NULL) {
+      p->body = b;
+      p->cap = (size_t)cl;
+    }
+  }
   int err = uvcrawl__body_append(&p->body, &p->len, &p->cap, ptr, n, p->c->opts.max_body, &grown);
   if (err == UVCRAWL_ETOOBIG) p->too_big = 1;
   if (err) return 0; /* curl aborts the transfer: CURLE_WRITE_ERROR */
-  p->c->buffered += grown;
-  if (p->c->buffered > p->c->stats.buffered_max) p->c->stats.buffered_max = p->c->buffered;
   return total;
 }
 
@@ -551,7 +561,7 @@ static void page_unlink(page_t *p) {
 static void page_free(page_t *p) {
   uvcrawl_t *c = p->c;
   page_unlink(p);
-  c->buffered -= p->cap;
+  if (p->counted) c->buffered -= p->cap;
   uvcrawl__job_cleanup(&p->job);
   uvcrawl__robots_free(p->job.robots);
   free(p->own_url);
@@ -965,6 +975,11 @@ static void on_transfer_done(void *arg, CURL *easy, CURLcode code) {
   if (p->job.sitemap) p->job.parse = 0;
   p->job.mirror_fd = mirror ? c->mirror_fd : -1;
   p->job.do_fsync = c->opts.fsync;
+  /* From here the body waits for the pool: that is what --max-buffer bounds (bodies still
+   * arriving are bounded by the in-flight cap times --max-body). */
+  p->counted = 1;
+  c->buffered += p->cap;
+  if (c->buffered > c->stats.buffered_max) c->stats.buffered_max = c->buffered;
   if (uvcrawl__job_submit(c->loop, &p->job, on_job_done) != 0) {
     p->error = "could not queue work";
     page_finish(p);
