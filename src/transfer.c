@@ -17,6 +17,7 @@ void uvcrawl__easy_setup(CURL *e, const uvcrawl_options_t *o, const char *user_a
   curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, o->timeout_ms);
   curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, o->connect_timeout_ms);
   curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)o->max_body);
+  curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 8192L); /* x thousands in flight: 16 KB each is a lot */
   if (o->low_speed_secs > 0 && o->low_speed_bytes > 0) {
     /* A trickling server cannot hold a slot forever. */
     curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, o->low_speed_bytes);
