@@ -277,11 +277,13 @@ static void free_regexes(regex_t *r, size_t n) {
   free(r);
 }
 
-/* Appends a 'D' record: url was queued. The journal's order is the frontier's order. */
-static void journal_discovered(uvcrawl_t *c, const char *url, const char *referrer, int depth) {
+/* Appends a 'D' record (type 'S' for a sitemap): url was queued. The journal's order is the
+ * frontier's order. */
+static void journal_record(uvcrawl_t *c, char type, const char *url, const char *referrer,
+                           int depth) {
   c->scratch_len = 0;
   if (c->journal && uvcrawl__journal_discovered(&c->scratch, &c->scratch_len, &c->scratch_cap,
-                                                url, referrer, depth) == 0)
+                                                type, url, referrer, depth) == 0)
     uvcrawl__output_append(c->journal, c->scratch, c->scratch_len);
 }
 
@@ -312,9 +314,12 @@ static int on_replay(void *arg, int type, const char *url, const char *ref, size
                      int depth) {
   uvcrawl_t *c = arg;
   uint32_t *state;
-  if (type == 'D') {
+  if (type == 'D' || type == 'S') {
     if (ref == NULL && depth == 0 && add_origin(c, url) != 0) return -1;
-    return uvcrawl__frontier_add(c->frontier, url, ref, depth) < 0 ? -1 : 0;
+    if (uvcrawl__frontier_add(c->frontier, url, ref, depth) < 0) return -1;
+    if (type == 'S' && uvcrawl__frontier_lookup(c->frontier, url, NULL, &state))
+      *state |= URL_SITEMAP;
+    return 0;
   }
   if (!uvcrawl__frontier_lookup(c->frontier, url, NULL, &state) || (*state & URL_DONE))
     return 0; /* completed twice (in flight at a kill, then redone): the first record stands */
@@ -458,7 +463,7 @@ int uvcrawl_add_seed(uvcrawl_t *c, const char *url) {
   if ((err = uvcrawl__url_resolve(NULL, url, &norm)) != 0) return err;
   if ((err = add_origin(c, norm)) == 0 &&
       (err = uvcrawl__frontier_add(c->frontier, norm, NULL, 0)) == 1)
-    journal_discovered(c, norm, NULL, 0);
+    journal_record(c, 'D', norm, NULL, 0);
   if (err >= 0) {
     /* The prefix scope: everything under the seed's directory. */
     char **sd = realloc(c->seeds, (c->nseeds + 1) * sizeof(*sd));
@@ -688,7 +693,7 @@ static void enqueue_hops(uvcrawl_t *c, const char *url, const page_t *from, unsi
       emit_skipped(c, to, ref, depth, why);
     }
   } else if (uvcrawl__frontier_add(c->frontier, url, from->item.url, depth) == 1) {
-    journal_discovered(c, url, from->item.url, depth);
+    journal_record(c, 'D', url, from->item.url, depth);
     if (hops && uvcrawl__frontier_lookup(c->frontier, url, NULL, &state))
       *state |= (uint32_t)(hops > 255 ? 255 : hops) << HOPS_SHIFT;
   }
@@ -707,7 +712,7 @@ static void enqueue_sitemap(uvcrawl_t *c, const char *url, const char *referrer)
   uint32_t *state;
   if (!in_scope(c, url)) return;
   if (uvcrawl__frontier_add(c->frontier, url, referrer, 0) != 1) return;
-  journal_discovered(c, url, referrer, 0);
+  journal_record(c, 'S', url, referrer, 0);
   if (uvcrawl__frontier_lookup(c->frontier, url, NULL, &state)) *state |= URL_SITEMAP;
 }
 

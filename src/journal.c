@@ -4,6 +4,7 @@
  * File: the magic line, then records of
  *   u32 length (of type + payload, little-endian) | u32 crc32 (of type + payload) | type | payload
  * 'D' discovered: u32 depth | url NUL | referrer (may be empty) NUL
+ * 'S' the same, for a URL to be read as a sitemap
  * 'C' completed:  url NUL | the record's JSON line (no newline)
  * A record torn by a crash or power loss fails its length or checksum check; it and anything
  * after it are ignored (and cut off before appending again). */
@@ -44,7 +45,7 @@ static int frame(char **b, size_t *len, size_t *cap, char type, const void *a, s
   return 0;
 }
 
-int uvcrawl__journal_discovered(char **b, size_t *len, size_t *cap, const char *url,
+int uvcrawl__journal_discovered(char **b, size_t *len, size_t *cap, char type, const char *url,
                                 const char *referrer, int depth) {
   size_t ul = strlen(url) + 1, rl = referrer ? strlen(referrer) + 1 : 1;
   char head[4 + 2048];
@@ -53,13 +54,13 @@ int uvcrawl__journal_discovered(char **b, size_t *len, size_t *cap, const char *
     if (tmp == NULL) return UV_ENOMEM;
     put_u32((unsigned char *)tmp, (uint32_t)depth);
     memcpy(tmp + 4, url, ul);
-    int err = frame(b, len, cap, 'D', tmp, 4 + ul, referrer ? referrer : "", rl);
+    int err = frame(b, len, cap, type, tmp, 4 + ul, referrer ? referrer : "", rl);
     free(tmp);
     return err;
   }
   put_u32((unsigned char *)head, (uint32_t)depth);
   memcpy(head + 4, url, ul);
-  return frame(b, len, cap, 'D', head, 4 + ul, referrer ? referrer : "", rl);
+  return frame(b, len, cap, type, head, 4 + ul, referrer ? referrer : "", rl);
 }
 
 int uvcrawl__journal_completed(char **b, size_t *len, size_t *cap, const char *url,
@@ -78,7 +79,7 @@ size_t uvcrawl__journal_replay(const char *data, size_t len, uvcrawl__journal_cb
     if ((uint32_t)crc32(0L, rec, n) != crc) break;
     const char *body = (const char *)rec + 1;
     size_t blen = n - 1;
-    if (rec[0] == 'D') {
+    if (rec[0] == 'D' || rec[0] == 'S') {
       if (blen < 4) break;
       const char *url = body + 4, *end = body + blen;
       const char *z1 = memchr(url, '\0', (size_t)(end - url));
@@ -88,7 +89,7 @@ size_t uvcrawl__journal_replay(const char *data, size_t len, uvcrawl__journal_cb
       if (z2 == NULL || z2 + 1 != end) break;
       uint32_t depth = get_u32((const unsigned char *)body);
       if (depth > INT32_MAX) break;
-      if (cb(arg, 'D', url, *ref ? ref : NULL, 0, (int)depth) != 0) break;
+      if (cb(arg, rec[0], url, *ref ? ref : NULL, 0, (int)depth) != 0) break;
     } else if (rec[0] == 'C') {
       const char *z = memchr(body, '\0', blen);
       if (z == NULL) break;

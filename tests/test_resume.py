@@ -97,6 +97,24 @@ def test_sigterm_saves_state():
         check_final(site, out)
 
 
+def test_sitemap_urls_survive_a_resume():
+    state, out = os.path.join(TMP, "sm"), os.path.join(TMP, "sm.jsonl")
+    with Site("--pages", 300, "--delay", 20, "--sitemap", 60) as site:
+        args = [site.root, "--sitemaps", "--state", state, "-o", out, "--max-inflight", 4]
+        for i in range(3):
+            p = start(args + (["--resume"] if i else []))
+            time.sleep(0.4)
+            p.send_signal(signal.SIGKILL)
+            p.wait()
+        code, _, err = crawl(*args, "--resume")
+        check(code == 0, f"resume exit {code}: {err}")
+        urls = [r["url"] for r in read_records(out)]
+        extra = {line.split()[0] for line in site.get("/__sitemap").decode().splitlines()}
+        want = {u for u, _, _ in site.expected()} | extra
+        check(len(urls) == len(set(urls)) and set(urls) == want,
+              f"missing {sorted(want - set(urls))[:4]}, extra {sorted(set(urls) - want)[:4]}")
+
+
 def test_state_dir_is_not_clobbered():
     state = os.path.join(TMP, "term")  # holds a journal from the test before
     code, _, err = crawl("http://127.0.0.1:1/", "--state", state)
@@ -107,4 +125,5 @@ def test_state_dir_is_not_clobbered():
 
 if __name__ == "__main__":
     run_tests([test_kill9_ten_times_then_complete, test_torn_journal_tail_is_ignored,
-               test_sigterm_saves_state, test_state_dir_is_not_clobbered])
+               test_sigterm_saves_state, test_sitemap_urls_survive_a_resume,
+               test_state_dir_is_not_clobbered])

@@ -8,7 +8,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static int visit(void *arg, int type, const char *url, const char *ref, size_t len, int depth) {
   size_t *n = arg;
-  if (url == NULL || (type != 'D' && type != 'C') || depth < 0) abort();
+  if (url == NULL || (type != 'D' && type != 'S' && type != 'C') || depth < 0) abort();
   if (type == 'C' && len > 0 && ref == NULL) abort();
   *n += strlen(url) + len;
   return 0;
