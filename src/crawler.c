@@ -3,21 +3,18 @@
  * A URL moves frontier -> transfer (engine_loop) -> job (thread pool: md5, parse) -> record.
  * Admission takes a slot only while fewer than the cap are in flight and the bodies waiting for
  * the pool fit the buffer budget; everything else waits in the frontier. */
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <regex.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "uvcrawl-int.h"
 
-#define FD_RESERVE 16     /* the loop's own fds, output file, stdio */
 #define FDS_PER_XFER 2    /* a socket, plus the resolver's wakeup pair in the worst case */
 #define MAX_ACCEPT 32
 #define EXTERNAL_GET_MAX 65536 /* bytes read of an external GET before hanging up */
@@ -150,26 +147,6 @@ void uvcrawl_options_init(uvcrawl_options_t *o) {
 
 void uvcrawl_set_data(uvcrawl_t *c, void *data) { c->data = data; }
 void *uvcrawl_get_data(const uvcrawl_t *c) { return c->data; }
-
-/* Open fds now: /proc/self/fd where there is one, a guess elsewhere. */
-static unsigned count_open_fds(void) {
-  DIR *d = opendir("/proc/self/fd");
-  unsigned n = 0;
-  if (d == NULL) return FD_RESERVE;
-  while (readdir(d) != NULL) n++;
-  closedir(d);
-  return n > 3 ? n - 3 : 0; /* ".", "..", and the dir's own fd */
-}
-
-/* The in-flight cap RLIMIT_NOFILE allows, so the crawl can never run out of fds. */
-static unsigned clamp_inflight(unsigned wanted) {
-  struct rlimit rl;
-  if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return wanted;
-  uint64_t used = count_open_fds() + FD_RESERVE;
-  uint64_t room = rl.rlim_cur > used ? (rl.rlim_cur - used) / FDS_PER_XFER : 0;
-  if (room < 1) room = 1;
-  return wanted > room ? (unsigned)room : wanted;
-}
 
 static void on_transfer_done(void *arg, CURL *easy, CURLcode code);
 
@@ -389,7 +366,7 @@ int uvcrawl_create(uv_loop_t *loop, const uvcrawl_options_t *opts, uvcrawl_t **o
   if (opts) c->opts = *opts;
   else uvcrawl_options_init(&c->opts);
   if (c->opts.max_inflight == 0) c->opts.max_inflight = 1;
-  c->stats.inflight_cap = clamp_inflight(c->opts.max_inflight);
+  c->stats.inflight_cap = uvcrawl__fd_room(c->opts.max_inflight, FDS_PER_XFER);
   c->user_agent = strdup(c->opts.user_agent ? c->opts.user_agent
                                             : "uvcrawl/" UVCRAWL_VERSION_STRING);
   c->opts.user_agent = NULL;

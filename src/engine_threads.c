@@ -9,7 +9,6 @@
  * checking, the journal, filters, wider scopes, --accept, sitemaps, and the redirect-chain,
  * URL-length and spider-trap skips. Options that ask for one of those are refused
  * (UV_ENOTSUP) rather than silently ignored, except ignore_robots, whose default is to obey. */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -17,13 +16,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "uvcrawl-int.h"
 
-#define FD_RESERVE 16     /* as crawler.c: stdio, the output file, curl's own */
 /* A worker's fds: its socket, the wakeup socketpair of the private multi handle that
  * curl_easy_perform creates, and the threaded resolver's pair while a name resolves. */
 #define FDS_PER_THREAD 5
@@ -73,27 +70,6 @@ static uint64_t now_ns(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-/* Open fds now: /proc/self/fd where there is one, a guess elsewhere (as crawler.c). */
-static unsigned count_open_fds(void) {
-  DIR *d = opendir("/proc/self/fd");
-  unsigned n = 0;
-  if (d == NULL) return FD_RESERVE;
-  while (readdir(d) != NULL) n++;
-  closedir(d);
-  return n > 3 ? n - 3 : 0;
-}
-
-/* Each worker holds one connection (and its handle's extra fds), so the fd limit bounds the
- * thread count as it bounds the loop engine's in-flight cap. */
-static unsigned clamp_threads(unsigned wanted) {
-  struct rlimit rl;
-  if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return wanted;
-  uint64_t used = count_open_fds() + FD_RESERVE;
-  uint64_t room = rl.rlim_cur > used ? (rl.rlim_cur - used) / FDS_PER_THREAD : 0;
-  if (room < 1) room = 1;
-  return wanted > room ? (unsigned)room : wanted;
 }
 
 /* Body memory, as the loop engine reports it (stats.buffered_max); grow only. */
@@ -379,7 +355,7 @@ int uvcrawl_run_threads(const uvcrawl_options_t *opts, const char *const *seeds,
   else uvcrawl_options_init(&s.opts);
   s.on_result = on_result;
   if (unsupported(&s.opts)) return UV_ENOTSUP;
-  nthreads = clamp_threads(threads ? threads : 1);
+  nthreads = uvcrawl__fd_room(threads ? threads : 1, FDS_PER_THREAD);
 
   user_agent = strdup(s.opts.user_agent ? s.opts.user_agent : "uvcrawl/" UVCRAWL_VERSION_STRING);
   s.user_agent = user_agent;

@@ -1,6 +1,30 @@
 /* The options every request gets, whichever engine runs it: both engines must fetch the same
  * way for their records to be comparable. */
+#include <dirent.h>
+#include <sys/resource.h>
+
 #include "uvcrawl-int.h"
+
+#define FD_RESERVE 16 /* the loop's own fds, output files, stdio */
+
+/* Open fds now: /proc/self/fd where there is one, a guess elsewhere. */
+static unsigned count_open_fds(void) {
+  DIR *d = opendir("/proc/self/fd");
+  unsigned n = 0;
+  if (d == NULL) return FD_RESERVE;
+  while (readdir(d) != NULL) n++;
+  closedir(d);
+  return n > 3 ? n - 3 : 0; /* ".", "..", and the dir's own fd */
+}
+
+unsigned uvcrawl__fd_room(unsigned wanted, unsigned fds_each) {
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return wanted;
+  uint64_t used = count_open_fds() + FD_RESERVE;
+  uint64_t room = rl.rlim_cur > used ? (rl.rlim_cur - used) / fds_each : 0;
+  if (room < 1) room = 1;
+  return wanted > room ? (unsigned)room : wanted;
+}
 
 void uvcrawl__easy_setup(CURL *e, const uvcrawl_options_t *o, const char *user_agent,
                          const char *url, curl_write_callback on_body, void *arg,
