@@ -15,9 +15,17 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
+
+
+def read_steal():
+    """Seconds of CPU time the hypervisor took from this VM so far (0 on bare metal)."""
+    with open("/proc/stat") as f:
+        fields = f.readline().split()
+    return int(fields[8]) / os.sysconf("SC_CLK_TCK") if len(fields) > 8 else 0.0
 
 
 def main():
@@ -43,7 +51,21 @@ def main():
                os.path.join(mirror, "m"), "--max-inflight", str(a.inflight), "--stats-json",
                stats]
         p = subprocess.Popen(cmd)
-        _, status, ru = os.wait4(p.pid, 0)
+        steal0 = read_steal()
+        # The loop thread's own scheduler account (run time, runqueue wait, slices): lag that
+        # is runqueue wait is the OS not running the loop, not the loop being busy.
+        sched = None
+        while True:
+            pid, status, ru = os.wait4(p.pid, os.WNOHANG)
+            if pid:
+                break
+            try:
+                with open(f"/proc/{p.pid}/task/{p.pid}/schedstat") as f:
+                    sched = [int(x) for x in f.read().split()]
+            except OSError:
+                pass
+            time.sleep(0.05)
+        steal = read_steal() - steal0
         code = os.waitstatus_to_exitcode(status)
         with open(stats) as f:
             s = json.load(f)
@@ -55,6 +77,9 @@ def main():
             "lag_max_ms": s["lag_max_ms"], "peak_rss_MB": round(ru.ru_maxrss / 1024),
             "cpu_s": round(ru.ru_utime + ru.ru_stime, 1), "pool_threads":
                 os.environ.get("UV_THREADPOOL_SIZE", "cores"),
+            "loop_cpu_s": round(sched[0] / 1e9, 2) if sched else None,
+            "loop_runq_wait_s": round(sched[1] / 1e9, 2) if sched else None,
+            "steal_s": round(steal, 2),
         }
         print(json.dumps(row))
     finally:

@@ -93,6 +93,17 @@ typedef struct {
                                 indexes and gzip sitemaps too) and crawl the URLs they list */
   const char *accept;        /* statuses that are fine, e.g. "200..299,403"; NULL: 200..299.
                                 3xx are always fine: their targets are checked instead */
+  /* Protocol and TLS. Whatever the version, max_inflight and per_host count requests: on an
+     HTTP/2 connection each stream is one, so multiplexing never raises the load on a host. */
+  int http_version;          /* 0: libcurl's default (HTTP/2 over TLS when the server offers it
+                                by ALPN, HTTP/1.1 on cleartext); 1: HTTP/1.1 only; 2: HTTP/2
+                                on cleartext too, with prior knowledge (no Upgrade: an h2c
+                                server; an HTTP/1-only cleartext server then fails), ALPN as
+                                by default over TLS; other values: UV_EINVAL. Before libcurl
+                                8.0, cleartext HTTP/2 takes one connection per request */
+  const char *cacert;        /* PEM file of CA certificates to verify servers with; NULL: the
+                                system's */
+  int insecure;              /* do not verify the server's certificate or name (TLS) */
 } uvcrawl_options_t;
 
 UVCRAWL_EXTERN void uvcrawl_options_init(uvcrawl_options_t *opts);
@@ -116,6 +127,7 @@ typedef struct {
   const char *note;         /* e.g. the link cap was reached on this page */
   unsigned attempts;        /* fetches it took (1 without retries) */
   int broken;               /* an error, or a status not accepted (see options.accept) */
+  const char *http_version; /* of the response: "1.0", "1.1", "2" or "3"; NULL when none */
 } uvcrawl_result_t;
 
 typedef struct {

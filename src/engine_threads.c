@@ -194,6 +194,7 @@ static void crawl_one(worker_t *w, const uvcrawl__item_t *item) {
   CURLcode code = curl_easy_perform(e);
 
   curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
+  const char *http_version = status ? uvcrawl__http_version(e) : NULL;
   curl_easy_getinfo(e, CURLINFO_TOTAL_TIME_T, &us);
   if (!w->connected && curl_easy_getinfo(e, CURLINFO_NUM_CONNECTS, &nconn) == CURLE_OK &&
       nconn > 0)
@@ -246,6 +247,7 @@ static void crawl_one(worker_t *w, const uvcrawl__item_t *item) {
     r.note = "page longer than --max-parse: links after that point were not followed";
   r.url = item->url;
   r.status = status;
+  r.http_version = http_version;
   r.depth = item->depth;
   r.referrer = item->referrer;
   r.content_type = ct;
@@ -355,6 +357,7 @@ int uvcrawl_run_threads(const uvcrawl_options_t *opts, const char *const *seeds,
   else uvcrawl_options_init(&s.opts);
   s.on_result = on_result;
   if (unsupported(&s.opts)) return UV_ENOTSUP;
+  if (s.opts.http_version < 0 || s.opts.http_version > 2) return UV_EINVAL;
   nthreads = uvcrawl__fd_room(threads ? threads : 1, FDS_PER_THREAD);
 
   user_agent = strdup(s.opts.user_agent ? s.opts.user_agent : "uvcrawl/" UVCRAWL_VERSION_STRING);

@@ -137,7 +137,10 @@ int uvcrawl__json_record(const uvcrawl_result_t *r, char **b, size_t *len, size_
 #define STR(s) (err = err ? err : json_str(s, b, len, cap))
   LIT("{\"url\":");
   STR(r->url);
-  snprintf(num, sizeof(num), ",\"status\":%ld,\"depth\":%d,\"referrer\":", r->status, r->depth);
+  snprintf(num, sizeof(num), ",\"status\":%ld,\"http_version\":", r->status);
+  LIT(num);
+  STR(r->http_version);
+  snprintf(num, sizeof(num), ",\"depth\":%d,\"referrer\":", r->depth);
   LIT(num);
   STR(r->referrer);
   LIT(",\"content_type\":");

@@ -1,6 +1,7 @@
 /* The options every request gets, whichever engine runs it: both engines must fetch the same
  * way for their records to be comparable. */
 #include <dirent.h>
+#include <string.h>
 #include <sys/resource.h>
 
 #include "uvcrawl-int.h"
@@ -41,10 +42,48 @@ void uvcrawl__easy_setup(CURL *e, const uvcrawl_options_t *o, const char *user_a
   curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, o->timeout_ms);
   curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, o->connect_timeout_ms);
   curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)o->max_body);
-  curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 8192L); /* x thousands in flight: 16 KB each is a lot */
+  if (o->http_version == 1) curl_easy_setopt(e, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1);
+  else if (o->http_version == 2)
+    curl_easy_setopt(e, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE);
+  int h2 = o->http_version == 2 || (o->http_version == 0 && strncmp(url, "https:", 6) == 0);
+  int share = h2;
+#if LIBCURL_VERSION_NUM < 0x080000
+  if (o->http_version == 2 && strncmp(url, "http:", 5) == 0) {
+    /* Before 8.0, libcurl fails every request after the first on a prior-knowledge
+     * connection (curl#10634): one connection per request, never shared. */
+    curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
+    curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
+    share = 0;
+  }
+#endif
+  /* Where HTTP/2 may be spoken, a transfer waits for the connection being set up to its
+   * origin to say whether it multiplexes, rather than opening one more: N requests then share
+   * one connection as N streams. Not on HTTP/1.1, where waiting could only delay. */
+  if (share) curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
+  /* x thousands in flight: 16 KB each is a lot. But not with HTTP/2: libcurl 7.88 overruns a
+   * buffer smaller than its default once an easy handle is reused on a multiplexed connection
+   * (found by ASan in tests/test_h2.py). */
+  if (!h2) curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 8192L);
+  if (o->cacert != NULL) curl_easy_setopt(e, CURLOPT_CAINFO, o->cacert);
+  if (o->insecure) {
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+  }
   if (o->low_speed_secs > 0 && o->low_speed_bytes > 0) {
     /* A trickling server cannot hold a slot forever. */
     curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, o->low_speed_bytes);
     curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, o->low_speed_secs);
+  }
+}
+
+const char *uvcrawl__http_version(CURL *e) {
+  long v = 0;
+  if (curl_easy_getinfo(e, CURLINFO_HTTP_VERSION, &v) != CURLE_OK) return NULL;
+  switch (v) {
+  case CURL_HTTP_VERSION_1_0: return "1.0";
+  case CURL_HTTP_VERSION_1_1: return "1.1";
+  case CURL_HTTP_VERSION_2_0: return "2";
+  case CURL_HTTP_VERSION_3: return "3";
+  default: return NULL;
   }
 }

@@ -128,6 +128,10 @@ void uvcrawl__easy_setup(CURL *e, const uvcrawl_options_t *o, const char *user_a
                          const char *url, curl_write_callback on_body, void *arg,
                          char *errbuf);
 
+/* The HTTP version of e's last response, as records spell it ("1.0", "1.1", "2", "3"), or
+ * NULL when there was none. Static storage. */
+const char *uvcrawl__http_version(CURL *e);
+
 /* How many of `wanted` transfers (each holding fds_each fds) fit in RLIMIT_NOFILE beside the
  * fds open now and a reserve, at least 1: neither engine can then run out of fds. */
 unsigned uvcrawl__fd_room(unsigned wanted, unsigned fds_each);

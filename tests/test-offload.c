@@ -30,6 +30,53 @@ static void on_done(uvcrawl_t *c, int status) {
   uvcrawl_close(c, NULL);
 }
 
+/* Work per loop iteration: how many URLs one iteration added to the frontier, at most. A page
+ * with 100,000 links must be queued over many iterations, not in one long callback. */
+static uvcrawl_t *watched;
+static uint64_t seen_before, seen_jump_max;
+
+static void on_check(uv_check_t *h) {
+  uvcrawl_stats_t s;
+  if (watched == NULL) {
+    uv_close((uv_handle_t *)h, NULL);
+    return;
+  }
+  uvcrawl_get_stats(watched, &s);
+  if (s.seen - seen_before > seen_jump_max) seen_jump_max = s.seen - seen_before;
+  seen_before = s.seen;
+}
+
+static void on_many_done(uvcrawl_t *c, int status) {
+  ASSERT_EQ(status, 0);
+  uvcrawl_stats_t s;
+  uvcrawl_get_stats(c, &s);
+  seen_before = s.seen;
+  watched = NULL;
+  uvcrawl_close(c, NULL);
+}
+
+/* Crawls /h/manylinks (the links in its first --max-parse bytes) and returns the URLs seen. */
+static uint64_t crawl_many_links(int port) {
+  uv_loop_t loop;
+  uv_check_t check;
+  uvcrawl_t *c;
+  uvcrawl_options_t opts;
+  char seed[64];
+  ASSERT_EQ(uv_loop_init(&loop), 0);
+  uvcrawl_options_init(&opts);
+  opts.max_pages = 1; /* the links are queued, never fetched */
+  ASSERT_EQ(uvcrawl_create(&loop, &opts, &c), 0);
+  snprintf(seed, sizeof(seed), "http://127.0.0.1:%d/h/manylinks", port);
+  ASSERT_EQ(uvcrawl_add_seed(c, seed), 0);
+  watched = c;
+  uv_check_init(&loop, &check);
+  uv_check_start(&check, on_check);
+  ASSERT_EQ(uvcrawl_start(c, NULL, on_many_done), 0);
+  ASSERT_EQ(uv_run(&loop, UV_RUN_DEFAULT), 0);
+  ASSERT_EQ(uv_loop_close(&loop), 0);
+  return seen_before;
+}
+
 int main(int argc, char **argv) {
   char *args[] = {argv[1], "--pages", "400", "--size", "20000", NULL};
   char seed[64], dir[] = "/tmp/uvcrawl-offload-XXXXXX";
@@ -68,13 +115,18 @@ int main(int argc, char **argv) {
   ASSERT_EQ(uvcrawl_start(c, on_result, on_done), 0);
   ASSERT_EQ(uv_run(&loop, UV_RUN_DEFAULT), 0);
   ASSERT_EQ(uv_loop_close(&loop), 0);
-  siteproc_stop(pid);
 
+  uint64_t seen = crawl_many_links(port);
+  siteproc_stop(pid);
   ASSERT_GT(results, 400);
   ASSERT_EQ(atomic_load(&on_loop), 0);
   ASSERT_GE(atomic_load(&md5_calls), results - 50); /* every body (404s/301s have bodies too) */
   ASSERT_GE(atomic_load(&parse_calls), 400);
   ASSERT_EQ(atomic_load(&write_calls), saved_ok);
+  ASSERT_GE(seen, 50000); /* what the first --max-parse bytes hold */
+  ASSERT_LE(seen_jump_max, 2 * 4096); /* LINKS_PER_TURN in crawler.c, twice at most */
+  printf("offload: %llu links queued, at most %llu per loop iteration\n", (unsigned long long)seen,
+         (unsigned long long)seen_jump_max);
   printf("offload: %u md5, %u parse, %u write calls, none on the loop thread\n",
          atomic_load(&md5_calls), atomic_load(&parse_calls), atomic_load(&write_calls));
   char cmd[128];

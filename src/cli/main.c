@@ -37,6 +37,7 @@ typedef struct {
   uvcrawl_stats_t stats;
 } cli_t;
 
+/* Two parts: ISO C promises string literals of 4095 bytes only. */
 static const char usage_text[] =
     "Usage: uvcrawl [options] URL...\n"
     "Crawl every page reachable from the seed URLs on their own hosts.\n"
@@ -53,6 +54,12 @@ static const char usage_text[] =
     "      --user-agent STRING  (default uvcrawl/VERSION)\n"
     "      --mirror DIR         save every 2xx body under DIR/host[:port]/path (like wget -r)\n"
     "      --fsync              fsync each mirrored file before renaming it into place\n"
+    "HTTP and TLS:\n"
+    "      --http-version V     1.1 (HTTP/1.1 only) or 2 (HTTP/2, on cleartext too, by prior\n"
+    "                           knowledge); default: HTTP/2 over TLS when the server offers it\n"
+    "      --cacert FILE        verify servers against the CA certificates in FILE (PEM)\n"
+    "  -k, --insecure           do not verify the server's certificate and name\n";
+static const char usage_text2[] =
     "Politeness and robustness:\n"
     "      --per-host N         requests in flight per host (default: no cap but --max-inflight)\n"
     "      --delay MS           least gap between request starts on one host (default 0)\n"
@@ -95,6 +102,11 @@ static const char usage_text[] =
     "found (--check); 2 bad usage; 3 runtime failure (no seed could be fetched, a body could\n"
     "not be saved to the mirror, output could not be written, the crawler could not start);\n"
     "130 interrupted (SIGINT/SIGTERM; the records and report so far are written).\n";
+
+static void usage(FILE *f) {
+  fputs(usage_text, f);
+  fputs(usage_text2, f);
+}
 
 static int usage_error(const char *fmt, const char *arg) {
   fputs("uvcrawl: ", stderr);
@@ -254,7 +266,7 @@ int main(int argc, char **argv) {
     OPT_FORMAT, OPT_VERBOSE, OPT_PROGRESS, OPT_STATE, OPT_RESUME, OPT_SYNC, OPT_PER_HOST,
     OPT_DELAY, OPT_RANDOM_DELAY, OPT_IGNORE_ROBOTS, OPT_RETRIES, OPT_MAX_RA, OPT_LOW_SPEED,
     OPT_LOW_SPEED_TIME, OPT_MAX_URL, OPT_MAX_LINKS, OPT_MAX_REDIRECTS, OPT_INCLUDE, OPT_EXCLUDE,
-    OPT_SCOPE, OPT_EXCLUDE_SCHEME, OPT_MAX_PARSE, OPT_SITEMAPS
+    OPT_SCOPE, OPT_EXCLUDE_SCHEME, OPT_MAX_PARSE, OPT_SITEMAPS, OPT_HTTP_VERSION, OPT_CACERT
   };
   static const struct option longopts[] = {
       {"output", required_argument, NULL, 'o'},
@@ -296,6 +308,9 @@ int main(int argc, char **argv) {
       {"scope", required_argument, NULL, OPT_SCOPE},
       {"sitemaps", no_argument, NULL, OPT_SITEMAPS},
       {"exclude-scheme", required_argument, NULL, OPT_EXCLUDE_SCHEME},
+      {"http-version", required_argument, NULL, OPT_HTTP_VERSION},
+      {"cacert", required_argument, NULL, OPT_CACERT},
+      {"insecure", no_argument, NULL, 'k'},
       {"quiet", no_argument, NULL, 'q'},
       {"help", no_argument, NULL, 'h'},
       {"version", no_argument, NULL, 'V'},
@@ -314,11 +329,11 @@ int main(int argc, char **argv) {
   memset(&cli, 0, sizeof(cli));
   uvcrawl_options_init(&opts);
   opterr = 0;
-  while ((ch = getopt_long(argc, argv, ":o:qhV", longopts, NULL)) != -1) {
+  while ((ch = getopt_long(argc, argv, ":o:qhkV", longopts, NULL)) != -1) {
     switch (ch) {
     case 'o': opts.output_path = optarg; break;
     case 'q': quiet = 1; break;
-    case 'h': fputs(usage_text, stdout); return EXIT_OK;
+    case 'h': usage(stdout); return EXIT_OK;
     case 'V': printf("uvcrawl %s\n", uvcrawl_version()); return EXIT_OK;
     case OPT_INFLIGHT:
       if (parse_u64(optarg, 1000000, &v) || v == 0)
@@ -440,6 +455,21 @@ int main(int argc, char **argv) {
         return EXIT_RUNTIME;
       break;
     case OPT_SCOPE: opts.scope = optarg; break;
+    case OPT_HTTP_VERSION:
+      if (strcmp(optarg, "1.1") == 0) opts.http_version = 1;
+      else if (strcmp(optarg, "2") == 0) opts.http_version = 2;
+      else return usage_error("--http-version is 1.1 or 2, not '%s'", optarg);
+      break;
+    case OPT_CACERT:
+      /* Said once here rather than as a TLS error on every URL. */
+      if (access(optarg, R_OK) != 0) {
+        char why[1024];
+        snprintf(why, sizeof(why), "'%s': %s", optarg, strerror(errno));
+        return usage_error("--cacert cannot read %s", why);
+      }
+      opts.cacert = optarg;
+      break;
+    case 'k': opts.insecure = 1; break;
     case OPT_SITEMAPS: opts.sitemaps = 1; break;
     case OPT_SYNC:
       if (parse_u64(optarg, 3600000, &v) || v == 0)
@@ -455,7 +485,7 @@ int main(int argc, char **argv) {
   if (opts.resume && opts.state_dir == NULL)
     return usage_error("%s", "--resume needs --state DIR");
   if (optind >= argc && !opts.resume) {
-    fputs(usage_text, stderr);
+    usage(stderr);
     return EXIT_USAGE;
   }
   if (format == FMT_JSONL && opts.output_path == NULL) opts.output_path = "-";
