@@ -35,6 +35,7 @@ def main():
     ap.add_argument("--inflight", type=int, default=64)
     ap.add_argument("--build", default="build-release")
     ap.add_argument("--keep", action="store_true", help="keep the mirror directory")
+    ap.add_argument("--pool-nice", type=int, default=None, help="uvcrawl's --pool-nice")
     a = ap.parse_args()
     build = os.path.join(ROOT, a.build)
     if not os.path.exists(os.path.join(build, "build.ninja")):
@@ -49,7 +50,7 @@ def main():
     try:
         cmd = [os.path.join(build, "uvcrawl"), "-q", f"http://127.0.0.1:{port}/", "--mirror",
                os.path.join(mirror, "m"), "--max-inflight", str(a.inflight), "--stats-json",
-               stats]
+               stats] + ([] if a.pool_nice is None else ["--pool-nice", str(a.pool_nice)])
         p = subprocess.Popen(cmd)
         steal0 = read_steal()
         # The loop thread's own scheduler account (run time, runqueue wait, slices): lag that
@@ -77,9 +78,11 @@ def main():
             "lag_max_ms": s["lag_max_ms"], "peak_rss_MB": round(ru.ru_maxrss / 1024),
             "cpu_s": round(ru.ru_utime + ru.ru_stime, 1), "pool_threads":
                 os.environ.get("UV_THREADPOOL_SIZE", "cores"),
+            "pool_nice": 10 if a.pool_nice is None else a.pool_nice,
             "loop_cpu_s": round(sched[0] / 1e9, 2) if sched else None,
             "loop_runq_wait_s": round(sched[1] / 1e9, 2) if sched else None,
             "steal_s": round(steal, 2),
+            "pool_jobs": s.get("pool_jobs"), "pool_batches": s.get("pool_batches"),
         }
         print(json.dumps(row))
     finally:

@@ -151,6 +151,8 @@ typedef struct {
   double lag_p99_ms;
   double lag_max_ms;
   double wall_ms;          /* since uvcrawl_start() */
+  uint64_t pool_jobs;      /* bodies and robots.txt files handed to the thread pool */
+  uint64_t pool_batches;   /* uv_work_t requests they took (several jobs each when busy) */
 } uvcrawl_stats_t;
 
 /* A broken URL and every page that links it (pointers borrowed for the callback). */

@@ -48,6 +48,7 @@ struct uvcrawl_s {
   long accept[MAX_ACCEPT][2];
   size_t naccept;
   uvcrawl__engine_t *engine;
+  uvcrawl__pool_t *pool;     /* hashing, parsing and writing, off the loop */
   uvcrawl__output_t *output;
   uvcrawl__output_t *journal;
   char *scratch;     /* a record's JSON line, then its journal frame */
@@ -406,6 +407,7 @@ int uvcrawl_create(uv_loop_t *loop, const uvcrawl_options_t *opts, uvcrawl_t **o
   c->rng = uv_hrtime() | 1;
   err = UV_ENOMEM;
   if (c->opts.check && (c->graph = uvcrawl__linkgraph_new(url_is_good, c)) == NULL) goto fail;
+  if ((err = uvcrawl__pool_new(loop, &c->pool)) != 0) goto fail;
   if (c->opts.mirror_dir != NULL &&
       (err = uvcrawl__store_open_root(c->opts.mirror_dir, &c->mirror_fd)) != 0)
     goto fail;
@@ -441,6 +443,7 @@ fail:
   free_regexes(c->exclude, c->nexclude);
   uvcrawl__frontier_free(c->frontier);
   uvcrawl__linkgraph_free(c->graph);
+  uvcrawl__pool_free(c->pool);
   free(c->idle);
   free(c->user_agent);
   free(c->cacert);
@@ -826,10 +829,9 @@ static void robots_fetched(uvcrawl_t *c, page_t *p, CURL *easy, CURLcode code) {
     p->job.url = p->own_url;
     p->job.mirror_fd = -1;
     p->job.robots_agent = c->user_agent;
-    if (uvcrawl__job_submit(c->loop, &p->job, on_robots_job_done) == 0) {
-      c->jobs++;
-      return;
-    }
+    uvcrawl__job_submit(c->pool, &p->job, on_robots_job_done);
+    c->jobs++;
+    return;
   }
   if (code == CURLE_OK && p->status >= 400 && p->status < 500 && p->status != 429) {
     uvcrawl__frontier_set_robots(c->frontier, p->robots_origin, uvcrawl__robots_allow_all());
@@ -1022,12 +1024,7 @@ static void on_transfer_done(void *arg, CURL *easy, CURLcode code) {
   p->counted = 1;
   c->buffered += p->cap;
   if (c->buffered > c->stats.buffered_max) c->stats.buffered_max = c->buffered;
-  if (uvcrawl__job_submit(c->loop, &p->job, on_job_done) != 0) {
-    p->error = "could not queue work";
-    page_finish(p);
-    pump(c);
-    return;
-  }
+  uvcrawl__job_submit(c->pool, &p->job, on_job_done);
   c->jobs++;
 }
 
@@ -1122,8 +1119,7 @@ static void pump(uvcrawl_t *c) {
   uint64_t now = uv_hrtime();
   if (c->fd_pause_until > now && c->state == ST_RUNNING) {
     uv_timer_start(&c->wake, on_wake, (c->fd_pause_until - now) / 1000000 + 1, 0);
-    if (c->inflight == 0 && c->jobs == 0) schedule_tick(c);
-    return;
+    return; /* the wake timer pumps again: a tick now would only spin */
   }
   while (may_admit(c)) {
     if ((origin = uvcrawl__frontier_robots_needed(c->frontier)) != NULL) {
@@ -1148,6 +1144,7 @@ static void pump(uvcrawl_t *c) {
     now = uv_hrtime();
     uint64_t ms = wake > now ? (wake - now + 999999) / 1000000 : 1;
     uv_timer_start(&c->wake, on_wake, ms, 0);
+    return; /* URLs wait for a host's delay: the wake timer pumps again, no tick needed */
   }
   if (c->inflight == 0 && c->jobs == 0 && c->state != ST_DONE) schedule_tick(c);
 }
@@ -1180,6 +1177,7 @@ static void part_closed(uvcrawl_t *c) {
   free_regexes(c->exclude, c->nexclude);
   uvcrawl__frontier_free(c->frontier);
   uvcrawl__linkgraph_free(c->graph);
+  uvcrawl__pool_free(c->pool);
   free(c->user_agent);
   free(c->cacert);
   free(c->idle);
@@ -1291,6 +1289,7 @@ void uvcrawl_get_stats(const uvcrawl_t *c, uvcrawl_stats_t *s) {
   s->lag_p50_ms = uvcrawl__hist_quantile_ms(&c->lag, 0.50);
   s->lag_p99_ms = uvcrawl__hist_quantile_ms(&c->lag, 0.99);
   s->lag_max_ms = (double)c->lag.max_us / 1000.0;
+  uvcrawl__pool_counts(c->pool, &s->pool_jobs, &s->pool_batches);
   if (c->state == ST_RUNNING || c->state == ST_STOPPING)
     s->wall_ms = (double)(uv_hrtime() - c->start_ns) / 1e6;
 }

@@ -166,11 +166,12 @@ void uvcrawl__engine_close(uvcrawl__engine_t *e, uvcrawl__engine_close_cb cb, vo
 
 typedef struct uvcrawl__job_s uvcrawl__job_t;
 typedef void (*uvcrawl__job_cb)(uvcrawl__job_t *job);
+typedef struct uvcrawl__pool_s uvcrawl__pool_t;
 
 /* Embed in the owner's struct (recover it with UVCRAWL_CONTAINER_OF); the worker touches only
  * this struct. */
 struct uvcrawl__job_s {
-  uv_work_t req;
+  uvcrawl__job_t *next; /* the pool's: its queue and batches */
   const char *body;     /* in, borrowed until cb */
   size_t len;
   const char *url;      /* in, borrowed: the page URL links resolve against */
@@ -197,8 +198,16 @@ struct uvcrawl__job_s {
   uvcrawl__job_cb cb;
 };
 
-/* Queues the job; cb runs on the loop thread when it is done. Returns 0 or a uv error. */
-int uvcrawl__job_submit(uv_loop_t *loop, uvcrawl__job_t *job, uvcrawl__job_cb cb);
+/* The crawler's way into the libuv thread pool: jobs run in batches, one batch per pool thread
+ * at most. *out is owned by the caller: uvcrawl__pool_free() once no job is queued or running
+ * (it holds no handle). Returns 0 or UV_ENOMEM. */
+int uvcrawl__pool_new(uv_loop_t *loop, uvcrawl__pool_t **out);
+void uvcrawl__pool_free(uvcrawl__pool_t *pool);
+/* Jobs submitted and batches run so far. */
+void uvcrawl__pool_counts(const uvcrawl__pool_t *pool, uint64_t *jobs, uint64_t *batches);
+/* Queues the job (borrowed until cb); cb runs on the loop thread when it is done, with
+ * job->status UV_ECANCELED if the pool never ran it. Never calls cb from inside this call. */
+void uvcrawl__job_submit(uvcrawl__pool_t *pool, uvcrawl__job_t *job, uvcrawl__job_cb cb);
 /* Frees the job's outputs (not the job itself). */
 void uvcrawl__job_cleanup(uvcrawl__job_t *job);
 /* Hashes, extracts and resolves synchronously on the calling thread; what the worker runs. */

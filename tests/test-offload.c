@@ -55,6 +55,46 @@ static void on_many_done(uvcrawl_t *c, int status) {
   uvcrawl_close(c, NULL);
 }
 
+/* Jobs go to the pool in batches: 200 jobs submitted at once take a handful of uv_work_t, so a
+ * busy pool wakes the loop a few times, not once per page. */
+static unsigned pool_done, pool_links;
+
+static void on_pool_job(uvcrawl__job_t *job) {
+  pool_done++;
+  pool_links += (unsigned)job->nlinks;
+  uvcrawl__job_cleanup(job);
+}
+
+static void pool_batches(void) {
+  enum { N = 200 };
+  static uvcrawl__job_t jobs[N];
+  uv_loop_t loop;
+  uvcrawl__pool_t *pool;
+  uint64_t njobs, nbatches;
+  ASSERT_EQ(uv_loop_init(&loop), 0);
+  ASSERT_EQ(uvcrawl__pool_new(&loop, &pool), 0);
+  for (int i = 0; i < N; i++) {
+    memset(&jobs[i], 0, sizeof(jobs[i]));
+    jobs[i].body = "<a href=/a>a</a> <a href=b>b</a>";
+    jobs[i].len = strlen(jobs[i].body);
+    jobs[i].url = "http://127.0.0.1/x/";
+    jobs[i].parse = 1;
+    jobs[i].mirror_fd = -1;
+    uvcrawl__job_submit(pool, &jobs[i], on_pool_job);
+  }
+  ASSERT_EQ(pool_done, 0); /* never called back from inside submit */
+  ASSERT_EQ(uv_run(&loop, UV_RUN_DEFAULT), 0);
+  ASSERT_EQ(uv_loop_close(&loop), 0);
+  uvcrawl__pool_counts(pool, &njobs, &nbatches);
+  uvcrawl__pool_free(pool);
+  ASSERT_EQ(pool_done, N);
+  ASSERT_EQ(pool_links, 2 * N);
+  ASSERT_EQ(njobs, N);
+  /* One job per idle thread at first (libuv's 4), then batches of up to 32. */
+  ASSERT_LE(nbatches, 4 + N / 32 + 4);
+  printf("offload: %d jobs ran in %llu batches\n", N, (unsigned long long)nbatches);
+}
+
 /* Crawls /h/manylinks (the links in its first --max-parse bytes) and returns the URLs seen. */
 static uint64_t crawl_many_links(int port) {
   uv_loop_t loop;
@@ -117,6 +157,7 @@ int main(int argc, char **argv) {
   ASSERT_EQ(uv_loop_close(&loop), 0);
 
   uint64_t seen = crawl_many_links(port);
+  pool_batches();
   siteproc_stop(pid);
   ASSERT_GT(results, 400);
   ASSERT_EQ(atomic_load(&on_loop), 0);

@@ -2,8 +2,10 @@
 fairness between hosts, retries with Retry-After, adaptive throttling, filters and scope.
 Timing is read from the server's own request log, with generous tolerances."""
 import os
+import resource
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 from sitelib import Site, check, crawl, records, run_tests  # noqa: E402
@@ -80,9 +82,16 @@ def gaps(log, prefix="/p/"):
 
 def test_delay_and_crawl_delay():
     with Site("--pages", 12, "--fanout", 12, "--broken", 0, "--redirect", 0) as site:
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        t0 = time.monotonic()
         code, recs, _ = run(site, "--delay", 150, "--max-inflight", 8)
+        wall = time.monotonic() - t0
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
         g = gaps(server_log(site))
         check(len(g) >= 10 and min(g) >= 140, f"--delay 150: gaps {g}")
+        # Waiting for a host's delay is sleeping in the loop, not spinning in it.
+        cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+        check(wall > 1.5 and cpu < 0.3 * wall, f"--delay 150: {cpu:.2f} s CPU in {wall:.2f} s")
         site.reset()
         run(site, "--delay", 100, "--random-delay", "--max-inflight", 8)
         g = gaps(server_log(site))

@@ -9,8 +9,12 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "priority.h"
 #include "report.h"
 #include "uvcrawl.h"
+
+/* The loop thread's scheduler slice: short, so it preempts busy pool threads on wakeup. */
+#define LOOP_SLICE_US 100
 
 enum {
   EXIT_OK = 0,
@@ -49,6 +53,8 @@ static const char usage_text[] =
     "      --max-pages N        stop after N fetched URLs (default: unlimited)\n"
     "      --max-body BYTES     largest body kept (default 33554432)\n"
     "      --max-buffer MB      bodies waiting for the thread pool (default 32)\n"
+    "      --pool-nice N        nice value of the thread pool's threads, so the loop thread\n"
+    "                           gets a CPU first (default 10; 0 = leave them)\n"
     "      --timeout MS         whole request (default 60000; 0 = none)\n"
     "      --connect-timeout MS (default 10000)\n"
     "      --user-agent STRING  (default uvcrawl/VERSION)\n"
@@ -201,11 +207,12 @@ static int write_stats_json(const char *path, const uvcrawl_stats_t *s) {
           ",\"seen\":%" PRIu64 ",\"wall_ms\":%.1f,\"pages_per_s\":%.1f"
           ",\"inflight_cap\":%u,\"inflight_max\":%u,\"fds_max\":%u"
           ",\"mirror_errors\":%" PRIu64 ",\"buffered_max\":%" PRIu64
-          ",\"lag_p50_ms\":%.3f,\"lag_p99_ms\":%.3f,\"lag_max_ms\":%.3f}\n",
+          ",\"lag_p50_ms\":%.3f,\"lag_p99_ms\":%.3f,\"lag_max_ms\":%.3f"
+          ",\"pool_jobs\":%" PRIu64 ",\"pool_batches\":%" PRIu64 "}\n",
           s->pages, s->errors, s->bytes, s->seen, s->wall_ms,
           s->wall_ms > 0 ? (double)s->pages * 1000.0 / s->wall_ms : 0.0, s->inflight_cap,
           s->inflight_max, s->fds_max, s->mirror_errors, s->buffered_max, s->lag_p50_ms,
-          s->lag_p99_ms, s->lag_max_ms);
+          s->lag_p99_ms, s->lag_max_ms, s->pool_jobs, s->pool_batches);
   return f == stdout ? fflush(f) : fclose(f);
 }
 
@@ -261,7 +268,7 @@ static int run_threads(cli_t *cli, const uvcrawl_options_t *opts, char **seeds, 
 
 int main(int argc, char **argv) {
   enum {
-    OPT_INFLIGHT = 256, OPT_DEPTH, OPT_PAGES, OPT_BODY, OPT_BUFFER, OPT_TIMEOUT, OPT_CONNECT,
+    OPT_INFLIGHT = 256, OPT_DEPTH, OPT_PAGES, OPT_BODY, OPT_BUFFER, OPT_POOL_NICE, OPT_TIMEOUT, OPT_CONNECT,
     OPT_UA, OPT_ENGINE, OPT_THREADS, OPT_MIRROR, OPT_FSYNC, OPT_STATS, OPT_CHECK, OPT_ACCEPT,
     OPT_FORMAT, OPT_VERBOSE, OPT_PROGRESS, OPT_STATE, OPT_RESUME, OPT_SYNC, OPT_PER_HOST,
     OPT_DELAY, OPT_RANDOM_DELAY, OPT_IGNORE_ROBOTS, OPT_RETRIES, OPT_MAX_RA, OPT_LOW_SPEED,
@@ -275,6 +282,7 @@ int main(int argc, char **argv) {
       {"max-pages", required_argument, NULL, OPT_PAGES},
       {"max-body", required_argument, NULL, OPT_BODY},
       {"max-buffer", required_argument, NULL, OPT_BUFFER},
+      {"pool-nice", required_argument, NULL, OPT_POOL_NICE},
       {"timeout", required_argument, NULL, OPT_TIMEOUT},
       {"connect-timeout", required_argument, NULL, OPT_CONNECT},
       {"user-agent", required_argument, NULL, OPT_UA},
@@ -320,6 +328,7 @@ int main(int argc, char **argv) {
   cli_t cli;
   uint64_t v;
   int ch, err, quiet = 0, verbose = 0, force_progress = 0, use_threads = 0, have_format = 0;
+  int pool_nice = 10;
   unsigned nthreads = 64;
   const char *stats_path = NULL;
   report_format_t format = FMT_TEXT;
@@ -359,6 +368,11 @@ int main(int argc, char **argv) {
       if (parse_u64(optarg, 1u << 20, &v) || v == 0)
         return usage_error("--max-buffer needs a number of MB above 0, not '%s'", optarg);
       opts.max_buffer = v << 20;
+      break;
+    case OPT_POOL_NICE:
+      if (parse_u64(optarg, 19, &v))
+        return usage_error("--pool-nice needs a number from 0 to 19, not '%s'", optarg);
+      pool_nice = (int)v;
       break;
     case OPT_TIMEOUT:
       if (parse_u64(optarg, 86400000, &v))
@@ -508,6 +522,15 @@ int main(int argc, char **argv) {
     unsigned cores = uv_available_parallelism();
     snprintf(n, sizeof(n), "%u", cores);
     setenv("UV_THREADPOOL_SIZE", n, 1);
+  }
+  if (!use_threads) {
+    /* Read as libuv reads it, or the renice jobs would wait for threads that do not exist. */
+    unsigned long pool = strtoul(getenv("UV_THREADPOOL_SIZE"), NULL, 10);
+    pool = pool < 1 ? 1 : pool > 1024 ? 1024 : pool;
+    int perr = cli_prioritize((unsigned)pool, pool_nice, LOOP_SLICE_US);
+    if (perr != 0 && !quiet)
+      fprintf(stderr, "uvcrawl: warning: could not renice the thread pool: %s\n",
+              uv_strerror(perr));
   }
   if (use_threads) {
     int code = run_threads(&cli, &opts, argv + optind, (size_t)(argc - optind), nthreads);
