@@ -134,10 +134,11 @@ void uvcrawl__job_run(uvcrawl__job_t *job) {
  * (uv__async_spin): a pool thread preempted there stalls the loop for a time slice. Jobs that
  * wait are therefore handed out in batches, at most one batch per pool thread, so a busy pool
  * signals the loop a few times per batch instead of once per page. */
-#define BATCH_MAX 32 /* jobs per batch at most */
-/* A batch starts no job after this long, so big pages still come back in good time: bench/lag.py
- * (100 KB pages, 4 ms of gumbo each) had loop lag p99 2.5 ms with batches of 8, 1.6 with 32. */
-#define BATCH_NS (200 * 1000000ull)
+#define BATCH_MAX 64 /* jobs per batch at most */
+/* A batch starts no job after this long, so big pages still come back in good time. bench/lag.py
+ * (100 KB pages, ~4 ms of gumbo each, 2 cores): loop lag p99 2.5 ms with batches of 8, 1.9-2.2
+ * with 32, 1.7 with 64. */
+#define BATCH_NS (400 * 1000000ull)
 
 typedef struct batch_s {
   uv_work_t req;
