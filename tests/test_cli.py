@@ -88,6 +88,34 @@ def test_sigint_stops_gracefully():
         check(len({r["url"] for r in recs}) == len(recs), "duplicate records")
 
 
+def thread_nices(pid):
+    """{tid: nice} of every thread of pid, from /proc (field 19 of stat)."""
+    nices = {}
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{tid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        nices[int(tid)] = int(fields[16])
+    return nices
+
+
+def test_pool_threads_yield_to_the_loop():
+    # The loop thread keeps nice 0; the pool's threads (UV_THREADPOOL_SIZE of them) get
+    # --pool-nice, 10 by default, 0 leaves them alone.
+    with Site("--pages", 2000, "--delay", 50) as site:
+        for args, want in (([], 10), (["--pool-nice", "3"], 3), (["--pool-nice", "0"], 0)):
+            env = dict(os.environ, UV_THREADPOOL_SIZE="3")
+            p = subprocess.Popen([UVCRAWL, "-q", site.root, "--max-inflight", "4", *args],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+            time.sleep(0.7)
+            nices = thread_nices(p.pid)
+            p.send_signal(signal.SIGINT)
+            p.communicate(timeout=10)
+            check(nices.pop(p.pid) == 0, f"loop thread reniced: {args}")
+            check(sorted(nices.values()) == [want] * 3, f"{args}: pool threads {nices}")
+    code, _, err = crawl("--pool-nice", "20", "http://127.0.0.1:1/")
+    check(code == 2 and "--pool-nice" in err, f"--pool-nice 20: exit {code} {err}")
+
+
 if __name__ == "__main__":
     run_tests([test_man_page_matches_help, test_progress_line_on_a_terminal_only,
-               test_sigint_stops_gracefully])
+               test_sigint_stops_gracefully, test_pool_threads_yield_to_the_loop])
