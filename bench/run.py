@@ -33,6 +33,8 @@ import urllib.request
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 RESULTS = os.path.join(HERE, "results")
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+from sitelib import stop  # noqa: E402  (the tests' way to end a server)
 
 FULL = dict(pages=20000, size=8192, delays=[0, 50, 200], caps=[16, 64, 256, 1024, 4096],
             threads=[16, 64, 256, 1024], wget2_threads=[16, 64], tool_cap_s=60.0)
@@ -101,12 +103,7 @@ class Site:
         self.get("/__reset")
 
     def close(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        stop(self.proc)
 
 
 # ---- one measured run ---------------------------------------------------------------------

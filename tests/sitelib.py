@@ -9,6 +9,18 @@ UVCRAWL = os.environ.get("UVCRAWL", "build/uvcrawl")
 SITESERVER = os.environ.get("SITESERVER", "build/uvcrawl-siteserver")
 
 
+def stop(proc, timeout=10):
+    """Terminates proc and waits for it; kills it if it has not gone after timeout seconds."""
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 class Site:
     """A running uvcrawl-siteserver on 127.0.0.1 with an ephemeral port."""
 
@@ -40,8 +52,7 @@ class Site:
         self.get("/__reset")
 
     def close(self):
-        self.proc.terminate()
-        self.proc.wait(timeout=10)
+        stop(self.proc)
 
     def __enter__(self):
         return self

@@ -13,7 +13,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from sitelib import check, crawl, records, run_tests  # noqa: E402
+from sitelib import check, crawl, records, run_tests, stop  # noqa: E402
 
 NGINX = os.environ.get("NGINX", "/usr/sbin/nginx")
 TMP = tempfile.mkdtemp(prefix="uvcrawl-h2-")
@@ -203,13 +203,7 @@ http {{
         return False
 
     def close(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop(self.proc)
 
 
 class Log:
