@@ -717,6 +717,9 @@ static void pump(uvcrawl_t *c);
 /* Links queued per callback: about 0.2 ms of loop time. A page with a million links is queued
  * over many loop iterations instead of stalling every transfer for tens of ms. */
 #define LINKS_PER_TURN 4096
+/* Finished pages recorded per loop iteration: a batch of 64 back from the pool is spread over
+ * several iterations, with the sockets served in between. */
+#define PAGES_PER_TURN 8
 
 /* Queues up to *budget more of p's links; returns 1 once all of them are. */
 static int queue_links(uvcrawl_t *c, page_t *p, size_t *budget) {
@@ -742,7 +745,8 @@ static void page_links_queued(page_t *p) {
 static void on_drain(uv_idle_t *h) {
   uvcrawl_t *c = UVCRAWL_CONTAINER_OF(h, uvcrawl_t, drain);
   size_t budget = LINKS_PER_TURN;
-  while (c->drain_head != NULL && queue_links(c, c->drain_head, &budget)) {
+  for (unsigned n = 0; n < PAGES_PER_TURN && c->drain_head != NULL &&
+                       queue_links(c, c->drain_head, &budget); n++) {
     page_t *p = c->drain_head;
     c->drain_head = p->drain_next;
     if (c->drain_head == NULL) c->drain_tail = NULL;
@@ -768,14 +772,8 @@ static void on_job_done(uvcrawl__job_t *job) {
   p->counted = 0;
   free(p->body);
   p->body = NULL;
-  /* Links are queued (and journaled) whatever the state: a page's completion record must never
-   * reach the journal without the links it gave, or a resume would lose them. */
-  size_t budget = LINKS_PER_TURN;
-  if (c->drain_head == NULL && queue_links(c, p, &budget)) {
-    page_links_queued(p);
-    pump(c);
-    return;
-  }
+  /* Links are queued (and journaled) whatever the state, from on_drain: a page's completion
+   * record must never reach the journal without the links it gave, or a resume would lose them. */
   p->drain_next = NULL;
   if (c->drain_tail) c->drain_tail->drain_next = p;
   else c->drain_head = p;
