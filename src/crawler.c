@@ -81,7 +81,7 @@ struct uvcrawl_s {
   uint64_t start_ns;
   uv_timer_t tick;  /* runs pump/finish/teardown from a clean stack */
   uv_timer_t lag_timer;
-  uv_idle_t drain;  /* queues the links of pages that have too many for one go */
+  uv_idle_t drain;  /* records finished pages (and queues their links) a few per iteration */
   page_t *drain_head, *drain_tail;
   uint64_t lag_prev_ns;
   uvcrawl__hist_t lag;
@@ -714,8 +714,8 @@ static void enqueue_sitemap(uvcrawl_t *c, const char *url, const char *referrer)
 
 static void pump(uvcrawl_t *c);
 
-/* Links queued per callback: about 0.2 ms of loop time. A page with a million links is queued
- * over many loop iterations instead of stalling every transfer for tens of ms. */
+/* Links queued per loop iteration: about 0.2 ms of loop time. A page with a million links is
+ * queued over many iterations instead of stalling every transfer for tens of ms. */
 #define LINKS_PER_TURN 4096
 /* Finished pages recorded per loop iteration: a batch of 64 back from the pool is spread over
  * several iterations, with the sockets served in between. */
