@@ -131,7 +131,7 @@ def test_slow_host_does_not_starve_fast_one():
 def test_retry_after_and_backoff():
     with Site("--pages", 5) as site:
         code, recs, _ = run(site.origin + "/h/429", "--retries", 3, "--ignore-robots",
-                            name="429")
+                            "--max-depth", 0, name="429")
         r = recs[site.origin + "/h/429"]
         check(r["status"] == 200 and r["attempts"] == 3, f"{r}")
         t = [ms for ms, _, p in server_log(site) if p == "/h/429"]
@@ -139,21 +139,22 @@ def test_retry_after_and_backoff():
               f"Retry-After: 1 not honored: {t}")
         site.reset()
         code, recs, _ = run(site.origin + "/h/429date", "--retries", 3, "--ignore-robots",
-                            name="429d")
+                            "--max-depth", 0, name="429d")
         r = recs[site.origin + "/h/429date"]
         t = [ms for ms, _, p in server_log(site) if p == "/h/429date"]
         check(r["status"] == 200 and len(t) == 3 and all(b - a >= 900 for a, b in zip(t, t[1:])),
               f"HTTP-date Retry-After: {r} {t}")
         site.reset()
         code, recs, _ = run(site.origin + "/h/503", "--retries", 5, "--ignore-robots",
-                            name="503")
+                            "--max-depth", 0, name="503")
         r = recs[site.origin + "/h/503"]
         t = [ms for ms, _, p in server_log(site) if p == "/h/503"]
         check(r["status"] == 200 and r["attempts"] == 4, f"{r}")
         check(all(b - a >= 240 for a, b in zip(t, t[1:])), f"no backoff between 503s: {t}")
         # Without retries, the 429 is the record.
         site.reset()
-        code, recs, _ = run(site.origin + "/h/429/x", "--ignore-robots", name="429n")
+        code, recs, _ = run(site.origin + "/h/429/x", "--ignore-robots", "--max-depth", 0,
+                            name="429n")
         check(recs[site.origin + "/h/429/x"]["status"] == 429, "retried without --retries")
 
 
