@@ -128,27 +128,25 @@ def test_slow_host_does_not_starve_fast_one():
         check(fast_span < slow_span / 2, f"fast host took {fast_span:.0f} ms, slow {slow_span:.0f}")
 
 
+def retried(site, path, retries, name):
+    """Crawls only site's path with retries; returns its record and the server's request times
+    of it (the server's log is reset first)."""
+    site.reset()
+    _, recs, _ = run(site.origin + path, "--retries", retries, "--ignore-robots",
+                     "--max-depth", 0, name=name)
+    return recs[site.origin + path], [ms for ms, _, p in server_log(site) if p == path]
+
+
 def test_retry_after_and_backoff():
     with Site("--pages", 5) as site:
-        code, recs, _ = run(site.origin + "/h/429", "--retries", 3, "--ignore-robots",
-                            "--max-depth", 0, name="429")
-        r = recs[site.origin + "/h/429"]
+        r, t = retried(site, "/h/429", 3, "429")
         check(r["status"] == 200 and r["attempts"] == 3, f"{r}")
-        t = [ms for ms, _, p in server_log(site) if p == "/h/429"]
         check(len(t) == 3 and all(b - a >= 950 for a, b in zip(t, t[1:])),
               f"Retry-After: 1 not honored: {t}")
-        site.reset()
-        code, recs, _ = run(site.origin + "/h/429date", "--retries", 3, "--ignore-robots",
-                            "--max-depth", 0, name="429d")
-        r = recs[site.origin + "/h/429date"]
-        t = [ms for ms, _, p in server_log(site) if p == "/h/429date"]
+        r, t = retried(site, "/h/429date", 3, "429d")
         check(r["status"] == 200 and len(t) == 3 and all(b - a >= 900 for a, b in zip(t, t[1:])),
               f"HTTP-date Retry-After: {r} {t}")
-        site.reset()
-        code, recs, _ = run(site.origin + "/h/503", "--retries", 5, "--ignore-robots",
-                            "--max-depth", 0, name="503")
-        r = recs[site.origin + "/h/503"]
-        t = [ms for ms, _, p in server_log(site) if p == "/h/503"]
+        r, t = retried(site, "/h/503", 5, "503")
         check(r["status"] == 200 and r["attempts"] == 4, f"{r}")
         check(all(b - a >= 240 for a, b in zip(t, t[1:])), f"no backoff between 503s: {t}")
         # Without retries, the 429 is the record.
