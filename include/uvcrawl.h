@@ -130,6 +130,8 @@ typedef struct {
   const char *http_version; /* of the response: "1.0", "1.1", "2" or "3"; NULL when none */
 } uvcrawl_result_t;
 
+#define UVCRAWL_LAG_WORST 8
+
 typedef struct {
   uint64_t pages;          /* records emitted */
   uint64_t errors;         /* records with an error or status >= 400 */
@@ -153,6 +155,13 @@ typedef struct {
   double wall_ms;          /* since uvcrawl_start() */
   uint64_t pool_jobs;      /* bodies and robots.txt files handed to the thread pool */
   uint64_t pool_batches;   /* uv_work_t requests they took (several jobs each when busy) */
+  /* The worst loop lags, worst first (ms 0 in unused places): when each ended, on
+   * uv_hrtime()'s clock (CLOCK_MONOTONIC on Linux, as perf -k CLOCK_MONOTONIC), so a trace
+   * of the machine can tell what held the loop then (bench/lag.py --trace). */
+  struct {
+    uint64_t at_ns;
+    double ms;
+  } lag_worst[UVCRAWL_LAG_WORST];
 } uvcrawl_stats_t;
 
 /* A broken URL and every page that links it (pointers borrowed for the callback). */

@@ -484,7 +484,7 @@ static void on_tick(uv_timer_t *t);
 static void on_lag_timer(uv_timer_t *t) {
   uvcrawl_t *c = UVCRAWL_CONTAINER_OF(t, uvcrawl_t, lag_timer);
   uint64_t now = uv_hrtime(), due = c->lag_prev_ns + 1000000;
-  uvcrawl__hist_add(&c->lag, now > due ? (now - due) / 1000 : 0);
+  uvcrawl__hist_add(&c->lag, now > due ? (now - due) / 1000 : 0, now);
   c->lag_prev_ns = now;
 }
 
@@ -1287,6 +1287,13 @@ void uvcrawl_get_stats(const uvcrawl_t *c, uvcrawl_stats_t *s) {
   s->lag_p50_ms = uvcrawl__hist_quantile_ms(&c->lag, 0.50);
   s->lag_p99_ms = uvcrawl__hist_quantile_ms(&c->lag, 0.99);
   s->lag_max_ms = (double)c->lag.max_us / 1000.0;
+  uint64_t at[UVCRAWL_LAG_WORST], us[UVCRAWL_LAG_WORST];
+  unsigned n = uvcrawl__hist_worst(&c->lag, at, us);
+  memset(s->lag_worst, 0, sizeof(s->lag_worst));
+  for (unsigned i = 0; i < n; i++) {
+    s->lag_worst[i].at_ns = at[i];
+    s->lag_worst[i].ms = (double)us[i] / 1000.0;
+  }
   uvcrawl__pool_counts(c->pool, &s->pool_jobs, &s->pool_batches);
   if (c->state == ST_RUNNING || c->state == ST_STOPPING)
     s->wall_ms = (double)(uv_hrtime() - c->start_ns) / 1e6;

@@ -12,10 +12,36 @@ static double bucket_top_ms(unsigned b) {
   return 10.0 + (b - 1000 + 1);
 }
 
-void uvcrawl__hist_add(uvcrawl__hist_t *h, uint64_t us) {
+void uvcrawl__hist_add(uvcrawl__hist_t *h, uint64_t us, uint64_t at_ns) {
   h->buckets[bucket_of(us)]++;
   h->count++;
   if (us > h->max_us) h->max_us = us;
+  /* Only a sample above the smallest kept one costs the scan. */
+  unsigned min = 0;
+  if (us == 0 || us <= h->worst_floor_us) return;
+  for (unsigned i = 1; i < UVCRAWL_LAG_WORST; i++)
+    if (h->worst[i].us < h->worst[min].us) min = i;
+  h->worst[min].at_ns = at_ns;
+  h->worst[min].us = us;
+  h->worst_floor_us = h->worst[0].us;
+  for (unsigned i = 1; i < UVCRAWL_LAG_WORST; i++)
+    if (h->worst[i].us < h->worst_floor_us) h->worst_floor_us = h->worst[i].us;
+}
+
+unsigned uvcrawl__hist_worst(const uvcrawl__hist_t *h, uint64_t at_ns[UVCRAWL_LAG_WORST],
+                             uint64_t us[UVCRAWL_LAG_WORST]) {
+  unsigned n = 0;
+  for (unsigned i = 0; i < UVCRAWL_LAG_WORST; i++) {
+    if (h->worst[i].us == 0) continue;
+    unsigned j = n++; /* insertion, worst first */
+    for (; j > 0 && us[j - 1] < h->worst[i].us; j--) {
+      us[j] = us[j - 1];
+      at_ns[j] = at_ns[j - 1];
+    }
+    us[j] = h->worst[i].us;
+    at_ns[j] = h->worst[i].at_ns;
+  }
+  return n;
 }
 
 double uvcrawl__hist_quantile_ms(const uvcrawl__hist_t *h, double q) {

@@ -116,6 +116,33 @@ def test_pool_threads_yield_to_the_loop():
     check(code == 2 and "--pool-nice" in err, f"--pool-nice 20: exit {code} {err}")
 
 
+def test_stats_json():
+    # The final figures as JSON, and the worst loop lags with when they ended on the monotonic
+    # clock (what a perf trace taken with -k CLOCK_MONOTONIC is stamped with).
+    stats, out = os.path.join(TMP, "stats.json"), os.path.join(TMP, "stats.jsonl")
+    with Site("--pages", 400) as site:
+        t0 = time.monotonic_ns()
+        code, _, err = crawl("-q", site.root, "--stats-json", stats, "-o", out)
+        t1 = time.monotonic_ns()
+        check(code in (0, 1), f"exit {code}: {err}")
+        want = len(site.expected())
+    with open(stats) as f:
+        st = json.load(f)
+    with open(out) as f:
+        recs = [json.loads(line) for line in f]
+    check(st["pages"] == len(recs) == want, f"pages {st['pages']}, {len(recs)} records, {want}")
+    check(st["errors"] == sum(1 for r in recs if r.get("error") or (r.get("status") or 0) >= 400),
+          f"errors {st['errors']}")
+    check(st["pool_jobs"] >= st["pool_batches"] >= 1, f"pool {st['pool_jobs']}/{st['pool_batches']}")
+    worst = st["lag_worst"]
+    check(1 <= len(worst) <= 8, f"lag_worst: {worst}")
+    check(abs(worst[0]["ms"] - st["lag_max_ms"]) < 0.002, f"{worst[0]} vs max {st['lag_max_ms']}")
+    check(all(a["ms"] >= b["ms"] > 0 for a, b in zip(worst, worst[1:])), f"not worst first: {worst}")
+    check(all(t0 <= w["at_ns"] <= t1 for w in worst), f"at_ns outside [{t0}, {t1}]: {worst}")
+    check(len({w["at_ns"] for w in worst}) == len(worst), f"the same moment twice: {worst}")
+
+
 if __name__ == "__main__":
     run_tests([test_man_page_matches_help, test_progress_line_on_a_terminal_only,
-               test_sigint_stops_gracefully, test_pool_threads_yield_to_the_loop])
+               test_sigint_stops_gracefully, test_pool_threads_yield_to_the_loop,
+               test_stats_json])
