@@ -6,6 +6,10 @@ pool) and reports pages/s, MB/s and the loop lag the crawler measured (a 1 ms re
 timer: p50/p99/max of how late it fired), plus peak RSS.
 
     python3 bench/lag.py [--pages 20000] [--size 100000] [--inflight 64] [--build build-release]
+                         [--trace]
+
+--trace records the whole machine's scheduler events with perf meanwhile and says, for each
+of the crawler's 8 worst lags, where its time went (bench/lagtrace.py).
 """
 import argparse
 import json
@@ -16,6 +20,8 @@ import subprocess
 import sys
 import tempfile
 import time
+
+import lagtrace
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -36,6 +42,8 @@ def main():
     ap.add_argument("--build", default="build-release")
     ap.add_argument("--keep", action="store_true", help="keep the mirror directory")
     ap.add_argument("--pool-nice", type=int, default=None, help="uvcrawl's --pool-nice")
+    ap.add_argument("--trace", action="store_true",
+                    help="attribute the worst lags with a perf scheduler trace")
     a = ap.parse_args()
     build = os.path.join(ROOT, a.build)
     if not os.path.exists(os.path.join(build, "build.ninja")):
@@ -51,6 +59,9 @@ def main():
         cmd = [os.path.join(build, "uvcrawl"), "-q", f"http://127.0.0.1:{port}/", "--mirror",
                os.path.join(mirror, "m"), "--max-inflight", str(a.inflight), "--stats-json",
                stats] + ([] if a.pool_nice is None else ["--pool-nice", str(a.pool_nice)])
+        perf = lagtrace.start(os.path.join(mirror, "perf.data")) if a.trace else None
+        if perf is not None:
+            time.sleep(1)  # perf is recording before the crawl starts
         p = subprocess.Popen(cmd)
         steal0 = read_steal()
         # The loop thread's own scheduler account (run time, runqueue wait, slices): lag that
@@ -84,6 +95,14 @@ def main():
             "steal_s": round(steal, 2),
             "pool_jobs": s.get("pool_jobs"), "pool_batches": s.get("pool_batches"),
         }
+        if perf is not None:
+            lagtrace.stop(perf)
+            rows = lagtrace.attribute(os.path.join(mirror, "perf.data"), p.pid, s["lag_worst"])
+            print(lagtrace.table(rows))
+            # A bound, not just the top 8's: any lag not listed is at most the 8th worst.
+            rest = min(r["lag_ms"] for r in rows) if len(rows) == 8 else 0
+            row["lag_max_ms_less_vm_pauses"] = round(
+                max(rest, max(r["lag_ms"] - r["vm_paused_ms"] for r in rows)), 2)
         print(json.dumps(row))
     finally:
         site.terminate()
