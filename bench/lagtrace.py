@@ -6,9 +6,10 @@ A system-wide scheduler trace (perf, stamped with CLOCK_MONOTONIC like the crawl
 - loop running / runnable-waiting / sleeping: the loop thread's own state;
 - yields: sched_yield calls by the loop thread (libuv 1.44's uv__async_spin);
 - held by: what ran on the CPUs while the loop waited;
-- VM paused: stretches of over PAUSE_MS with no scheduler or timer event on any CPU while a
-  CPU was busy. The scheduler tick (4 ms at HZ=250) fires on every busy CPU, so such a gap is
-  the hypervisor not running this VM (the steal time /proc/stat counts), not the crawler.
+- VM paused: stretches of over PAUSE_MS with no scheduler or timer event on the CPU the loop
+  thread last ran on, while that CPU was busy (or on every CPU). The scheduler tick (4 ms at
+  HZ=250) fires on every busy CPU, so such a gap is the hypervisor not running that virtual
+  CPU (the steal time /proc/stat counts), not the crawler.
 """
 import bisect
 import collections
@@ -59,6 +60,8 @@ def attribute(path, loop_tid, worst):
     state, since = "sleeping", None
     cur = {}           # cpu -> (comm, since)
     last_t = None      # the last event on any CPU
+    last_on = {}       # cpu -> its last event
+    loop_cpu = None    # where the loop thread last ran
     for line in script.stdout:
         m = LINE.match(line)
         if not m:
@@ -70,6 +73,10 @@ def attribute(path, loop_tid, worst):
                 c != "swapper" for c, _ in cur.values()):
             overlap(last_t, t, lambda i, s: acc[i].update({"vm_paused": s}))
         last_t = t
+        gap = t - last_on.get(cpu, t)
+        last_on[cpu] = t
+        if cpu == loop_cpu and gap > PAUSE_MS / 1e3 and cur.get(cpu, ("swapper",))[0] != "swapper":
+            overlap(t - gap, t, lambda i, s: acc[i].update({"cpu_paused": s}))
         if ev == "sched:sched_switch":
             f = dict(FIELD.findall(rest))
             prev, nxt = int(f["prev_pid"]), int(f["next_pid"])
@@ -79,6 +86,7 @@ def attribute(path, loop_tid, worst):
                     overlap(t0, t, lambda i, s, c=comm: held[i].update({c: s}))
             cur[cpu] = ("swapper" if nxt == 0 else f["next_comm"], t)
             if prev == loop_tid or nxt == loop_tid:
+                loop_cpu = cpu
                 overlap(since, t, lambda i, s, st=state: acc[i].update({st: s}))
                 since = t
                 state = "running" if nxt == loop_tid else (
@@ -97,7 +105,8 @@ def attribute(path, loop_tid, worst):
             "at_ns": int(round(end * 1e9)), "lag_ms": ms,
             "running_ms": round(a["running"] * 1e3, 1), "runnable_ms": round(a["runnable"] * 1e3, 1),
             "sleeping_ms": round(a["sleeping"] * 1e3, 1), "yields": int(a["yields"]),
-            "vm_paused_ms": round(a["vm_paused"] * 1e3, 1),
+            # A gap on the loop's CPU and one on every CPU may be the same stretch.
+            "vm_paused_ms": round(max(a["vm_paused"], a["cpu_paused"]) * 1e3, 1),
             "held_by": ", ".join(f"{c} {s * 1e3:.1f}" for c, s in held[i].most_common(3)),
         })
     return sorted(out, key=lambda r: -r["lag_ms"])
