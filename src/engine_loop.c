@@ -4,12 +4,21 @@
 
 #include "uvcrawl-int.h"
 
+/* Loop time spent serving ready sockets per iteration. libcurl reads a ready socket until it
+ * is drained (a 100 KB body is ~13 recv+poll pairs), so serving the 64 sockets of a busy crawl
+ * in one go held the loop 5-13 ms (bench/lag.py --trace). Past this budget the rest wait for
+ * the next iteration, with timers and finished pages served in between. */
+#define SERVE_NS 1000000
+
 typedef struct sock_ctx_s sock_ctx_t;
 
 struct uvcrawl__engine_s {
   uv_loop_t *loop;
   CURLM *multi;
   uv_timer_t timer;
+  uv_check_t serve; /* right after each poll phase: serves the ready sockets */
+  uv_idle_t again;  /* while some wait, the next poll does not block */
+  sock_ctx_t *ready_head, *ready_tail;
   uvcrawl__engine_done_cb done_cb;
   void *arg;
   sock_ctx_t *socks; /* every live poll context, to close them all at teardown */
@@ -24,9 +33,20 @@ struct uvcrawl__engine_s {
 struct sock_ctx_s {
   uv_poll_t poll;
   curl_socket_t fd;
+  int flags; /* CURL_CSELECT_* seen since it was last served; nonzero: on the ready list */
   uvcrawl__engine_t *engine;
   sock_ctx_t *prev, *next;
+  sock_ctx_t *ready_prev, *ready_next;
 };
+
+static void ready_remove(uvcrawl__engine_t *e, sock_ctx_t *s) {
+  if (s->ready_prev) s->ready_prev->ready_next = s->ready_next;
+  else e->ready_head = s->ready_next;
+  if (s->ready_next) s->ready_next->ready_prev = s->ready_prev;
+  else e->ready_tail = s->ready_prev;
+  s->ready_prev = s->ready_next = NULL;
+  s->flags = 0;
+}
 
 static void engine_maybe_free(uvcrawl__engine_t *e) {
   if (!e->closing || e->pending_closes != 0) return;
@@ -50,6 +70,7 @@ static void sock_release(sock_ctx_t *s) {
   else e->socks = s->next;
   if (s->next) s->next->prev = s->prev;
   e->nsocks--;
+  if (s->flags) ready_remove(e, s);
   uv_poll_stop(&s->poll);
   e->pending_closes++;
   uv_close((uv_handle_t *)&s->poll, on_sock_closed);
@@ -68,16 +89,44 @@ static void check_done(uvcrawl__engine_t *e) {
   }
 }
 
+/* Only notes what is ready: on_serve moves the bytes, in order, within its budget. A socket
+ * left for the next iteration stays ready, and is reported again there. */
 static void on_poll(uv_poll_t *p, int status, int events) {
   sock_ctx_t *s = UVCRAWL_CONTAINER_OF(p, sock_ctx_t, poll);
   uvcrawl__engine_t *e = s->engine;
   int flags = 0;
-  int running;
   if (status < 0) flags = CURL_CSELECT_ERR;
   if (events & UV_READABLE) flags |= CURL_CSELECT_IN;
   if (events & UV_WRITABLE) flags |= CURL_CSELECT_OUT;
-  curl_multi_socket_action(e->multi, s->fd, flags, &running);
-  check_done(e);
+  if (flags == 0) return;
+  if (s->flags == 0) {
+    s->ready_prev = e->ready_tail;
+    s->ready_next = NULL;
+    if (e->ready_tail) e->ready_tail->ready_next = s;
+    else e->ready_head = s;
+    e->ready_tail = s;
+  }
+  s->flags |= flags;
+}
+
+static void on_again(uv_idle_t *h) { (void)h; }
+
+static void on_serve(uv_check_t *h) {
+  uvcrawl__engine_t *e = UVCRAWL_CONTAINER_OF(h, uvcrawl__engine_t, serve);
+  uint64_t start = uv_hrtime();
+  int running;
+  /* At least one socket per iteration, whatever the clock says. */
+  while (e->multi != NULL && e->ready_head != NULL) {
+    sock_ctx_t *s = e->ready_head;
+    int flags = s->flags;
+    ready_remove(e, s);
+    /* May release any socket, s included: the list stays right (sock_release). */
+    curl_multi_socket_action(e->multi, s->fd, flags, &running);
+    check_done(e);
+    if (uv_hrtime() - start > SERVE_NS) break;
+  }
+  if (e->ready_head != NULL) uv_idle_start(&e->again, on_again);
+  else uv_idle_stop(&e->again);
 }
 
 static void on_timer(uv_timer_t *t) {
@@ -118,6 +167,8 @@ static int on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *userp, v
       return -1;
     }
     s->fd = fd;
+    s->flags = 0;
+    s->ready_prev = s->ready_next = NULL;
     s->engine = e;
     s->prev = NULL;
     s->next = e->socks;
@@ -146,6 +197,12 @@ int uvcrawl__engine_new(uv_loop_t *loop, unsigned max_connections, uvcrawl__engi
     return UVCRAWL_ECURL;
   }
   uv_timer_init(loop, &e->timer);
+  uv_check_init(loop, &e->serve);
+  uv_idle_init(loop, &e->again);
+  uv_check_start(&e->serve, on_serve);
+  /* Neither keeps the caller's loop alive: the sockets and the timer do, while there is work. */
+  uv_unref((uv_handle_t *)&e->serve);
+  uv_unref((uv_handle_t *)&e->again);
   curl_multi_setopt(e->multi, CURLMOPT_SOCKETFUNCTION, on_curl_socket);
   curl_multi_setopt(e->multi, CURLMOPT_SOCKETDATA, e);
   curl_multi_setopt(e->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
@@ -170,8 +227,9 @@ unsigned uvcrawl__engine_sockets(const uvcrawl__engine_t *e, unsigned *max) {
   return e->nsocks;
 }
 
-static void on_timer_closed(uv_handle_t *h) {
-  uvcrawl__engine_t *e = UVCRAWL_CONTAINER_OF(h, uvcrawl__engine_t, timer);
+/* The timer, serve and again handles: one callback, since each is the engine's own. */
+static void on_own_closed(uv_handle_t *h) {
+  uvcrawl__engine_t *e = h->data;
   e->pending_closes--;
   engine_maybe_free(e);
 }
@@ -182,10 +240,13 @@ void uvcrawl__engine_close(uvcrawl__engine_t *e, uvcrawl__engine_close_cb cb, vo
   /* Stop polling before curl closes its sockets: never close an fd while it is polled. */
   for (sock_ctx_t *s = e->socks; s != NULL; s = s->next) uv_poll_stop(&s->poll);
   e->closing = 1;
-  e->pending_closes++; /* the timer */
+  e->pending_closes += 3; /* the timer, serve and again */
   CURLM *multi = e->multi;
   curl_multi_cleanup(multi); /* may call on_curl_socket(REMOVE) for cached connections */
   e->multi = NULL;
   while (e->socks != NULL) sock_release(e->socks);
-  uv_close((uv_handle_t *)&e->timer, on_timer_closed);
+  e->timer.data = e->serve.data = e->again.data = e;
+  uv_close((uv_handle_t *)&e->timer, on_own_closed);
+  uv_close((uv_handle_t *)&e->serve, on_own_closed);
+  uv_close((uv_handle_t *)&e->again, on_own_closed);
 }

@@ -96,6 +96,69 @@ static void pool_batches(void) {
   printf("offload: %d jobs ran in %llu batches\n", N, (unsigned long long)nbatches);
 }
 
+/* Ready sockets are served within a time budget per loop iteration (SERVE_NS in
+ * engine_loop.c): STREAMS endless bodies, always ready, are never all served in one iteration,
+ * which is what a loop that serves every ready socket at once would do each time. */
+#define STREAMS 16
+#define STREAM_BYTES (8u << 20)
+static uint64_t turn, stream_turn[STREAMS];
+static size_t stream_got[STREAMS];
+static unsigned served_now, served_max, streams_done, streams_cut;
+static uvcrawl__engine_t *stream_engine;
+
+static size_t on_stream(char *p, size_t size, size_t n, void *arg) {
+  unsigned i = (unsigned)(uintptr_t)arg;
+  (void)p;
+  if (stream_turn[i] != turn) {
+    stream_turn[i] = turn;
+    if (++served_now > served_max) served_max = served_now;
+  }
+  stream_got[i] += size * n;
+  return stream_got[i] >= STREAM_BYTES ? 0 : size * n; /* enough: abort it */
+}
+
+static void on_stream_done(void *arg, CURL *easy, CURLcode code) {
+  (void)arg;
+  if (code == CURLE_WRITE_ERROR) streams_cut++;
+  streams_done++;
+  curl_easy_cleanup(easy);
+}
+
+static void on_turn(uv_prepare_t *h) {
+  turn++;
+  served_now = 0;
+  if (streams_done == STREAMS) {
+    uvcrawl__engine_close(stream_engine, NULL, NULL);
+    uv_close((uv_handle_t *)h, NULL);
+  }
+}
+
+static void serve_budget(int port) {
+  uv_loop_t loop;
+  uv_prepare_t prepare;
+  char url[64];
+  ASSERT_EQ(uv_loop_init(&loop), 0);
+  ASSERT_EQ(uvcrawl__engine_new(&loop, STREAMS, on_stream_done, NULL, &stream_engine), 0);
+  snprintf(url, sizeof(url), "http://127.0.0.1:%d/h/huge", port);
+  for (unsigned i = 0; i < STREAMS; i++) {
+    CURL *e = curl_easy_init();
+    ASSERT_NOT_NULL(e);
+    stream_turn[i] = UINT64_MAX;
+    curl_easy_setopt(e, CURLOPT_URL, url);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_stream);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, (void *)(uintptr_t)i);
+    ASSERT_EQ(uvcrawl__engine_add(stream_engine, e), 0);
+  }
+  uv_prepare_init(&loop, &prepare);
+  uv_prepare_start(&prepare, on_turn);
+  ASSERT_EQ(uv_run(&loop, UV_RUN_DEFAULT), 0);
+  ASSERT_EQ(uv_loop_close(&loop), 0);
+  ASSERT_EQ(streams_cut, STREAMS); /* each got its bytes, then was cut off */
+  ASSERT_LE(served_max, STREAMS / 2);
+  printf("offload: %u endless bodies, %u MB each, at most %u served in one of %llu iterations\n",
+         STREAMS, STREAM_BYTES >> 20, served_max, (unsigned long long)turn);
+}
+
 /* Crawls /h/manylinks (the links in its first --max-parse bytes) and returns the URLs seen. */
 static uint64_t crawl_many_links(int port) {
   uv_loop_t loop;
@@ -159,6 +222,7 @@ int main(int argc, char **argv) {
 
   uint64_t seen = crawl_many_links(port);
   pool_batches();
+  serve_budget(port);
   siteproc_stop(pid);
   ASSERT_GT(results, 400);
   ASSERT_EQ(atomic_load(&on_loop), 0);
