@@ -156,6 +156,7 @@ void uvcrawl_set_data(uvcrawl_t *c, void *data) { c->data = data; }
 void *uvcrawl_get_data(const uvcrawl_t *c) { return c->data; }
 
 static void on_transfer_done(void *arg, CURL *easy, CURLcode code);
+static void on_admit(void *arg);
 
 /* Parses "200..299,403" into c->accept. */
 static int parse_accept(uvcrawl_t *c, const char *spec) {
@@ -415,7 +416,8 @@ int uvcrawl_create(uv_loop_t *loop, const uvcrawl_options_t *opts, uvcrawl_t **o
   /* Test-only: a slow disk, to prove backpressure bounds memory. */
   const char *delay = getenv("UVCRAWL_TEST_WRITE_DELAY_MS");
   if (delay != NULL) uvcrawl__store_delay_ms = (unsigned)strtoul(delay, NULL, 10);
-  err = uvcrawl__engine_new(loop, c->stats.inflight_cap, on_transfer_done, c, &c->engine);
+  err = uvcrawl__engine_new(loop, c->stats.inflight_cap, on_transfer_done, on_admit, c,
+                            &c->engine);
   if (err) goto fail;
   /* Files last: nothing after them can fail but the journal replay. */
   if (c->opts.output_path != NULL &&
@@ -1076,11 +1078,15 @@ static void fetch(uvcrawl_t *c, const uvcrawl__item_t *item, const char *robots_
   if (c->inflight > c->stats.inflight_max) c->stats.inflight_max = c->inflight;
 }
 
-static int may_admit(const uvcrawl_t *c) {
+static int may_admit(uvcrawl_t *c) {
   return c->state == ST_RUNNING && c->inflight < c->stats.inflight_cap &&
          c->buffered < c->opts.max_buffer &&
-         (c->opts.max_pages == 0 || c->started < c->opts.max_pages);
+         (c->opts.max_pages == 0 || c->started < c->opts.max_pages) &&
+         /* Last, as a no there means "soon"; never a no with nothing in flight. */
+         (c->inflight == 0 || uvcrawl__engine_may_add(c->engine));
 }
+
+static void on_admit(void *arg) { pump(arg); }
 
 static void on_wake(uv_timer_t *t) {
   pump(UVCRAWL_CONTAINER_OF(t, uvcrawl_t, wake));

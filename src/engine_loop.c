@@ -9,6 +9,10 @@
  * in one go held the loop 5-13 ms (bench/lag.py --trace). Past this budget the rest wait for
  * the next iteration, with timers and finished pages served in between. */
 #define SERVE_NS 1000000
+/* Transfers added between two of curl's timeouts. curl starts every new transfer in its next
+ * timeout, all at once, and from a quick server reads the whole response there too: 64 added
+ * at once held the loop 8-16 ms (bench/README.md). */
+#define ADDS_PER_ROUND 8
 
 typedef struct sock_ctx_s sock_ctx_t;
 
@@ -20,7 +24,10 @@ struct uvcrawl__engine_s {
   uv_idle_t again;  /* while some wait, the next poll does not block */
   sock_ctx_t *ready_head, *ready_tail;
   uvcrawl__engine_done_cb done_cb;
+  uvcrawl__engine_admit_cb admit_cb;
   void *arg;
+  unsigned adds; /* since curl's last timeout */
+  int starved;   /* uvcrawl__engine_may_add said no since then */
   sock_ctx_t *socks; /* every live poll context, to close them all at teardown */
   unsigned nsocks;
   unsigned nsocks_max;
@@ -76,6 +83,19 @@ static void sock_release(sock_ctx_t *s) {
   uv_close((uv_handle_t *)&s->poll, on_sock_closed);
 }
 
+/* After any curl_multi_socket_action: curl has started every transfer added since the last
+ * one (each call runs all expired timers, and a new transfer's is already expired). */
+static void after_action(uvcrawl__engine_t *e) {
+  e->adds = 0;
+}
+
+/* The owner was told to wait for curl to start the transfers it added: curl has now. */
+static void admit_more(uvcrawl__engine_t *e) {
+  if (!e->starved || e->multi == NULL) return;
+  e->starved = 0;
+  if (e->admit_cb) e->admit_cb(e->arg);
+}
+
 /* Hands every finished transfer back to the owner. */
 static void check_done(uvcrawl__engine_t *e) {
   CURLMsg *msg;
@@ -122,9 +142,11 @@ static void on_serve(uv_check_t *h) {
     ready_remove(e, s);
     /* May release any socket, s included: the list stays right (sock_release). */
     curl_multi_socket_action(e->multi, s->fd, flags, &running);
+    after_action(e);
     check_done(e);
     if (uv_hrtime() - start > SERVE_NS) break;
   }
+  admit_more(e);
   if (e->ready_head != NULL) uv_idle_start(&e->again, on_again);
   else uv_idle_stop(&e->again);
 }
@@ -133,7 +155,9 @@ static void on_timer(uv_timer_t *t) {
   uvcrawl__engine_t *e = UVCRAWL_CONTAINER_OF(t, uvcrawl__engine_t, timer);
   int running;
   curl_multi_socket_action(e->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+  after_action(e);
   check_done(e);
+  admit_more(e);
 }
 
 static int on_curl_timer(CURLM *multi, long timeout_ms, void *userp) {
@@ -185,11 +209,12 @@ static int on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *userp, v
 }
 
 int uvcrawl__engine_new(uv_loop_t *loop, unsigned max_connections, uvcrawl__engine_done_cb cb,
-                        void *arg, uvcrawl__engine_t **out) {
+                        uvcrawl__engine_admit_cb admit_cb, void *arg, uvcrawl__engine_t **out) {
   uvcrawl__engine_t *e = calloc(1, sizeof(*e));
   if (e == NULL) return UV_ENOMEM;
   e->loop = loop;
   e->done_cb = cb;
+  e->admit_cb = admit_cb;
   e->arg = arg;
   e->multi = curl_multi_init();
   if (e->multi == NULL) {
@@ -214,7 +239,14 @@ int uvcrawl__engine_new(uv_loop_t *loop, unsigned max_connections, uvcrawl__engi
   return 0;
 }
 
+int uvcrawl__engine_may_add(uvcrawl__engine_t *e) {
+  if (e->adds < ADDS_PER_ROUND) return 1;
+  e->starved = 1;
+  return 0;
+}
+
 int uvcrawl__engine_add(uvcrawl__engine_t *e, CURL *easy) {
+  e->adds++;
   return curl_multi_add_handle(e->multi, easy) == CURLM_OK ? 0 : UVCRAWL_ECURL;
 }
 

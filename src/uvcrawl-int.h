@@ -145,12 +145,17 @@ typedef struct uvcrawl__engine_s uvcrawl__engine_t;
  * multi and belongs to the caller again. */
 typedef void (*uvcrawl__engine_done_cb)(void *arg, CURL *easy, CURLcode code);
 typedef void (*uvcrawl__engine_close_cb)(void *arg);
+/* Runs on the loop when transfers may be added again after uvcrawl__engine_may_add said no. */
+typedef void (*uvcrawl__engine_admit_cb)(void *arg);
 
 /* Creates an engine on a borrowed loop. max_connections bounds the sockets libcurl keeps open,
- * idle cache included. *out is owned by the engine; release it with uvcrawl__engine_close().
- * Returns 0, UVCRAWL_ECURL or UV_ENOMEM. */
+ * idle cache included; admit_cb may be NULL. *out is owned by the engine; release it with
+ * uvcrawl__engine_close(). Returns 0, UVCRAWL_ECURL or UV_ENOMEM. */
 int uvcrawl__engine_new(uv_loop_t *loop, unsigned max_connections, uvcrawl__engine_done_cb cb,
-                        void *arg, uvcrawl__engine_t **out);
+                        uvcrawl__engine_admit_cb admit_cb, void *arg, uvcrawl__engine_t **out);
+/* Whether to add a transfer now: a few per round of curl's timer, since curl starts all new
+ * ones at once there. After a no, admit_cb runs when more may be added. */
+int uvcrawl__engine_may_add(uvcrawl__engine_t *e);
 /* Starts a transfer; the easy handle stays the caller's but must not be touched until the done
  * callback. Returns 0 or UVCRAWL_ECURL. */
 int uvcrawl__engine_add(uvcrawl__engine_t *e, CURL *easy);

@@ -138,7 +138,7 @@ static void serve_budget(int port) {
   uv_prepare_t prepare;
   char url[64];
   ASSERT_EQ(uv_loop_init(&loop), 0);
-  ASSERT_EQ(uvcrawl__engine_new(&loop, STREAMS, on_stream_done, NULL, &stream_engine), 0);
+  ASSERT_EQ(uvcrawl__engine_new(&loop, STREAMS, on_stream_done, NULL, NULL, &stream_engine), 0);
   snprintf(url, sizeof(url), "http://127.0.0.1:%d/h/huge", port);
   for (unsigned i = 0; i < STREAMS; i++) {
     CURL *e = curl_easy_init();
@@ -157,6 +157,56 @@ static void serve_budget(int port) {
   ASSERT_LE(served_max, STREAMS / 2);
   printf("offload: %u endless bodies, %u MB each, at most %u served in one of %llu iterations\n",
          STREAMS, STREAM_BYTES >> 20, served_max, (unsigned long long)turn);
+}
+
+/* New transfers are added a few at a time: curl starts all the new ones in its next timeout at
+ * once (and reads whole responses there), so the engine says "not now" after ADDS_PER_ROUND
+ * and calls admit_cb once curl has started them. */
+static unsigned admits, small_done;
+static void on_admit_more(void *arg) {
+  (void)arg;
+  admits++;
+}
+static void on_small_done(void *arg, CURL *easy, CURLcode code) {
+  (void)arg;
+  ASSERT_EQ(code, CURLE_OK);
+  small_done++;
+  curl_easy_cleanup(easy);
+}
+static size_t on_small_body(char *p, size_t size, size_t n, void *arg) {
+  (void)p, (void)arg;
+  return size * n;
+}
+
+static void add_throttle(int port) {
+  uv_loop_t loop;
+  uvcrawl__engine_t *e;
+  char url[64];
+  unsigned added = 0;
+  ASSERT_EQ(uv_loop_init(&loop), 0);
+  ASSERT_EQ(uvcrawl__engine_new(&loop, 64, on_small_done, on_admit_more, NULL, &e), 0);
+  snprintf(url, sizeof(url), "http://127.0.0.1:%d/", port);
+  for (int round = 0; round < 3; round++) {
+    unsigned before = added;
+    while (uvcrawl__engine_may_add(e)) {
+      CURL *easy = curl_easy_init();
+      ASSERT_NOT_NULL(easy);
+      curl_easy_setopt(easy, CURLOPT_URL, url);
+      curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, on_small_body);
+      ASSERT_EQ(uvcrawl__engine_add(e, easy), 0);
+      added++;
+    }
+    ASSERT_EQ(added - before, 8); /* ADDS_PER_ROUND in engine_loop.c */
+    ASSERT_EQ(admits, (unsigned)round);
+    /* Until curl has started them: then admit_cb says more may come. */
+    for (int i = 0; i < 1000 && admits == (unsigned)round; i++) uv_run(&loop, UV_RUN_ONCE);
+    ASSERT_EQ(admits, (unsigned)round + 1);
+  }
+  while (small_done < added) uv_run(&loop, UV_RUN_ONCE);
+  uvcrawl__engine_close(e, NULL, NULL);
+  ASSERT_EQ(uv_run(&loop, UV_RUN_DEFAULT), 0);
+  ASSERT_EQ(uv_loop_close(&loop), 0);
+  printf("offload: transfers added %u at a time, 3 rounds\n", added / 3);
 }
 
 /* Crawls /h/manylinks (the links in its first --max-parse bytes) and returns the URLs seen. */
@@ -223,6 +273,7 @@ int main(int argc, char **argv) {
   uint64_t seen = crawl_many_links(port);
   pool_batches();
   serve_budget(port);
+  add_throttle(port);
   siteproc_stop(pid);
   ASSERT_GT(results, 400);
   ASSERT_EQ(atomic_load(&on_loop), 0);
