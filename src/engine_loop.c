@@ -83,12 +83,6 @@ static void sock_release(sock_ctx_t *s) {
   uv_close((uv_handle_t *)&s->poll, on_sock_closed);
 }
 
-/* After any curl_multi_socket_action: curl has started every transfer added since the last
- * one (each call runs all expired timers, and a new transfer's is already expired). */
-static void after_action(uvcrawl__engine_t *e) {
-  e->adds = 0;
-}
-
 /* The owner was told to wait for curl to start the transfers it added: curl has now. */
 static void admit_more(uvcrawl__engine_t *e) {
   if (!e->starved || e->multi == NULL) return;
@@ -107,6 +101,15 @@ static void check_done(uvcrawl__engine_t *e) {
     curl_multi_remove_handle(e->multi, easy);
     e->done_cb(e->arg, easy, code);
   }
+}
+
+/* One curl_multi_socket_action, and the transfers it finished go back to the owner. */
+static void act(uvcrawl__engine_t *e, curl_socket_t fd, int flags) {
+  int running;
+  curl_multi_socket_action(e->multi, fd, flags, &running);
+  /* Every call runs curl's expired timers, and a new transfer's has expired: all started. */
+  e->adds = 0;
+  check_done(e);
 }
 
 /* Only notes what is ready: on_serve moves the bytes, in order, within its budget. A socket
@@ -134,16 +137,13 @@ static void on_again(uv_idle_t *h) { (void)h; }
 static void on_serve(uv_check_t *h) {
   uvcrawl__engine_t *e = UVCRAWL_CONTAINER_OF(h, uvcrawl__engine_t, serve);
   uint64_t start = uv_hrtime();
-  int running;
   /* At least one socket per iteration, whatever the clock says. */
   while (e->multi != NULL && e->ready_head != NULL) {
     sock_ctx_t *s = e->ready_head;
     int flags = s->flags;
     ready_remove(e, s);
     /* May release any socket, s included: the list stays right (sock_release). */
-    curl_multi_socket_action(e->multi, s->fd, flags, &running);
-    after_action(e);
-    check_done(e);
+    act(e, s->fd, flags);
     if (uv_hrtime() - start > SERVE_NS) break;
   }
   admit_more(e);
@@ -153,10 +153,7 @@ static void on_serve(uv_check_t *h) {
 
 static void on_timer(uv_timer_t *t) {
   uvcrawl__engine_t *e = UVCRAWL_CONTAINER_OF(t, uvcrawl__engine_t, timer);
-  int running;
-  curl_multi_socket_action(e->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-  after_action(e);
-  check_done(e);
+  act(e, CURL_SOCKET_TIMEOUT, 0);
   admit_more(e);
 }
 
