@@ -46,6 +46,7 @@ def attribute(path, loop_tid, worst):
     starts = [w[0] for w in wins]
     acc = [collections.Counter() for _ in wins]
     held = [collections.Counter() for _ in wins]
+    woken = [None] * len(wins)  # who ended the loop's longest sleep in each window
 
     def overlap(a, b, fn):
         """Calls fn(i, seconds) for each window that [a, b] overlaps."""
@@ -93,7 +94,14 @@ def attribute(path, loop_tid, worst):
                     "runnable" if f["prev_state"].startswith("R") else "sleeping")
         elif ev == "sched:sched_wakeup":
             if f"pid={loop_tid} " in rest and state == "sleeping":
-                overlap(since, t, lambda i, s: acc[i].update({"sleeping": s}))
+                # The waker is the thread running where the wakeup happened: a timer interrupt
+                # shows as whoever it interrupted, so only a long sleep's waker means much.
+                waker = cur.get(cpu, ("?",))[0] if tid != 0 else "idle"
+                def note(i, s, w=f"{waker} ({tid}) after {(t - since) * 1e3:.1f} ms"):
+                    acc[i].update({"sleeping": s})
+                    if woken[i] is None or s > woken[i][0]:
+                        woken[i] = (s, w)
+                overlap(since, t, note)
                 since, state = t, "runnable"
         elif ev.endswith("sched_yield") and tid == loop_tid:
             overlap(t, t + 1e-9, lambda i, s: acc[i].update({"yields": 1}))
@@ -108,15 +116,16 @@ def attribute(path, loop_tid, worst):
             # A gap on the loop's CPU and one on every CPU may be the same stretch.
             "vm_paused_ms": round(max(a["vm_paused"], a["cpu_paused"]) * 1e3, 1),
             "held_by": ", ".join(f"{c} {s * 1e3:.1f}" for c, s in held[i].most_common(3)),
+            "woken_by": woken[i][1] if woken[i] and woken[i][0] > 1e-3 else "",
         })
     return sorted(out, key=lambda r: -r["lag_ms"])
 
 
 def table(rows):
     head = ["lag ms", "VM paused ms", "loop running ms", "loop runnable ms", "loop sleeping ms",
-            "sched_yield", "CPUs held by (ms)"]
+            "sched_yield", "CPUs held by (ms)", "longest sleep ended by"]
     keys = ["lag_ms", "vm_paused_ms", "running_ms", "runnable_ms", "sleeping_ms", "yields",
-            "held_by"]
+            "held_by", "woken_by"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---:|" * (len(head) - 1) + "---|"]
     for r in rows:
         lines.append("| " + " | ".join(str(r[k]) for k in keys) + " |")
