@@ -16,16 +16,14 @@ void uvcrawl__hist_add(uvcrawl__hist_t *h, uint64_t us, uint64_t at_ns) {
   h->buckets[bucket_of(us)]++;
   h->count++;
   if (us > h->max_us) h->max_us = us;
-  /* Only a sample above the smallest kept one costs the scan. */
+  /* The sample takes the place of the smallest kept one, if it is above it. */
   unsigned min = 0;
-  if (us == 0 || us <= h->worst_floor_us) return;
   for (unsigned i = 1; i < UVCRAWL_LAG_WORST; i++)
     if (h->worst[i].us < h->worst[min].us) min = i;
-  h->worst[min].at_ns = at_ns;
-  h->worst[min].us = us;
-  h->worst_floor_us = h->worst[0].us;
-  for (unsigned i = 1; i < UVCRAWL_LAG_WORST; i++)
-    if (h->worst[i].us < h->worst_floor_us) h->worst_floor_us = h->worst[i].us;
+  if (us > h->worst[min].us) {
+    h->worst[min].at_ns = at_ns;
+    h->worst[min].us = us;
+  }
 }
 
 unsigned uvcrawl__hist_worst(const uvcrawl__hist_t *h, uint64_t at_ns[UVCRAWL_LAG_WORST],

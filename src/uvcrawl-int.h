@@ -293,7 +293,6 @@ typedef struct {
   struct {
     uint64_t at_ns, us;
   } worst[UVCRAWL_LAG_WORST]; /* the largest samples, in no order */
-  uint64_t worst_floor_us;     /* the smallest of them */
 } uvcrawl__hist_t;
 
 /* Records a sample of us microseconds that ended at at_ns (uv_hrtime()). */
