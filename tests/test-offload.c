@@ -123,6 +123,17 @@ static size_t on_stream(char *p, size_t size, size_t n, void *arg) {
   return stream_got[i] >= STREAM_BYTES ? 0 : size * n; /* enough: abort it */
 }
 
+/* Starts a GET of url on e, its body going to write_cb(arg). */
+static void start_get(uvcrawl__engine_t *e, const char *url, curl_write_callback write_cb,
+                      void *arg) {
+  CURL *easy = curl_easy_init();
+  ASSERT_NOT_NULL(easy);
+  curl_easy_setopt(easy, CURLOPT_URL, url);
+  curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, write_cb);
+  curl_easy_setopt(easy, CURLOPT_WRITEDATA, arg);
+  ASSERT_EQ(uvcrawl__engine_add(e, easy), 0);
+}
+
 static void on_stream_done(void *arg, CURL *easy, CURLcode code) {
   (void)arg;
   if (code == CURLE_WRITE_ERROR) streams_cut++;
@@ -147,13 +158,8 @@ static void serve_budget(int port) {
   ASSERT_EQ(uvcrawl__engine_new(&loop, STREAMS, on_stream_done, NULL, NULL, &stream_engine), 0);
   snprintf(url, sizeof(url), "http://127.0.0.1:%d/h/huge", port);
   for (unsigned i = 0; i < STREAMS; i++) {
-    CURL *e = curl_easy_init();
-    ASSERT_NOT_NULL(e);
     stream_turn[i] = UINT64_MAX;
-    curl_easy_setopt(e, CURLOPT_URL, url);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_stream);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, (void *)(uintptr_t)i);
-    ASSERT_EQ(uvcrawl__engine_add(stream_engine, e), 0);
+    start_get(stream_engine, url, on_stream, (void *)(uintptr_t)i);
   }
   uv_prepare_init(&loop, &prepare);
   uv_prepare_start(&prepare, on_turn);
@@ -195,11 +201,7 @@ static void add_throttle(int port) {
   for (int round = 0; round < 3; round++) {
     unsigned before = added;
     while (uvcrawl__engine_may_add(e)) {
-      CURL *easy = curl_easy_init();
-      ASSERT_NOT_NULL(easy);
-      curl_easy_setopt(easy, CURLOPT_URL, url);
-      curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, on_small_body);
-      ASSERT_EQ(uvcrawl__engine_add(e, easy), 0);
+      start_get(e, url, on_small_body, NULL);
       added++;
     }
     ASSERT_EQ(added - before, 8); /* ADDS_PER_ROUND in engine_loop.c */
