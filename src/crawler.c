@@ -596,7 +596,7 @@ static void page_finish(page_t *p) {
   uvcrawl_result_t r;
   memset(&r, 0, sizeof(r));
   r.attempts = p->item.attempts + 1u;
-  if (p->job.max_links && p->job.nlinks + p->job.nforeign >= p->job.max_links)
+  if (p->job.max_links && p->job.ngiven >= p->job.max_links)
     r.note = "link cap reached (--max-links): later links on this page were not followed";
   else if (p->job.parse_capped)
     r.note = "page longer than --max-parse: links after that point were not followed";
@@ -612,7 +612,7 @@ static void page_finish(page_t *p) {
   r.error = p->error;
   r.ms = p->ms;
   r.curl_code = (int)p->code;
-  r.links = (unsigned)(p->job.nlinks + p->job.nforeign);
+  r.links = (unsigned)p->job.ngiven;
   r.external = p->external;
   if (p->external) r.bytes = 0;
   emit(c, &r);

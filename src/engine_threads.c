@@ -241,7 +241,7 @@ static void crawl_one(worker_t *w, const uvcrawl__item_t *item) {
 
   memset(&r, 0, sizeof(r));
   r.attempts = 1;
-  if (job.max_links && job.nlinks >= job.max_links)
+  if (job.max_links && job.ngiven >= job.max_links)
     r.note = "link cap reached (--max-links): later links on this page were not followed";
   else if (job.parse_capped)
     r.note = "page longer than --max-parse: links after that point were not followed";
@@ -257,7 +257,7 @@ static void crawl_one(worker_t *w, const uvcrawl__item_t *item) {
   r.error = error;
   r.ms = (double)us / 1000.0;
   r.curl_code = (int)code;
-  r.links = (unsigned)job.nlinks;
+  r.links = (unsigned)job.ngiven;
   /* crawler.c's is_broken() with the default --accept: 2xx fine, 3xx judged by the target. */
   r.broken = error != NULL || status < 200 || status >= 400;
   emit(w, &r, job.mirror_err != 0);

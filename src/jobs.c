@@ -44,33 +44,163 @@ int uvcrawl__should_parse(long status, const char *ct, int depth, int max_depth)
   return html && status >= 200 && status < 300 && (max_depth < 0 || depth < max_depth);
 }
 
-/* Resolves every extracted ref against the page (or its <base href>) into job->links. */
-static int resolve_links(uvcrawl__job_t *job, const uvcrawl__links_t *found) {
+/* ---- resolving a page's refs ----------------------------------------------------------- */
+
+/* A set of byte strings borrowed from the caller (pointer + length, plus a flag that is part
+ * of the key), with a small value per entry: open addressing (linear probing) in one
+ * allocation sized for every string the page can add, so no entry costs a malloc and the
+ * table never grows. */
+typedef struct {
+  const char *key; /* NULL: empty slot */
+  size_t len;
+  uint32_t hash;
+  uint16_t flag;
+  uint16_t val;
+} slot_t;
+
+typedef struct {
+  slot_t *slots;
+  size_t mask;
+} strset_t;
+
+static int strset_init(strset_t *set, size_t n) {
+  size_t cap = 16;
+  while (cap < 2 * n) { /* at most half full */
+    if (cap > SIZE_MAX / 2 / sizeof(slot_t)) return UV_ENOMEM;
+    cap *= 2;
+  }
+  set->slots = calloc(cap, sizeof(slot_t));
+  if (set->slots == NULL) return UV_ENOMEM;
+  set->mask = cap - 1;
+  return 0;
+}
+
+/* The value of key[0..len) + flag: *found = 1 when it was there (its value is kept), else it
+ * is added with value 0. Never fails: the set was sized for all keys. */
+static uint16_t *strset_put(strset_t *set, const char *key, size_t len, unsigned flag,
+                            int *found) {
+  uint32_t h = 2166136261u ^ flag; /* FNV-1a */
+  for (size_t i = 0; i < len; i++) h = (h ^ (unsigned char)key[i]) * 16777619u;
+  size_t i = h & set->mask;
+  for (slot_t *s = &set->slots[i]; s->key != NULL; s = &set->slots[i = (i + 1) & set->mask]) {
+    if (s->hash == h && s->len == len && s->flag == flag && memcmp(s->key, key, len) == 0) {
+      *found = 1;
+      return &s->val;
+    }
+  }
+  slot_t *s = &set->slots[i];
+  s->key = key;
+  s->len = len;
+  s->hash = h;
+  s->flag = (uint16_t)flag;
+  s->val = 0;
+  *found = 0;
+  return &s->val;
+}
+
+/* What became of a distinct ref (the raw set's values). */
+enum { REF_DROPPED = 1, REF_KEPT = 2 };
+
+/* abs (owned, taken) goes to links[] or foreign[] or away; returns REF_KEPT or REF_DROPPED. */
+static int keep(uvcrawl__job_t *job, char *abs, int in_scope) {
+  if (in_scope) job->links[job->nlinks++] = abs;
+  else if (job->keep_foreign) job->foreign[job->nforeign++] = abs;
+  else {
+    free(abs);
+    return REF_DROPPED;
+  }
+  return REF_KEPT;
+}
+
+/* Every ref through the resolver and the scope check, repeats included: the reference. */
+static int resolve_plain(uvcrawl__job_t *job, const uvcrawl__links_t *found,
+                         const char *against) {
+  for (size_t i = 0; i < found->n; i++) {
+    char *abs;
+    int err = uvcrawl__url_resolve(against, found->refs[i], &abs);
+    if (err == UV_ENOMEM) return err;
+    if (err != 0) continue; /* not a crawlable link */
+    if (keep(job, abs, uvcrawl__in_scope(abs, job->origins, job->norigins)) == REF_KEPT)
+      job->ngiven++;
+  }
+  return 0;
+}
+
+/* Each distinct ref resolved once; each distinct result kept once. A page repeats most of its
+ * links (navigation, index entries), and curl parses a link three times in resolve + scope. */
+static int resolve_fast(uvcrawl__job_t *job, const uvcrawl__links_t *found,
+                        const char *against) {
+  strset_t refs, urls;
+  int self[2] = {0, 0}; /* a fragment-only ref without / with '%': 0 or what became of it */
+  int err = strset_init(&refs, found->n);
+  if (err != 0) return err;
+  err = strset_init(&urls, found->n);
+  if (err != 0) {
+    free(refs.slots);
+    return err;
+  }
+  for (size_t i = 0; i < found->n; i++) {
+    const char *ref = found->refs[i];
+    int seen, *self_fate = NULL;
+    /* What a ref resolves to depends only on what precedes its '#' (the '#' included, as it
+     * ends the trailing-whitespace strip) and on whether it holds a '%' (see
+     * uvcrawl__url_resolve): "x.html#a" and "x.html#b" are one key. */
+    const char *hash = strchr(ref, '#');
+    size_t klen = hash != NULL ? (size_t)(hash - ref) + 1 : strlen(ref);
+    uint16_t *fate = strset_put(&refs, ref, klen, hash != NULL && strchr(hash, '%') != NULL,
+                                &seen);
+    if (!seen && uvcrawl__url_is_self(ref)) {
+      /* "#top" and "#x" resolve to the same URL (the base): once per page. */
+      self_fate = &self[strchr(ref, '%') != NULL];
+      if (*self_fate != 0) {
+        *fate = (uint16_t)*self_fate;
+        seen = 1;
+      }
+    }
+    if (!seen) {
+      char *abs = NULL;
+      *fate = REF_DROPPED;
+      if (!uvcrawl__url_surely_skipped(ref)) {
+        err = uvcrawl__url_resolve(against, ref, &abs);
+        if (err == UV_ENOMEM) break;
+        err = 0;
+      }
+      if (abs != NULL) {
+        int dup = 0;
+        int in = uvcrawl__url_has_origin(abs, job->origins, job->norigins);
+        /* urls borrows what links[]/foreign[] hold; a dropped link is never added. */
+        if (in || job->keep_foreign) (void)strset_put(&urls, abs, strlen(abs), 0, &dup);
+        if (dup) { /* another spelling of a link already kept */
+          free(abs);
+          *fate = REF_KEPT;
+        } else {
+          *fate = (uint16_t)keep(job, abs, in);
+        }
+      }
+      if (self_fate != NULL) *self_fate = (int)*fate;
+    }
+    if (*fate == REF_KEPT) job->ngiven++;
+  }
+  free(refs.slots);
+  free(urls.slots);
+  return err;
+}
+
+int uvcrawl__job_resolve_links(uvcrawl__job_t *job, const uvcrawl__links_t *found, int fast) {
   char *base = NULL;
   const char *against = job->url;
   if (found->base != NULL && uvcrawl__url_resolve(job->url, found->base, &base) == 0)
     against = base;
   job->links = found->n ? malloc(found->n * sizeof(*job->links)) : NULL;
   job->foreign = found->n && job->keep_foreign ? malloc(found->n * sizeof(*job->foreign)) : NULL;
-  if (found->n && (job->links == NULL || (job->keep_foreign && job->foreign == NULL))) {
-    free(base);
-    return UV_ENOMEM;
-  }
-  for (size_t i = 0; i < found->n; i++) {
-    char *abs;
-    int err = uvcrawl__url_resolve(against, found->refs[i], &abs);
-    if (err == UV_ENOMEM) {
-      free(base);
-      return err;
-    }
-    if (err != 0) continue; /* not a crawlable link */
-    /* Foreign links are dropped here, so they never reach the loop. */
-    if (uvcrawl__in_scope(abs, job->origins, job->norigins)) job->links[job->nlinks++] = abs;
-    else if (job->keep_foreign) job->foreign[job->nforeign++] = abs;
-    else free(abs);
-  }
+  job->ngiven = 0;
+  int err = 0;
+  if (found->n && (job->links == NULL || (job->keep_foreign && job->foreign == NULL)))
+    err = UV_ENOMEM;
+  else if (found->n)
+    err = fast ? resolve_fast(job, found, against) : resolve_plain(job, found, against);
   free(base);
-  return 0;
+  return err;
 }
 
 #define SITEMAP_MAX_BYTES (50u << 20) /* the protocol's own limit, uncompressed */
@@ -87,7 +217,7 @@ static int parse_sitemap(uvcrawl__job_t *job) {
   found.refs = sm.locs;
   found.n = sm.n;
   job->sitemap_index = sm.index;
-  err = resolve_links(job, &found);
+  err = uvcrawl__job_resolve_links(job, &found, 1);
   uvcrawl__sitemap_free(&sm);
   return err;
 }
@@ -123,7 +253,7 @@ void uvcrawl__job_run(uvcrawl__job_t *job) {
   size_t n = job->max_parse && job->len > job->max_parse ? job->max_parse : job->len;
   job->parse_capped = n < job->len;
   job->status = uvcrawl__extract_links(job->body, n, job->max_links, &found);
-  if (job->status == 0) job->status = resolve_links(job, &found);
+  if (job->status == 0) job->status = uvcrawl__job_resolve_links(job, &found, 1);
   uvcrawl__links_free(&found);
 }
 
@@ -253,6 +383,7 @@ void uvcrawl__job_submit(uvcrawl__pool_t *pool, uvcrawl__job_t *job, uvcrawl__jo
   job->nlinks = 0;
   job->foreign = NULL;
   job->nforeign = 0;
+  job->ngiven = 0;
   job->robots = NULL;
   job->sitemap_index = 0;
   job->status = 0;
@@ -272,5 +403,5 @@ void uvcrawl__job_cleanup(uvcrawl__job_t *job) {
   free(job->links);
   free(job->foreign);
   job->links = job->foreign = NULL;
-  job->nlinks = job->nforeign = 0;
+  job->nlinks = job->nforeign = job->ngiven = 0;
 }

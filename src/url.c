@@ -314,3 +314,76 @@ int uvcrawl__url_is_trap(const char *url) {
   }
   return 0;
 }
+
+/* ASCII case-insensitive: 1 when s starts with the lower-case prefix p. */
+static int has_prefix_ci(const char *s, const char *p) {
+  for (; *p != '\0'; s++, p++)
+    if (ascii_lower(*s) != *p) return 0;
+  return 1;
+}
+
+int uvcrawl__url_surely_skipped(const char *ref) {
+  /* Schemes curl knows as such and a page is full of; a longer or unknown scheme may be read
+   * as a relative path by curl, so only these are decided here. */
+  static const char *const schemes[] = {"javascript:", "mailto:", "data:", "tel:"};
+  while (*ref != '\0' && is_c0_or_space((unsigned char)*ref)) ref++; /* as clean_ref() strips them */
+  /* A tab/CR/LF inside the prefix ("java\nscript:") is curl's to judge. */
+  for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++)
+    if (has_prefix_ci(ref, schemes[i])) return 1;
+  return 0;
+}
+
+int uvcrawl__url_is_self(const char *ref) {
+  while (*ref != '\0' && is_c0_or_space((unsigned char)*ref)) ref++;
+  return *ref == '\0' || *ref == '#';
+}
+
+int uvcrawl__url_has_origin(const char *url, const char *const *origins, size_t n) {
+  const char *auth, *host, *end, *colon;
+  size_t slen, hlen, plen;
+  const char *port;
+
+  if (n == 0) return 1;
+  auth = strstr(url, "://");
+  if (auth == NULL) return 0;
+  slen = (size_t)(auth - url);
+  auth += 3;
+  end = auth + strcspn(auth, "/?#");
+  /* Userinfo, IP literals and escapes: let curl take the string apart. */
+  for (host = auth; host < end; host++)
+    if (*host == '@' || *host == '[' || *host == '%') goto slow;
+  host = auth;
+  colon = memchr(host, ':', (size_t)(end - host));
+  hlen = (size_t)((colon ? colon : end) - host);
+  if (colon != NULL) {
+    port = colon + 1;
+    plen = (size_t)(end - port);
+  } else if (slen == 4 && memcmp(url, "http", 4) == 0) {
+    port = "80";
+    plen = 2;
+  } else if (slen == 5 && memcmp(url, "https", 5) == 0) {
+    port = "443";
+    plen = 3;
+  } else {
+    goto slow;
+  }
+  for (size_t i = 0; i < n; i++) {
+    const char *o = origins[i];
+    /* o is "scheme://host:port" */
+    if (strncmp(o, url, slen) != 0 || strncmp(o + slen, "://", 3) != 0) continue;
+    o += slen + 3;
+    if (strncmp(o, host, hlen) != 0 || o[hlen] != ':') continue;
+    o += hlen + 1;
+    if (strncmp(o, port, plen) == 0 && o[plen] == '\0') return 1;
+  }
+  return 0;
+
+slow: {
+    char *origin;
+    int found = 0;
+    if (uvcrawl__url_origin(url, &origin) != 0) return 0;
+    for (size_t i = 0; i < n && !found; i++) found = strcmp(origin, origins[i]) == 0;
+    free(origin);
+    return found;
+  }
+}

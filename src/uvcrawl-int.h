@@ -29,6 +29,20 @@ int uvcrawl__url_is_trap(const char *url);
  * as above. */
 int uvcrawl__url_origin(const char *url, char **out);
 
+/* 1 when url, a normalized URL (uvcrawl__url_resolve's output), has one of the origin keys
+ * origins[0..n) (n == 0: every URL). Reads the string, since normalized means curl already
+ * wrote it in one spelling; falls back to uvcrawl__url_origin() for userinfo, IP literals and
+ * escapes in the authority. Same answer as uvcrawl__in_scope() for such URLs. */
+int uvcrawl__url_has_origin(const char *url, const char *const *origins, size_t n);
+
+/* Pre-filters for a page's raw refs, so curl sees fewer of them. Both are exact, never a
+ * guess: 1 from uvcrawl__url_surely_skipped() means uvcrawl__url_resolve() fails for ref with
+ * any base (a javascript:, mailto:, data: or tel: reference); 1 from uvcrawl__url_is_self()
+ * means ref is empty or a fragment only, so it resolves to the base itself and its result
+ * depends only on the base and on whether ref contains '%'. */
+int uvcrawl__url_surely_skipped(const char *ref);
+int uvcrawl__url_is_self(const char *ref);
+
 /* ---- extract.c: pure, gumbo only -------------------------------------------------------- */
 
 typedef struct {
@@ -199,6 +213,8 @@ struct uvcrawl__job_s {
   size_t nlinks;
   char **foreign;       /* out: out-of-scope links when keep_foreign; owned likewise */
   size_t nforeign;
+  size_t ngiven;        /* out: links kept in links[] or foreign[], each repeat of a ref counted
+                         * (those arrays hold each link once): the record's "links" */
   int status;           /* out: 0, UV_ECANCELED or UV_ENOMEM */
   uvcrawl__job_cb cb;
 };
@@ -217,6 +233,14 @@ void uvcrawl__job_submit(uvcrawl__pool_t *pool, uvcrawl__job_t *job, uvcrawl__jo
 void uvcrawl__job_cleanup(uvcrawl__job_t *job);
 /* Hashes, extracts and resolves synchronously on the calling thread; what the worker runs. */
 void uvcrawl__job_run(uvcrawl__job_t *job);
+/* Resolves found's refs against job->url (or found's <base href>) into job->links/foreign and
+ * job->ngiven, filtered by job->origins, what uvcrawl__job_run() does after extraction.
+ * fast = 1 (what the crawl uses): each distinct ref once, in document order of first
+ * occurrence, pre-filters before curl, scope read from the normalized string. fast = 0: every
+ * ref through uvcrawl__url_resolve() and uvcrawl__in_scope(), the reference the tests and
+ * bench/urlbench compare against (same links, each once, same ngiven). The job's outputs must
+ * be empty; uvcrawl__job_cleanup() frees them. Returns 0 or UV_ENOMEM. */
+int uvcrawl__job_resolve_links(uvcrawl__job_t *job, const uvcrawl__links_t *found, int fast);
 
 /* Lower-case hex md5 of data into hex (33 bytes). Returns 0 or UV_ENOMEM. */
 int uvcrawl__md5_hex(const char *data, size_t len, char hex[33]);

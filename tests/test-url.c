@@ -2,6 +2,8 @@
  *
  * Rows marked "curl 7.88:" pin behaviour that comes from libcurl rather than from a standard;
  * they were checked against libcurl 7.88.1 and may need revisiting on a newer curl. */
+#include <dirent.h>
+
 #include "task.h"
 #include "uvcrawl-int.h"
 
@@ -182,12 +184,192 @@ static void check_idempotent(void) {
   }
 }
 
+/* uvcrawl__url_has_origin() reads the normalized string; it must agree with the parsing
+ * uvcrawl__url_origin() on every URL the resolver gives. */
+static void check_has_origin(void) {
+  static const char *const others[] = {"http://example.com:8080", "https://example.com:80",
+                                       "http://example.co:80", "http://example.com:8",
+                                       "http://other.host:80", "http://[::1]:80"};
+  size_t i, j, checked = 0;
+  for (i = 0; i < COUNT(resolve_rows); i++) {
+    const char *url = resolve_rows[i].expect;
+    char *origin = NULL;
+    if (resolve_rows[i].err != 0) continue;
+    ASSERT_EQ(uvcrawl__url_origin(url, &origin), 0);
+    const char *one[] = {origin};
+    ASSERT_EQ(uvcrawl__url_has_origin(url, one, 1), 1);
+    ASSERT_EQ(uvcrawl__url_has_origin(url, NULL, 0), 1);
+    for (j = 0; j < COUNT(others); j++) {
+      const char *pair[] = {others[j], origin};
+      ASSERT_EQ(uvcrawl__url_has_origin(url, pair, 2), 1);
+      ASSERT_EQ(uvcrawl__url_has_origin(url, pair, 1), strcmp(origin, others[j]) == 0);
+      ASSERT_EQ(uvcrawl__url_has_origin(url, pair, 1), uvcrawl__in_scope(url, pair, 1));
+    }
+    free(origin);
+    checked++;
+  }
+  ASSERT_GT(checked, 50);
+}
+
+/* The pre-filters never decide differently from the resolver. */
+static void check_prefilters(void) {
+  static const char *const skipped[] = {"javascript:void(0)", " JavaScript:x", "mailto:a@b",
+                                        "\t\nMAILTO:", "data:text/html,<a>", "tel:+1",
+                                        "data:", "javascript:#x"};
+  static const char *const not_skipped[] = {"java\nscript:x", "javascriptx:y", "mailto",
+                                            "./mailto:x", "tel", "http://x/", "datax:1"};
+  static const char *const self[] = {"", "#", "#top", "  #x", "\t#", " ", "#%41", "\n"};
+  static const char *const not_self[] = {"?", "x#", "./#", "%23", "a", " a#"};
+  char *want = NULL, *got = NULL;
+  size_t i;
+  for (i = 0; i < COUNT(skipped); i++) {
+    ASSERT_EQ(uvcrawl__url_surely_skipped(skipped[i]), 1);
+    ASSERT_NE(uvcrawl__url_resolve(B, skipped[i], &got), 0);
+    ASSERT_NULL(got);
+  }
+  for (i = 0; i < COUNT(not_skipped); i++) ASSERT_EQ(uvcrawl__url_surely_skipped(not_skipped[i]), 0);
+  for (i = 0; i < COUNT(resolve_rows); i++)
+    if (uvcrawl__url_surely_skipped(resolve_rows[i].ref)) ASSERT_NE(resolve_rows[i].err, 0);
+  ASSERT_EQ(uvcrawl__url_resolve(B "?k=v", "", &want), 0);
+  for (i = 0; i < COUNT(self); i++) {
+    ASSERT_EQ(uvcrawl__url_is_self(self[i]), 1);
+    ASSERT_EQ(uvcrawl__url_resolve(B "?k=v", self[i], &got), 0);
+    ASSERT_STR_EQ(got, want);
+    free(got);
+  }
+  free(want);
+  for (i = 0; i < COUNT(not_self); i++) ASSERT_EQ(uvcrawl__url_is_self(not_self[i]), 0);
+}
+
+/* ---- uvcrawl__job_resolve_links(): the fast path against the plain one --------------------- */
+
+/* Runs both paths on refs (and base) and requires: the fast path's links[] and foreign[] are
+ * the plain path's with repeats removed, first occurrences in document order; same ngiven.
+ * Returns how many links the fast path kept. */
+static size_t compare_paths(const char *page, const uvcrawl__links_t *found,
+                            const char *const *origins, size_t norigins, int keep_foreign) {
+  uvcrawl__job_t plain, fast;
+  memset(&plain, 0, sizeof(plain));
+  plain.url = page;
+  plain.origins = origins;
+  plain.norigins = norigins;
+  plain.keep_foreign = keep_foreign;
+  fast = plain;
+  ASSERT_EQ(uvcrawl__job_resolve_links(&plain, found, 0), 0);
+  ASSERT_EQ(uvcrawl__job_resolve_links(&fast, found, 1), 0);
+  ASSERT_EQ(fast.ngiven, plain.ngiven);
+  ASSERT_EQ(plain.ngiven, plain.nlinks + plain.nforeign);
+  for (int list = 0; list < 2; list++) {
+    char **p = list ? plain.foreign : plain.links, **f = list ? fast.foreign : fast.links;
+    size_t np = list ? plain.nforeign : plain.nlinks, nf = list ? fast.nforeign : fast.nlinks;
+    size_t k = 0;
+    for (size_t i = 0; i < np; i++) {
+      size_t j;
+      for (j = 0; j < i && strcmp(p[j], p[i]) != 0; j++) {
+      }
+      if (j < i) continue; /* a repeat */
+      if (k >= nf) FAIL("%s: fast path lacks \"%s\"", page, p[i]);
+      if (strcmp(f[k], p[i]) != 0)
+        FAIL("%s: link %zu: fast \"%s\", plain \"%s\"", page, k, f[k], p[i]);
+      k++;
+    }
+    if (k != nf) FAIL("%s: fast path has extra \"%s\"", page, f[k]);
+  }
+  size_t kept = fast.nlinks + fast.nforeign;
+  uvcrawl__job_cleanup(&plain);
+  uvcrawl__job_cleanup(&fast);
+  return kept;
+}
+
+static void check_paths_all_scopes(const char *page, const uvcrawl__links_t *found) {
+  static const char *const one[] = {"http://example.com:80"};
+  static const char *const two[] = {"https://example.com:443", "http://other.host:80"};
+  compare_paths(page, found, NULL, 0, 0);
+  compare_paths(page, found, one, 1, 0);
+  compare_paths(page, found, one, 1, 1);
+  compare_paths(page, found, two, 2, 0);
+  compare_paths(page, found, two, 2, 1);
+}
+
+static void check_resolve_paths(void) {
+  static char *refs[] = {
+    "a.html", "./a.html", "a.html", "a.html#x", "#", "#top", "", "  #x", "#%41", "#top",
+    "javascript:void(0)", " MAILTO:x@y", "java\nscript:x", "data:,x", "tel:1", "mailto:x@y",
+    "http://other.host/x", "http://other.host/x", "//other.host/x#f", "https://example.com/s",
+    "%7efoo", "%7Efoo", "/a/b/c.html", "c.html", "?q=1", "?q=1", "http://[::1]/v6",
+    "http://u:p@example.com/auth", "http://u:p@example.com/auth", "http://%41.example.com/",
+    "ftp://example.com/f", "http://", "b/../a.html", "A.HTML", "http://EXAMPLE.com/a/b/a.html",
+    /* One key per text before '#' (the '#' ending the whitespace strip) and '%' after it. */
+    "a.html #x", "a.html ", "a.html #y", "d.html#%zz", "d.html#y", "d.html#%41", " #%zz",
+  };
+  uvcrawl__links_t found;
+  memset(&found, 0, sizeof(found));
+  found.refs = refs;
+  found.n = COUNT(refs);
+  check_paths_all_scopes(B, &found);
+  /* Kept once each: a.html, c.html (the page, also for every "#..." and ""), other.host/x,
+   * https://example.com/s, %7Efoo, c.html?q=1, [::1]/v6, u:p@.../auth, a.example.com/,
+   * A.HTML, a.html%20, d.html: 12; the plain path keeps every repeat. */
+  ASSERT_EQ(compare_paths(B, &found, NULL, 0, 0), 12);
+  char base[] = "http://Other.Host/dir/";
+  found.base = base; /* links resolve against it, and "#x" is the base itself */
+  check_paths_all_scopes(B, &found);
+  found.base = NULL;
+  found.n = 0;
+  check_paths_all_scopes(B, &found);
+}
+
+static char *slurp(const char *path, size_t *len) {
+  FILE *fp = fopen(path, "rb");
+  ASSERT_NOT_NULL(fp);
+  ASSERT_EQ(fseek(fp, 0, SEEK_END), 0);
+  long n = ftell(fp);
+  ASSERT_GE(n, 0);
+  ASSERT_EQ(fseek(fp, 0, SEEK_SET), 0);
+  char *buf = malloc((size_t)n + 1);
+  ASSERT_NOT_NULL(buf);
+  ASSERT_EQ(fread(buf, 1, (size_t)n, fp), (size_t)n);
+  fclose(fp);
+  *len = (size_t)n;
+  return buf;
+}
+
+/* Every extractor fixture, through both paths. */
+static size_t check_fixture_paths(void) {
+  DIR *d = opendir(FIXTURES);
+  struct dirent *de;
+  size_t pages = 0;
+  ASSERT_NOT_NULL(d);
+  while ((de = readdir(d)) != NULL) {
+    size_t nl = strlen(de->d_name), len;
+    if (nl < 5 || strcmp(de->d_name + nl - 5, ".html") != 0) continue;
+    char path[4096];
+    ASSERT_LE(snprintf(path, sizeof(path), "%s/%s", FIXTURES, de->d_name), sizeof(path) - 1);
+    char *html = slurp(path, &len);
+    uvcrawl__links_t found;
+    memset(&found, 0, sizeof(found));
+    ASSERT_EQ(uvcrawl__extract_links(html, len, 0, &found), 0);
+    check_paths_all_scopes(B, &found);
+    uvcrawl__links_free(&found);
+    free(html);
+    pages++;
+  }
+  closedir(d);
+  ASSERT_GT(pages, 5);
+  return pages;
+}
+
 int main(void) {
   size_t i;
   for (i = 0; i < COUNT(resolve_rows); i++) check_resolve(&resolve_rows[i], i);
   for (i = 0; i < COUNT(origin_rows); i++) check_origin(&origin_rows[i]);
   check_idempotent();
-  printf("test-url: %zu resolve rows, %zu origin rows, idempotence: all passed\n",
-         COUNT(resolve_rows), COUNT(origin_rows));
+  check_has_origin();
+  check_prefilters();
+  check_resolve_paths();
+  size_t pages = check_fixture_paths();
+  printf("test-url: %zu resolve rows, %zu origin rows, idempotence, scope from the string, "
+         "pre-filters, fast against plain resolution on %zu fixtures: all passed\n",
+         COUNT(resolve_rows), COUNT(origin_rows), pages);
   return 0;
 }
