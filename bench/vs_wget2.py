@@ -357,6 +357,30 @@ def summary(rows, ref="wget2"):
     return "\n".join(out)
 
 
+def perf_one(exe, args):
+    perf = shutil.which("perf")
+    site = next((s for s in args.sites.split(",") if s.strip() in DOCS), None)
+    if perf is None or site is None or not os.path.isdir(DOCS[site]):
+        log("vs_wget2: --perf needs perf (linux-perf) and a docs site in --sites")
+        return 0
+    srv = Nginx(DOCS[site])
+    work = tempfile.mkdtemp(prefix="uvcrawl-vs-wget2-perf-")
+    try:
+        out = os.path.join(work, "out.jsonl")
+        p = subprocess.run([perf, "record", "-g", "-q", "-o", os.path.abspath(args.perf), "--"]
+                           + uvcrawl_argv(exe, srv.root, args.conc, out), cwd=work)
+        log(f"vs_wget2: perf record: exit {p.returncode}, {len(read_records(out))} records")
+    finally:
+        srv.close()
+        shutil.rmtree(work, ignore_errors=True)
+    rep = subprocess.run([perf, "report", "-i", os.path.abspath(args.perf), "--no-children",
+                          "--sort", "dso,symbol", "--stdio", "-g", "none", "--percent-limit",
+                          "0.5"], capture_output=True, text=True)
+    lines = [ln for ln in rep.stdout.splitlines() if ln.strip() and not ln.startswith("#")]
+    print("\n".join(lines[:25]))
+    return 0
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -370,6 +394,9 @@ def main():
     ap.add_argument("--pages", type=int, default=20000, help="synthetic site pages")
     ap.add_argument("--size", type=int, default=8192, help="synthetic page bytes")
     ap.add_argument("--timeout", type=float, default=600)
+    ap.add_argument("--perf", metavar="FILE",
+                    help="instead of the matrix: one uvcrawl crawl of the first --sites docs "
+                         "site under `perf record -g -o FILE`, then the top symbols by self time")
     args = ap.parse_args()
 
     args.build_dir = os.path.abspath(args.build_dir)
@@ -388,6 +415,8 @@ def main():
         log("vs_wget2: wget2 is not installed (apt-get install wget2): uvcrawl alone")
     meta = run.machine(args.build_dir)
     log(f"vs_wget2: {meta['date']}, {meta['nproc']} cpus, commit {meta['commit']}")
+    if args.perf:
+        return perf_one(exe, args)
     rows, ok = [], True
     tmp = tempfile.mkdtemp(prefix="uvcrawl-vs-wget2-runs-")
     try:

@@ -326,7 +326,8 @@ int uvcrawl__url_surely_skipped(const char *ref) {
   /* Schemes curl knows as such and a page is full of; a longer or unknown scheme may be read
    * as a relative path by curl, so only these are decided here. */
   static const char *const schemes[] = {"javascript:", "mailto:", "data:", "tel:"};
-  while (*ref != '\0' && is_c0_or_space((unsigned char)*ref)) ref++; /* as clean_ref() strips them */
+  /* Stripped as clean_ref() does. */
+  while (*ref != '\0' && is_c0_or_space((unsigned char)*ref)) ref++;
   /* A tab/CR/LF inside the prefix ("java\nscript:") is curl's to judge. */
   for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++)
     if (has_prefix_ci(ref, schemes[i])) return 1;

@@ -227,7 +227,8 @@ static void check_prefilters(void) {
     ASSERT_NE(uvcrawl__url_resolve(B, skipped[i], &got), 0);
     ASSERT_NULL(got);
   }
-  for (i = 0; i < COUNT(not_skipped); i++) ASSERT_EQ(uvcrawl__url_surely_skipped(not_skipped[i]), 0);
+  for (i = 0; i < COUNT(not_skipped); i++)
+    ASSERT_EQ(uvcrawl__url_surely_skipped(not_skipped[i]), 0);
   for (i = 0; i < COUNT(resolve_rows); i++)
     if (uvcrawl__url_surely_skipped(resolve_rows[i].ref)) ASSERT_NE(resolve_rows[i].err, 0);
   ASSERT_EQ(uvcrawl__url_resolve(B "?k=v", "", &want), 0);
