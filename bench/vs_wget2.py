@@ -367,7 +367,8 @@ def perf_one(exe, args):
     work = tempfile.mkdtemp(prefix="uvcrawl-vs-wget2-perf-")
     try:
         out = os.path.join(work, "out.jsonl")
-        p = subprocess.run([perf, "record", "-g", "-q", "-o", os.path.abspath(args.perf), "--"]
+        p = subprocess.run([perf, "record"] + args.perf_args.split() + ["-q", "-o",
+                            os.path.abspath(args.perf), "--"]
                            + uvcrawl_argv(exe, srv.root, args.conc, out), cwd=work)
         log(f"vs_wget2: perf record: exit {p.returncode}, {len(read_records(out))} records")
     finally:
@@ -397,6 +398,9 @@ def main():
     ap.add_argument("--perf", metavar="FILE",
                     help="instead of the matrix: one uvcrawl crawl of the first --sites docs "
                          "site under `perf record -g -o FILE`, then the top symbols by self time")
+    ap.add_argument("--perf-args", default="-g",
+                    help="perf record options (default -g; e.g. '--call-graph dwarf -F 499' "
+                         "for callers through libraries without frame pointers)")
     args = ap.parse_args()
 
     args.build_dir = os.path.abspath(args.build_dir)
