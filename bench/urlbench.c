@@ -1,13 +1,14 @@
 /* URL handling per link, in ns: the links of a directory of HTML pages (default: the python3
- * docs) resolved the way a crawl does, by uvcrawl__job_resolve_links() with the fast path and
- * with the plain one (every ref through the resolver and the scope check: what jobs.c did
- * before). Extraction (gumbo) runs once, untimed. Also checks that both give the same links.
+ * docs) resolved the way a crawl does, by uvcrawl__job_resolve_links() with the fast path (with
+ * and without a cache across the pages, which the crawl has per pool slot) and with the plain
+ * one (every ref through the resolver and the scope check: what jobs.c did before). Extraction (gumbo) runs once, untimed. Also checks that both give the same links.
  *
  *   build/bench/uvcrawl-urlbench [DIR [ROUNDS]]
  *
  * Pages are resolved as http://127.0.0.1:8080/<path under DIR>, scope that origin, as a crawl
  * of DIR served there would. Exit 0, 1 when the paths disagree, 2 on a usage or I/O error. */
 #include <dirent.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,28 +128,42 @@ static unsigned char *first_occurrences(char *const *s, size_t n) {
   return first;
 }
 
-/* One pass over the corpus; returns seconds, adds the links kept to *kept. */
-static double pass(const corpus_t *c, int fast, size_t *kept) {
+/* One pass over the corpus (mode 0: plain, 1: fast, 2: fast with a cache across the pages,
+ * cold at the start as in a crawl); returns seconds, adds the links kept to *kept and the
+ * cache's misses to *misses. */
+static double pass(const corpus_t *c, int mode, size_t *kept, uint64_t *misses) {
   double t0 = now_s();
+  uvcrawl__urlcache_t *cache = mode == 2 ? uvcrawl__urlcache_new() : NULL;
+  if (mode == 2 && cache == NULL) exit(2);
   for (size_t i = 0; i < c->n; i++) {
     uvcrawl__job_t job;
     memset(&job, 0, sizeof(job));
     job.url = c->pages[i].url;
     job.origins = origins;
     job.norigins = 1;
-    if (uvcrawl__job_resolve_links(&job, &c->pages[i].found, fast) != 0) {
+    job.url_cache = cache;
+    if (uvcrawl__job_resolve_links(&job, &c->pages[i].found, mode > 0) != 0) {
       fprintf(stderr, "urlbench: out of memory\n");
       exit(2);
     }
     *kept += job.nlinks;
     uvcrawl__job_cleanup(&job);
   }
-  return now_s() - t0;
+  double t = now_s() - t0;
+  if (cache != NULL) {
+    uint64_t hits, miss;
+    uvcrawl__urlcache_counts(cache, &hits, &miss);
+    *misses += miss;
+    uvcrawl__urlcache_free(cache);
+  }
+  return t;
 }
 
 /* 1 when the fast path's links are the plain path's without repeats, page by page. */
 static int same_links(const corpus_t *c) {
   int ok = 1;
+  uvcrawl__urlcache_t *cache = uvcrawl__urlcache_new();
+  if (cache == NULL) exit(2);
   for (size_t i = 0; i < c->n; i++) {
     uvcrawl__job_t a, b;
     memset(&a, 0, sizeof(a));
@@ -156,6 +171,7 @@ static int same_links(const corpus_t *c) {
     a.origins = origins;
     a.norigins = 1;
     b = a;
+    b.url_cache = cache; /* the fast path with the cache, as the crawl runs it */
     if (uvcrawl__job_resolve_links(&a, &c->pages[i].found, 0) != 0 ||
         uvcrawl__job_resolve_links(&b, &c->pages[i].found, 1) != 0)
       exit(2);
@@ -179,6 +195,7 @@ static int same_links(const corpus_t *c) {
     uvcrawl__job_cleanup(&a);
     uvcrawl__job_cleanup(&b);
   }
+  uvcrawl__urlcache_free(cache);
   return ok;
 }
 
@@ -238,33 +255,34 @@ int main(int argc, char **argv) {
   }
   if (!same_links(&c)) return 1;
 
-  double *t[2];
-  size_t kept[2] = {0, 0};
-  t[0] = calloc((size_t)rounds, sizeof(double));
-  t[1] = calloc((size_t)rounds, sizeof(double));
-  if (t[0] == NULL || t[1] == NULL) return 2;
-  for (long r = 0; r < rounds; r++) /* alternating, so a busy moment hits both */
-    for (int fast = 0; fast < 2; fast++) t[fast][r] = pass(&c, fast, &kept[fast]);
-  printf("urlbench: %zu pages under %s, %zu refs, %zu distinct per page, %zu resolved by curl "
-         "on the fast path; links kept per pass: plain %zu, fast %zu (the same links, each once)"
-         "\n",
-         c.n, dir, refs, distinct, resolved, kept[0] / (size_t)rounds, kept[1] / (size_t)rounds);
-  for (int fast = 0; fast < 2; fast++) {
-    qsort(t[fast], (size_t)rounds, sizeof(double), cmp_double);
-    double med = t[fast][rounds / 2];
+  static const char *const names[3] = {"plain", "fast", "cache"};
+  double *t[3];
+  size_t kept[3] = {0, 0, 0};
+  uint64_t misses = 0;
+  for (int m = 0; m < 3; m++)
+    if ((t[m] = calloc((size_t)rounds, sizeof(double))) == NULL) return 2;
+  for (long r = 0; r < rounds; r++) /* alternating, so a busy moment hits all three */
+    for (int m = 0; m < 3; m++) t[m][r] = pass(&c, m, &kept[m], &misses);
+  printf("urlbench: %zu pages under %s, %zu refs, %zu distinct per page, curl resolutions: "
+         "%zu on the fast path, %" PRIu64 " with the cache; links kept per pass: plain %zu, "
+         "fast %zu (the same links, each once)\n",
+         c.n, dir, refs, distinct, resolved, misses / (uint64_t)rounds, kept[0] / (size_t)rounds,
+         kept[1] / (size_t)rounds);
+  for (int m = 0; m < 3; m++) {
+    qsort(t[m], (size_t)rounds, sizeof(double), cmp_double);
+    double med = t[m][rounds / 2];
     printf("  %-5s median of %ld: %.1f ms per pass, %.0f ns per distinct link, %.0f ns per ref,"
            " %.0f ns per link kept (min %.1f ms)\n",
-           fast ? "fast" : "plain", rounds, med * 1e3, med * 1e9 / (double)distinct,
-           med * 1e9 / (double)refs, med * 1e9 / (double)(kept[1] / (size_t)rounds),
-           t[fast][0] * 1e3);
+           names[m], rounds, med * 1e3, med * 1e9 / (double)distinct, med * 1e9 / (double)refs,
+           med * 1e9 / (double)(kept[1] / (size_t)rounds), t[m][0] * 1e3);
   }
-  printf("  speed-up %.2fx\n", t[0][rounds / 2] / t[1][rounds / 2]);
+  printf("  speed-up against plain: fast %.2fx, with the cache %.2fx\n",
+         t[0][rounds / 2] / t[1][rounds / 2], t[0][rounds / 2] / t[2][rounds / 2]);
   for (size_t i = 0; i < c.n; i++) {
     free(c.pages[i].url);
     uvcrawl__links_free(&c.pages[i].found);
   }
   free(c.pages);
-  free(t[0]);
-  free(t[1]);
+  for (int m = 0; m < 3; m++) free(t[m]);
   return 0;
 }

@@ -98,6 +98,123 @@ static uint16_t *strset_put(strset_t *set, const char *key, size_t len, unsigned
   return &s->val;
 }
 
+/* ---- results that outlive a page ---------------------------------------------------------
+ *
+ * Pages of a site repeat the same navigation, and a relative ref's result depends only on the
+ * base up to the last '/' of its path (curl cuts the query, then the last segment; a '/' ref
+ * keeps only the origin, an absolute one nothing): "../genindex.html" from every page of a
+ * directory is one curl call. Keyed on (that directory, the ref's key as in resolve_fast);
+ * refs whose result depends on the file or query ("", "#x", "?q") never come here. A cache
+ * belongs to one pool slot, which one thread at a time runs. */
+
+#define CACHE_SLOTS 16384u /* at most half of them used, then the cache starts over */
+
+typedef struct {
+  uint32_t hash;
+  uint32_t flag;
+  size_t dirlen, reflen;
+  char *result; /* NULL: not a crawlable link */
+  char key[];   /* dir then ref, not terminated */
+} centry_t;
+
+struct uvcrawl__urlcache_s {
+  centry_t *slots[CACHE_SLOTS];
+  unsigned used;
+  uint64_t hits, misses;
+};
+
+uvcrawl__urlcache_t *uvcrawl__urlcache_new(void) { return calloc(1, sizeof(uvcrawl__urlcache_t)); }
+
+static void cache_clear(uvcrawl__urlcache_t *c) {
+  for (unsigned i = 0; i < CACHE_SLOTS; i++) {
+    if (c->slots[i] == NULL) continue;
+    free(c->slots[i]->result);
+    free(c->slots[i]);
+    c->slots[i] = NULL;
+  }
+  c->used = 0;
+}
+
+void uvcrawl__urlcache_free(uvcrawl__urlcache_t *c) {
+  if (c == NULL) return;
+  cache_clear(c);
+  free(c);
+}
+
+void uvcrawl__urlcache_counts(const uvcrawl__urlcache_t *c, uint64_t *hits, uint64_t *misses) {
+  *hits = c->hits;
+  *misses = c->misses;
+}
+
+/* The length of base's directory ("scheme://auth/dir/"), or 0 when base (normalized, so
+ * without '#') does not look like one: then nothing is cached for the page. */
+static size_t base_dir_len(const char *base) {
+  const char *auth = strstr(base, "://"), *path, *q, *slash = NULL;
+  if (auth == NULL || strchr(base, '#') != NULL) return 0;
+  path = strchr(auth + 3, '/');
+  if (path == NULL) return 0;
+  q = strchr(path, '?');
+  for (const char *p = path; q ? p < q : *p != '\0'; p++)
+    if (*p == '/') slash = p;
+  return (size_t)(slash - base) + 1;
+}
+
+static uint32_t fnv(uint32_t h, const char *s, size_t len) {
+  for (size_t i = 0; i < len; i++) h = (h ^ (unsigned char)s[i]) * 16777619u;
+  return h;
+}
+
+/* Resolves ref (its key: ref[0..reflen) and flag) against base, whose directory is
+ * base[0..dirlen), through the cache. Same contract as uvcrawl__url_resolve(), except that the
+ * error of a ref that is not a link is UVCRAWL_EURL whatever it was. */
+static int cached_resolve(uvcrawl__urlcache_t *c, const char *base, size_t dirlen,
+                          const char *ref, size_t reflen, unsigned flag, char **out) {
+  uint32_t h = fnv(fnv(2166136261u ^ flag, base, dirlen) * 31u, ref, reflen);
+  unsigned i = h & (CACHE_SLOTS - 1);
+  centry_t *e;
+  *out = NULL;
+  for (; (e = c->slots[i]) != NULL; i = (i + 1) & (CACHE_SLOTS - 1)) {
+    if (e->hash == h && e->flag == flag && e->dirlen == dirlen && e->reflen == reflen &&
+        memcmp(e->key, base, dirlen) == 0 && memcmp(e->key + dirlen, ref, reflen) == 0) {
+      c->hits++;
+      if (e->result == NULL) return UVCRAWL_EURL;
+      *out = strdup(e->result);
+      return *out != NULL ? 0 : UV_ENOMEM;
+    }
+  }
+  c->misses++;
+  int err = uvcrawl__url_resolve(base, ref, out);
+  if (err == UV_ENOMEM) return err;
+  if (c->used >= CACHE_SLOTS / 2) { /* full: start over (a site's navigation comes back) */
+    cache_clear(c);
+    i = h & (CACHE_SLOTS - 1);
+  }
+  if (dirlen > SIZE_MAX / 2 - reflen - sizeof(*e)) return err;
+  e = malloc(sizeof(*e) + dirlen + reflen);
+  if (e == NULL) return err; /* not cached: the result is still right */
+  e->hash = h;
+  e->flag = flag;
+  e->dirlen = dirlen;
+  e->reflen = reflen;
+  e->result = err == 0 ? strdup(*out) : NULL;
+  if (err == 0 && e->result == NULL) {
+    free(e);
+    return err;
+  }
+  memcpy(e->key, base, dirlen);
+  memcpy(e->key + dirlen, ref, reflen);
+  c->slots[i] = e;
+  c->used++;
+  return err;
+}
+
+/* 1 when ref's result depends only on the base's directory: not "", "#x" or "?q" once
+ * leading whitespace is stripped (as url.c's clean_ref() strips it). */
+static int dir_only(const char *ref) {
+  while (*ref != '\0' && (unsigned char)*ref <= 0x20) ref++;
+  return *ref != '\0' && *ref != '#' && *ref != '?';
+}
+
 /* What became of a distinct ref (the raw set's values). */
 enum { REF_DROPPED = 1, REF_KEPT = 2 };
 
@@ -132,6 +249,7 @@ static int resolve_fast(uvcrawl__job_t *job, const uvcrawl__links_t *found,
                         const char *against) {
   strset_t refs, urls;
   int self[2] = {0, 0}; /* a fragment-only ref without / with '%': 0 or what became of it */
+  size_t dirlen = job->url_cache != NULL ? base_dir_len(against) : 0;
   int err = strset_init(&refs, found->n);
   if (err != 0) return err;
   err = strset_init(&urls, found->n);
@@ -161,7 +279,11 @@ static int resolve_fast(uvcrawl__job_t *job, const uvcrawl__links_t *found,
       char *abs = NULL;
       *fate = REF_DROPPED;
       if (!uvcrawl__url_surely_skipped(ref)) {
-        err = uvcrawl__url_resolve(against, ref, &abs);
+        if (job->url_cache != NULL && dirlen > 0 && dir_only(ref))
+          err = cached_resolve(job->url_cache, against, dirlen, ref, klen,
+                               hash != NULL && strchr(hash, '%') != NULL, &abs);
+        else
+          err = uvcrawl__url_resolve(against, ref, &abs);
         if (err == UV_ENOMEM) break;
         err = 0;
       }
@@ -276,6 +398,7 @@ typedef struct batch_s {
   uvcrawl__job_t *jobs; /* linked through job->next */
   uvcrawl__job_t *rest; /* jobs the batch had no time for: they go back to the queue */
   struct batch_s *next_free;
+  uvcrawl__urlcache_t *cache; /* the slot's: only the thread running the batch uses it */
 } batch_t;
 
 struct uvcrawl__pool_s {
@@ -297,6 +420,8 @@ static void work_cb(uv_work_t *req) {
       b->rest = job;
       return;
     }
+    if (b->cache == NULL) b->cache = uvcrawl__urlcache_new(); /* NULL: pages go uncached */
+    job->url_cache = b->cache;
     uvcrawl__job_run(job);
   }
 }
@@ -369,7 +494,11 @@ int uvcrawl__pool_new(uv_loop_t *loop, uvcrawl__pool_t **out) {
   return 0;
 }
 
-void uvcrawl__pool_free(uvcrawl__pool_t *pool) { free(pool); }
+void uvcrawl__pool_free(uvcrawl__pool_t *pool) {
+  if (pool == NULL) return;
+  for (unsigned i = 0; i < pool->slots; i++) uvcrawl__urlcache_free(pool->batches[i].cache);
+  free(pool);
+}
 
 void uvcrawl__pool_counts(const uvcrawl__pool_t *pool, uint64_t *jobs, uint64_t *batches) {
   *jobs = pool->njobs;

@@ -184,6 +184,13 @@ void uvcrawl__engine_close(uvcrawl__engine_t *e, uvcrawl__engine_close_cb cb, vo
 /* ---- jobs.c: work for the libuv thread pool (hash, parse, resolve) --------------------- */
 
 typedef struct uvcrawl__job_s uvcrawl__job_t;
+/* Resolved refs kept across pages, by (base directory, ref): for one thread at a time. */
+typedef struct uvcrawl__urlcache_s uvcrawl__urlcache_t;
+/* NULL when out of memory; free with uvcrawl__urlcache_free() (NULL is fine). */
+uvcrawl__urlcache_t *uvcrawl__urlcache_new(void);
+void uvcrawl__urlcache_free(uvcrawl__urlcache_t *cache);
+/* Lookups answered from the cache, and those that went to curl. */
+void uvcrawl__urlcache_counts(const uvcrawl__urlcache_t *cache, uint64_t *hits, uint64_t *misses);
 typedef void (*uvcrawl__job_cb)(uvcrawl__job_t *job);
 typedef struct uvcrawl__pool_s uvcrawl__pool_t;
 
@@ -213,6 +220,7 @@ struct uvcrawl__job_s {
   size_t nlinks;
   char **foreign;       /* out: out-of-scope links when keep_foreign; owned likewise */
   size_t nforeign;
+  uvcrawl__urlcache_t *url_cache; /* in, borrowed, may be NULL: the pool sets its slot's */
   size_t ngiven;        /* out: links kept in links[] or foreign[], each repeat of a ref counted
                          * (those arrays hold each link once): the record's "links" */
   int status;           /* out: 0, UV_ECANCELED or UV_ENOMEM */
@@ -236,7 +244,8 @@ void uvcrawl__job_run(uvcrawl__job_t *job);
 /* Resolves found's refs against job->url (or found's <base href>) into job->links/foreign and
  * job->ngiven, filtered by job->origins, what uvcrawl__job_run() does after extraction.
  * fast = 1 (what the crawl uses): each distinct ref once, in document order of first
- * occurrence, pre-filters before curl, scope read from the normalized string. fast = 0: every
+ * occurrence, pre-filters before curl, scope read from the normalized string, results kept in
+ * job->url_cache across pages when it is set. fast = 0: every
  * ref through uvcrawl__url_resolve() and uvcrawl__in_scope(), the reference the tests and
  * bench/urlbench compare against (same links, each once, same ngiven). The job's outputs must
  * be empty; uvcrawl__job_cleanup() frees them. Returns 0 or UV_ENOMEM. */

@@ -247,6 +247,9 @@ static void check_prefilters(void) {
 /* Runs both paths on refs (and base) and requires: the fast path's links[] and foreign[] are
  * the plain path's with repeats removed, first occurrences in document order; same ngiven.
  * Returns how many links the fast path kept. */
+/* One cache for every page of the test, as a pool slot keeps one for the whole crawl. */
+static uvcrawl__urlcache_t *cache;
+
 static size_t compare_paths(const char *page, const uvcrawl__links_t *found,
                             const char *const *origins, size_t norigins, int keep_foreign) {
   uvcrawl__job_t plain, fast;
@@ -256,6 +259,7 @@ static size_t compare_paths(const char *page, const uvcrawl__links_t *found,
   plain.norigins = norigins;
   plain.keep_foreign = keep_foreign;
   fast = plain;
+  fast.url_cache = cache;
   ASSERT_EQ(uvcrawl__job_resolve_links(&plain, found, 0), 0);
   ASSERT_EQ(uvcrawl__job_resolve_links(&fast, found, 1), 0);
   ASSERT_EQ(fast.ngiven, plain.ngiven);
@@ -282,7 +286,7 @@ static size_t compare_paths(const char *page, const uvcrawl__links_t *found,
   return kept;
 }
 
-static void check_paths_all_scopes(const char *page, const uvcrawl__links_t *found) {
+static void check_paths_one_page(const char *page, const uvcrawl__links_t *found) {
   static const char *const one[] = {"http://example.com:80"};
   static const char *const two[] = {"https://example.com:443", "http://other.host:80"};
   compare_paths(page, found, NULL, 0, 0);
@@ -290,6 +294,47 @@ static void check_paths_all_scopes(const char *page, const uvcrawl__links_t *fou
   compare_paths(page, found, one, 1, 1);
   compare_paths(page, found, two, 2, 0);
   compare_paths(page, found, two, 2, 1);
+}
+
+/* The same refs on pages of one directory (the cache answers: same links?), of others, with a
+ * query, at the root, over https. */
+static void check_paths_all_scopes(const char *page, const uvcrawl__links_t *found) {
+  static const char *const pages[] = {"http://example.com/a/b/d.html", "http://example.com/a/b/",
+                                      "http://example.com/a/b/c.html?q=/x/y",
+                                      "http://example.com/a/", "http://example.com/",
+                                      "https://example.com/a/b/c.html", "http://other.host/a/b/"};
+  check_paths_one_page(page, found);
+  for (size_t i = 0; i < COUNT(pages); i++) check_paths_one_page(pages[i], found);
+  check_paths_one_page(page, found);
+}
+
+/* More distinct refs than the cache holds: it starts over, and stays right. */
+static void check_cache_overflow(void) {
+  enum { N = 20000 };
+  char **refs = malloc(N * sizeof(*refs));
+  uint64_t hits0, misses0, hits, misses;
+  uvcrawl__links_t found;
+  ASSERT_NOT_NULL(refs);
+  for (size_t i = 0; i < N; i++) {
+    refs[i] = malloc(32);
+    ASSERT_NOT_NULL(refs[i]);
+    snprintf(refs[i], 32, i % 3 ? "p%zu.html#x" : "../q%zu", i / 2);
+  }
+  memset(&found, 0, sizeof(found));
+  found.refs = refs;
+  found.n = N;
+  uvcrawl__urlcache_counts(cache, &hits0, &misses0);
+  compare_paths(B, &found, NULL, 0, 0);
+  uvcrawl__urlcache_counts(cache, &hits, &misses);
+  ASSERT_GT(misses - misses0, 8192); /* more than the cache keeps */
+  found.refs = refs + N - 100;       /* what the cache still holds, from another page */
+  found.n = 100;
+  compare_paths("http://example.com/a/b/other.html", &found, NULL, 0, 0);
+  uvcrawl__urlcache_counts(cache, &hits0, &misses0);
+  ASSERT_GE(hits0 - hits, 60); /* 67 distinct keys among the 100 */
+  ASSERT_EQ(misses0, misses);
+  for (size_t i = 0; i < N; i++) free(refs[i]);
+  free(refs);
 }
 
 static void check_resolve_paths(void) {
@@ -367,10 +412,18 @@ int main(void) {
   check_idempotent();
   check_has_origin();
   check_prefilters();
+  cache = uvcrawl__urlcache_new();
+  ASSERT_NOT_NULL(cache);
   check_resolve_paths();
   size_t pages = check_fixture_paths();
+  check_cache_overflow();
+  uint64_t hits, misses;
+  uvcrawl__urlcache_counts(cache, &hits, &misses);
+  ASSERT_GT(hits, 100); /* the cache was used */
+  uvcrawl__urlcache_free(cache);
   printf("test-url: %zu resolve rows, %zu origin rows, idempotence, scope from the string, "
-         "pre-filters, fast against plain resolution on %zu fixtures: all passed\n",
-         COUNT(resolve_rows), COUNT(origin_rows), pages);
+         "pre-filters, fast (with a cache: %" PRIu64 " hits, %" PRIu64 " misses) against plain "
+         "resolution on %zu fixtures: all passed\n",
+         COUNT(resolve_rows), COUNT(origin_rows), hits, misses, pages);
   return 0;
 }
