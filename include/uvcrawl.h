@@ -14,6 +14,8 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "uvcrawl-version.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -23,8 +25,6 @@ extern "C" {
 #else
 #define UVCRAWL_EXTERN
 #endif
-
-#define UVCRAWL_VERSION_STRING "0.1.0"
 
 /* Codes with no errno of their own live in a reserved range, as libuv's UV__EAI_* do. */
 #define UVCRAWL_ERRNO_MAP(XX)                                                    \
