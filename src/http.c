@@ -141,9 +141,15 @@ static int is_seed_origin(const uvcrawl__http_t *h, const char *url) {
 
 void uvcrawl__http_apply(const uvcrawl__http_t *h, CURL *e, const char *url) {
   if (h == NULL) return;
+  /* The jar is the share's; "reading" the file "" turns the cookie engine on for this
+   * handle. Read now (RELOAD) and the name dropped again (COOKIEFILE NULL, which also lets go
+   * of the jar, so the share is attached once more): libcurl 7.88's curl_easy_reset loses a
+   * name still listed, a leak per reused handle (ASan, tests/test-embed.c). */
   curl_easy_setopt(e, CURLOPT_SHARE, h->share);
-  /* An empty name turns the cookie engine on for this handle; the share holds the jar. */
   curl_easy_setopt(e, CURLOPT_COOKIEFILE, "");
+  curl_easy_setopt(e, CURLOPT_COOKIELIST, "RELOAD");
+  curl_easy_setopt(e, CURLOPT_COOKIEFILE, NULL);
+  curl_easy_setopt(e, CURLOPT_SHARE, h->share);
   if (h->headers != NULL) curl_easy_setopt(e, CURLOPT_HTTPHEADER, h->headers);
   if (h->proxy != NULL) curl_easy_setopt(e, CURLOPT_PROXY, h->proxy);
   if (h->netrc) curl_easy_setopt(e, CURLOPT_NETRC, (long)CURL_NETRC_OPTIONAL);
