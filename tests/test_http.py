@@ -252,6 +252,42 @@ def test_report_file_and_config_file():
         check(code == 2 and "missing.conf" in err, f"missing config: {code} {err}")
 
 
+def test_headers_as_the_server_saw_them():
+    # /x/echo answers with the request's header block; --mirror keeps that body to read.
+    conf = os.path.join(TMP, "echo.conf")
+    with open(conf, "w") as f:
+        f.write("user-agent   my bot 1.0  \n"
+                "header = 'X-One: 1'\n")
+    with Site("--pages", 1) as site:
+        mirror = os.path.join(TMP, "echo-mirror")
+        code, recs, err = run(site.origin + "/x/echo", "--config", conf, "--mirror", mirror,
+                              "--header", "X-Two: two words", "--header", "Accept-Encoding:",
+                              "--header", "X-Empty;", "--max-depth", 0, name="echo")
+        check(code == 0, f"exit {code}: {err}")
+        with open(os.path.join(mirror, f"127.0.0.1:{site.port}", "x", "echo")) as f:
+            lines = f.read().splitlines()
+    check("User-Agent: my bot 1.0" in lines, f"{lines}")
+    check("X-One: 1" in lines and "X-Two: two words" in lines, f"{lines}")
+    check("X-Empty:" in lines, f"'X-Empty;' sends an empty header: {lines}")
+    check(not any(h.lower().startswith("accept-encoding") for h in lines),
+          f"'Accept-Encoding:' should drop the header: {lines}")
+
+
+def test_help_lists_every_option():
+    # Every long option the parser knows is in --help, under a heading (and test_cli.py checks
+    # that the man page lists the same ones).
+    import re
+    with open(os.path.join(os.path.dirname(__file__), "..", "src", "cli", "main.c")) as f:
+        names = re.findall(r'\{"([a-z][a-z-]*)", (?:required|no)_argument', f.read())
+    _, out, _ = crawl("--help")
+    check(len(names) > 50, f"parsed {names}")
+    missing = [n for n in names if f"--{n} " not in out and f"--{n}\n" not in out and
+               f"--{n}," not in out]
+    check(not missing, f"not in --help: {missing}")
+    headings = [line for line in out.splitlines() if line.endswith(":") or line.endswith("):")]
+    check(len(headings) >= 9, f"headings: {headings}")
+
+
 def test_version_names_the_libraries():
     code, out, _ = crawl("--version")
     check(code == 0 and out.startswith("uvcrawl "), out)
@@ -264,4 +300,5 @@ if __name__ == "__main__":
     run_tests([test_bare_durations_are_seconds, test_fractional_delay_at_the_server,
                test_sizes_with_suffixes, test_header_user_and_login_cookie,
                test_cookie_files_and_netrc, test_proxy_sees_every_request,
-               test_report_file_and_config_file, test_version_names_the_libraries])
+               test_report_file_and_config_file, test_headers_as_the_server_saw_them,
+               test_help_lists_every_option, test_version_names_the_libraries])
