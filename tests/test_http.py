@@ -123,10 +123,13 @@ def test_header_user_and_login_cookie():
         check(code == 1, f"exit {code}: the other host's 401s are broken links: {err}")
         # The threads engine applies the same identity.
         site.reset()
+        jar = os.path.join(TMP, "threads-jar.txt")
         code, recs, err = run(site.origin + "/x/", "--engine", "threads", "--threads", 4,
-                              *SECRET, name="threads")
+                              *SECRET, "--save-cookies", jar, name="threads")
         got = {p: r["status"] for p, r in recs.items() if p.startswith("/")}
         check(code == 0 and all(got.get(p) == 200 for p in PAGES_X), f"threads: {got} {err}")
+        with open(jar) as f:
+            check("\tsession\ts3cret" in f.read(), "threads: the jar lacks the login cookie")
     code, _, err = crawl("--header", "no colon", "http://127.0.0.1:1/")
     check(code == 2 and "--header" in err, f"--header without a colon: {code} {err}")
     code, _, err = crawl("--user", "nopassword", "http://127.0.0.1:1/")
