@@ -99,7 +99,8 @@ static const row_t sizes[] = {
   {"1e6", UINT64_MAX, UV_EINVAL, 0},
 };
 
-static void test_table(const row_t *rows, size_t n, int (*parse)(const char *, uint64_t, uint64_t *)) {
+static void test_table(const row_t *rows, size_t n,
+                       int (*parse)(const char *, uint64_t, uint64_t *)) {
   for (size_t i = 0; i < n; i++) {
     uint64_t out = 424242;
     int err = parse(rows[i].in, rows[i].max, &out);

@@ -469,7 +469,8 @@ int main(int argc, char **argv) {
                  {OPT_LOW_SPEED, "--low-speed", 0, 1u << 30}};
       size_t k = 0;
       while (lim[k].opt != ch) k++;
-      if (cli_parse_size(optarg, lim[k].max, &v) != 0) return bad_size(lim[k].name, lim[k].max, optarg);
+      if (cli_parse_size(optarg, lim[k].max, &v) != 0)
+        return bad_size(lim[k].name, lim[k].max, optarg);
       if (v < lim[k].min) return usage_error("%s needs a size above 0", lim[k].name);
       if (ch == OPT_BODY) opts.max_body = v;
       else if (ch == OPT_BUFFER) opts.max_buffer = v;
@@ -550,7 +551,8 @@ int main(int argc, char **argv) {
         const char *name;
         uint64_t max;
       } lim[] = {{OPT_PER_HOST, "--per-host", 100000},     {OPT_RETRIES, "--retries", 100},
-                 {OPT_MAX_URL, "--max-url-len", 1u << 20}, {OPT_MAX_LINKS, "--max-links", 100000000},
+                 {OPT_MAX_URL, "--max-url-len", 1u << 20},
+                 {OPT_MAX_LINKS, "--max-links", 100000000},
                  {OPT_MAX_REDIRECTS, "--max-redirects", 1000}};
       size_t k = 0;
       while (lim[k].opt != ch) k++;
@@ -755,7 +757,9 @@ finish:
   if (want_report) {
     report_write(cli.report, format, report_out);
     errno = 0;
-    if (report_out == stdout ? fflush(stdout) != 0 || ferror(stdout) : ferror(report_out) | fclose(report_out)) {
+    int bad = report_out == stdout ? fflush(stdout) != 0 || ferror(stdout)
+                                   : ferror(report_out) | fclose(report_out);
+    if (bad) {
       fprintf(stderr, "uvcrawl: cannot write the report to %s: %s\n",
               report_path ? report_path : "stdout", strerror(errno ? errno : EIO));
       cli.exit_code = EXIT_RUNTIME;

@@ -25,7 +25,8 @@ static void print_feature_bits(FILE *out, int features) {
               {CURL_VERSION_LIBZ, "libz"},           {CURL_VERSION_SSL, "SSL"},
               {CURL_VERSION_BROTLI, "brotli"},       {CURL_VERSION_ZSTD, "zstd"},
               {CURL_VERSION_IDN, "IDN"},             {CURL_VERSION_PSL, "PSL"},
-              {CURL_VERSION_HTTPS_PROXY, "HTTPS-proxy"}, {CURL_VERSION_UNIX_SOCKETS, "UnixSockets"}};
+              {CURL_VERSION_HTTPS_PROXY, "HTTPS-proxy"},
+              {CURL_VERSION_UNIX_SOCKETS, "UnixSockets"}};
   for (size_t i = 0; i < sizeof(bits) / sizeof(bits[0]); i++)
     if (features & bits[i].bit) fprintf(out, " %s", bits[i].name);
 }
