@@ -26,7 +26,9 @@ int uvcrawl__http_add_origin(uvcrawl__http_t *h, const char *origin);
 void uvcrawl__http_apply(const uvcrawl__http_t *h, CURL *e, const char *url);
 
 /* Writes the jar to the cookie_save file (through a temporary file and a rename), if one was
- * given. Call when no transfer runs. Returns 0 or a negative errno. */
+ * given. Call when no transfer runs. Blocking file I/O: the loop engine calls it once, when
+ * the crawl is over and the loop has nothing else to do (as uvcrawl__http_new reads
+ * cookie_load before the crawl starts). Returns 0 or a negative errno. */
 int uvcrawl__http_save(uvcrawl__http_t *h);
 
 /* Frees h (NULL is fine). Every easy handle that used it must be cleaned up first. */
