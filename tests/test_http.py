@@ -68,7 +68,10 @@ def test_fractional_delay_at_the_server():
         check(code == 0 and len(recs) == len(site.expected()) >= 8, f"exit {code}: {err}")
         times = sorted(ms for ms, _, path in server_log(site) if path != "/robots.txt")
         gaps = [b - a for a, b in zip(times, times[1:])]
-        check(len(gaps) == len(recs) - 1 and min(gaps) >= 195, f"--delay 0.2: gaps {gaps}")
+        # Starts are >= 200 ms apart in the crawler; at the server one request's transit time
+        # can shorten one gap a little, and the mean hardly at all.
+        check(len(gaps) == len(recs) - 1 and min(gaps) >= 180 and
+              sum(gaps) / len(gaps) >= 195, f"--delay 0.2: gaps {gaps}")
 
 
 def test_sizes_with_suffixes():
