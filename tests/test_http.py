@@ -3,11 +3,12 @@
 import json
 import os
 import re
+import subprocess
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(__file__))
-from sitelib import Site, check, crawl, records, run_tests  # noqa: E402
+from sitelib import UVCRAWL, Site, check, crawl, records, run_tests  # noqa: E402
 
 TMP = tempfile.mkdtemp(prefix="uvcrawl-http-")
 PAGES_X = ["/x/", "/x/token/", "/x/token/leaf.html", "/x/auth/", "/x/auth/leaf.html",
@@ -23,8 +24,6 @@ def run(url, *args, name="out", env=None):
     if env is None:
         code, _, err = crawl(url, "-q", "-o", out, *args)
     else:
-        import subprocess
-        from sitelib import UVCRAWL
         p = subprocess.run([UVCRAWL, url, "-q", "-o", out, *map(str, args)], env=env,
                            capture_output=True, text=True, timeout=120)
         code, err = p.returncode, p.stderr
@@ -285,7 +284,6 @@ def test_headers_as_the_server_saw_them():
 def test_help_lists_every_option():
     # Every long option the parser knows is in --help, under a heading (and test_cli.py checks
     # that the man page lists the same ones).
-    import re
     with open(os.path.join(os.path.dirname(__file__), "..", "src", "cli", "main.c")) as f:
         names = re.findall(r'\{"([a-z][a-z-]*)", (?:required|no)_argument', f.read())
     _, out, _ = crawl("--help")
