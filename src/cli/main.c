@@ -12,6 +12,8 @@
 #include "config.h"
 #include "priority.h"
 #include "report.h"
+#include "statsjson.h"
+#include "status.h"
 #include "units.h"
 #include "uvcrawl.h"
 #include "version.h"
@@ -36,6 +38,7 @@ typedef struct {
   uv_timer_t progress;
   uvcrawl_t *crawler;
   report_t *report;
+  cli_status_t *status; /* --status-listen, NULL without */
   int show_progress;
   int exit_code;
   int interrupted;
@@ -122,6 +125,9 @@ static const char usage_text3[] =
     "      --verbose            also report redirects\n"
     "Output and configuration:\n"
     "      --stats-json FILE    write the final statistics (pages, loop lag, ...) as JSON\n"
+    "      --status-listen [ADDR:]PORT  serve GET /stats (the statistics as JSON, live) and\n"
+    "                           GET / (a status page) on ADDR (default 127.0.0.1); PORT 0:\n"
+    "                           any free port; the address is said on stderr\n"
     "      --progress           a live status line on stderr even when it is not a terminal\n"
     "  -q, --quiet              no status line, no summary on stderr\n"
     "      --config FILE        read long options from FILE, one per line ('timeout = 5s',\n"
@@ -197,6 +203,7 @@ static void on_done(uvcrawl_t *crawler, int status) {
   (void)status;
   if (cli->show_progress) draw_progress(cli, 1);
   uvcrawl_get_stats(crawler, &cli->stats);
+  cli_status_close(cli->status, &cli->stats); /* serves these final figures from now on */
   int n = report_collect_broken(cli->report, crawler);
   if (n == UV_ENOMEM) {
     fputs("uvcrawl: out of memory collecting the report\n", stderr);
@@ -231,21 +238,10 @@ static void raise_fd_limit(void) {
 static int write_stats_json(const char *path, const uvcrawl_stats_t *s) {
   FILE *f = strcmp(path, "-") == 0 ? stdout : fopen(path, "w");
   if (f == NULL) return -1;
-  fprintf(f,
-          "{\"pages\":%" PRIu64 ",\"errors\":%" PRIu64 ",\"bytes\":%" PRIu64
-          ",\"seen\":%" PRIu64 ",\"wall_ms\":%.1f,\"pages_per_s\":%.1f"
-          ",\"inflight_cap\":%u,\"inflight_max\":%u,\"fds_max\":%u"
-          ",\"mirror_errors\":%" PRIu64 ",\"buffered_max\":%" PRIu64
-          ",\"lag_p50_ms\":%.3f,\"lag_p99_ms\":%.3f,\"lag_max_ms\":%.3f"
-          ",\"pool_jobs\":%" PRIu64 ",\"pool_batches\":%" PRIu64 ",\"lag_worst\":[",
-          s->pages, s->errors, s->bytes, s->seen, s->wall_ms,
-          s->wall_ms > 0 ? (double)s->pages * 1000.0 / s->wall_ms : 0.0, s->inflight_cap,
-          s->inflight_max, s->fds_max, s->mirror_errors, s->buffered_max, s->lag_p50_ms,
-          s->lag_p99_ms, s->lag_max_ms, s->pool_jobs, s->pool_batches);
-  for (unsigned i = 0; i < UVCRAWL_LAG_WORST && s->lag_worst[i].ms > 0; i++)
-    fprintf(f, "%s{\"at_ns\":%" PRIu64 ",\"ms\":%.3f}", i ? "," : "", s->lag_worst[i].at_ns,
-            s->lag_worst[i].ms);
-  fputs("]}\n", f);
+  /* The same members as GET /stats (statsjson.c), so the two cannot disagree. */
+  fputc('{', f);
+  cli_stats_json_fields(f, s);
+  fputs("}\n", f);
   return f == stdout ? fflush(f) : fclose(f);
 }
 
@@ -350,7 +346,7 @@ int main(int argc, char **argv) {
     OPT_LOW_SPEED_TIME, OPT_MAX_URL, OPT_MAX_LINKS, OPT_MAX_REDIRECTS, OPT_INCLUDE, OPT_EXCLUDE,
     OPT_SCOPE, OPT_EXCLUDE_SCHEME, OPT_MAX_PARSE, OPT_SITEMAPS, OPT_HTTP_VERSION, OPT_CACERT,
     OPT_HEADER, OPT_USER, OPT_NETRC, OPT_LOAD_COOKIES, OPT_SAVE_COOKIES, OPT_PROXY, OPT_REPORT,
-    OPT_CONFIG
+    OPT_CONFIG, OPT_STATUS_LISTEN
   };
   static const struct option longopts[] = {
       {"output", required_argument, NULL, 'o'},
@@ -404,6 +400,7 @@ int main(int argc, char **argv) {
       {"proxy", required_argument, NULL, OPT_PROXY},
       {"report", required_argument, NULL, OPT_REPORT},
       {"config", required_argument, NULL, OPT_CONFIG},
+      {"status-listen", required_argument, NULL, OPT_STATUS_LISTEN},
       {"quiet", no_argument, NULL, 'q'},
       {"help", no_argument, NULL, 'h'},
       {"version", no_argument, NULL, 'V'},
@@ -415,7 +412,8 @@ int main(int argc, char **argv) {
   int ch, err, quiet = 0, verbose = 0, force_progress = 0, use_threads = 0, have_format = 0;
   int pool_nice = 10;
   unsigned nthreads = 64;
-  const char *stats_path = NULL, *report_path = NULL;
+  const char *stats_path = NULL, *report_path = NULL, *status_spec = NULL;
+  struct sockaddr_storage status_addr;
   FILE *report_out = stdout;
   report_format_t format = FMT_TEXT;
   /* Static: they live as long as the process, whichever way main returns. */
@@ -631,6 +629,12 @@ int main(int argc, char **argv) {
     case OPT_PROXY: opts.proxy = optarg; break;
     case OPT_REPORT: report_path = optarg; break;
     case OPT_CONFIG: configs_named++; break; /* read by gather_args, before the rest */
+    case OPT_STATUS_LISTEN:
+      if (cli_status_parse_addr(optarg, &status_addr) != 0)
+        return usage_error("--status-listen needs [ADDR:]PORT (e.g. 8080, 127.0.0.1:0, "
+                           "[::1]:8080), not '%s'", optarg);
+      status_spec = optarg;
+      break;
     case ':': return usage_error("option '%s' needs a value", argv[optind - 1]);
     default: return usage_error("unknown option '%s'", argv[optind - 1]);
     }
@@ -658,6 +662,8 @@ int main(int argc, char **argv) {
   if (have_format && format != FMT_JSONL && format != FMT_TEXT) opts.check = 1;
   if (opts.check && use_threads)
     return usage_error("%s", "--check works with --engine loop only");
+  if (status_spec != NULL && use_threads)
+    return usage_error("%s", "--status-listen works with --engine loop only");
   /* Opened before the crawl: a report that cannot be written is better known at once. */
   if (report_path != NULL && format != FMT_JSONL && strcmp(report_path, "-") != 0 &&
       (report_out = fopen(report_path, "w")) == NULL) {
@@ -738,6 +744,20 @@ int main(int argc, char **argv) {
             "limit (ulimit -n)\n",
             opts.max_inflight, cli.stats.inflight_cap);
 
+  if (status_spec != NULL) {
+    char url[80];
+    err = cli_status_start(&cli.loop, (const struct sockaddr *)&status_addr, cli.crawler,
+                           cli.report, &cli.status, url, sizeof(url));
+    if (err != 0) {
+      fprintf(stderr, "uvcrawl: --status-listen %s: %s\n", status_spec, uv_strerror(err));
+      uvcrawl_close(cli.crawler, NULL);
+      uv_run(&cli.loop, UV_RUN_DEFAULT);
+      uv_loop_close(&cli.loop);
+      report_free(cli.report);
+      return EXIT_RUNTIME;
+    }
+    fprintf(stderr, "status: listening on %s\n", url); /* even with -q: tools read it */
+  }
   uv_signal_init(&cli.loop, &cli.sigint);
   uv_signal_init(&cli.loop, &cli.sigterm);
   uv_timer_init(&cli.loop, &cli.progress);
