@@ -7,7 +7,7 @@ One command:  python3 bench/status.py            (20,000 x 8 KB, --mirror, 256 i
 It builds build-release/ as bench/run.py does, starts uvcrawl-siteserver (no delay), and
 crawls it with `uvcrawl --mirror DIR --max-inflight 256 --status-listen 0`. This process is the
 client: it sends GET /stats on one kept-alive connection (or a new connection per request,
---new-conn) every --interval-ms, and times each from the first byte sent to the last byte of
+--new-conn) every --interval-ms for the whole crawl, and times each from the first byte sent to the last byte of
 the answer. Only answers that say "done": false count, so every figure is taken while the
 crawl runs. With --baseline it first crawls the same site without --status-listen, so the
 two pages/s can be compared. Python 3 standard library only.
@@ -21,6 +21,7 @@ import os
 import platform
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -56,11 +57,11 @@ def read_answer(s, buf):
     return rest[:n], rest[n:]
 
 
-def poll(port, want, interval_s, out):
-    """Sends up to `want` timed GET /stats while the crawl runs; fills out."""
+def poll(port, interval_s, out):
+    """Sends timed GET /stats until the crawl is done; fills out."""
     lat, pages, s, buf = [], [], None, b""
     try:
-        while len(lat) < want:
+        while True:  # the whole crawl: its busiest moments too
             if s is None:
                 s = socket.create_connection(("127.0.0.1", port), timeout=30)
                 s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -83,11 +84,11 @@ def poll(port, want, interval_s, out):
     out["lat"], out["pages"] = lat, pages
 
 
-def new_conn_timing(port, want, interval_s, out):
+def new_conn_timing(port, interval_s, out):
     """As poll, but each request on a connection of its own, the connect timed too."""
     lat, pages = [], []
     try:
-        while len(lat) < want:
+        while True:
             t0 = time.perf_counter_ns()
             s = socket.create_connection(("127.0.0.1", port), timeout=30)
             s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -105,6 +106,31 @@ def new_conn_timing(port, want, interval_s, out):
         if not lat:
             out["error"] = repr(e)
     out["lat"], out["pages"] = lat, pages
+
+
+def idle_control(exe, srv, tmp, n, interval_s):
+    """The same client against a crawl that does nothing (its one request waits an hour on the
+    server): what the machine alone costs a request, with no crawl work on the loop."""
+    site = Site(srv, 10, 100, 3600000)
+    proc = subprocess.Popen([exe, site.root, "-q", "--max-inflight", "1", "--status-listen", "0"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        m = re.match(r"status: listening on http://127\.0\.0\.1:(\d+)/", proc.stderr.readline())
+        s = socket.create_connection(("127.0.0.1", int(m.group(1))), timeout=30)
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        lat, buf = [], b""
+        for _ in range(n):
+            t0 = time.perf_counter_ns()
+            s.sendall(REQUEST)
+            _, buf = read_answer(s, buf)
+            lat.append((time.perf_counter_ns() - t0) / 1e6)
+            time.sleep(interval_s)
+        s.close()
+        return lat
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=30)
+        site.close()
 
 
 def pct(v, q):
@@ -135,8 +161,7 @@ def crawl(exe, site, tmp, inflight, status, args):
             sys.exit(f"bench: no listening line: {line!r}")
         port = int(m.group(1))
         target = new_conn_timing if args.new_conn else poll
-        client = threading.Thread(target=target, args=(port, args.requests,
-                                                       args.interval_ms / 1000.0, res))
+        client = threading.Thread(target=target, args=(port, args.interval_ms / 1000.0, res))
         client.start()
     err = proc.stderr.read()
     code = proc.wait()
@@ -163,13 +188,17 @@ def main():
     ap.add_argument("--pages", type=int)
     ap.add_argument("--size", type=int, default=8192)
     ap.add_argument("--inflight", type=int, default=256)
-    ap.add_argument("--requests", type=int, default=2000)
-    ap.add_argument("--interval-ms", type=float, default=1.0,
-                    help="pause between an answer and the next request (default 1)")
+    ap.add_argument("--requests", type=int, default=2000,
+                    help="the least number of requests a run must time (default 2000); the "
+                         "client polls for the whole crawl")
+    ap.add_argument("--interval-ms", type=float, default=2.0,
+                    help="pause between an answer and the next request (default 2)")
     ap.add_argument("--new-conn", action="store_true", help="a new connection per request")
     ap.add_argument("--baseline", action="store_true",
                     help="also crawl without --status-listen first")
     ap.add_argument("--runs", type=int, default=1)
+    ap.add_argument("--idle-control", action="store_true",
+                    help="also time --requests against an idle crawl (the machine's share)")
     ap.add_argument("--build-dir", default=os.path.join(ROOT, "build-release"))
     ap.add_argument("--no-build", action="store_true")
     args = ap.parse_args()
@@ -195,10 +224,14 @@ def main():
                   f"{b['wall']:.2f} s, {b['pages_s']:.0f} pages/s, loop lag p99 "
                   f"{b['lag_p99']:.2f} ms max {b['lag_max']:.2f} ms, machine busy "
                   f"{b['busy']:.1f} CPU s")
+        if args.idle_control:
+            lat = idle_control(exe, srv, tmp, args.requests, args.interval_ms / 1000.0)
+            print(f"idle control: {len(lat)} requests to a crawl with nothing to do: p50 "
+                  f"{pct(lat, 0.5):.3f} ms, p99 {pct(lat, 0.99):.3f} ms, max {max(lat):.3f} ms")
         for i in range(args.runs):
             r = crawl(exe, site, tmp, args.inflight, True, args)
             lat = r.get("lat", [])
-            ok &= r["full"] and "error" not in r and len(lat) > 0
+            ok &= r["full"] and "error" not in r and len(lat) >= args.requests
             print(f"run {i + 1}: {r['records']} URLs full={r['full']} in {r['wall']:.2f} s, "
                   f"{r['pages_s']:.0f} pages/s, loop lag p99 {r['lag_p99']:.2f} ms max "
                   f"{r['lag_max']:.2f} ms, machine busy {r['busy']:.1f} CPU s of "
@@ -209,7 +242,7 @@ def main():
                       f"p50 {pct(lat, 0.5):.3f} ms, p99 {pct(lat, 0.99):.3f} ms, p99.9 "
                       f"{pct(lat, 0.999):.3f} ms, max {max(lat):.3f} ms, mean "
                       f"{sum(lat) / len(lat):.3f} ms"
-                      f"{'' if len(lat) == args.requests else ' (the crawl ended first)'}")
+                      f"{'' if len(lat) >= args.requests else f' (fewer than {args.requests}: lower --interval-ms)'}")
             if "error" in r:
                 print(f"  client error: {r['error']}")
             if r["code"] != 0:
