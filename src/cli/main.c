@@ -31,6 +31,9 @@ enum {
 
 #define PROGRESS_MS 250
 
+/* getopt code of --status-listen: apart from main()'s list, clear of its values. */
+enum { OPT_STATUS_LISTEN = 1000 };
+
 typedef struct {
   uv_loop_t loop;
   uv_signal_t sigint;
@@ -346,7 +349,7 @@ int main(int argc, char **argv) {
     OPT_LOW_SPEED_TIME, OPT_MAX_URL, OPT_MAX_LINKS, OPT_MAX_REDIRECTS, OPT_INCLUDE, OPT_EXCLUDE,
     OPT_SCOPE, OPT_EXCLUDE_SCHEME, OPT_MAX_PARSE, OPT_SITEMAPS, OPT_HTTP_VERSION, OPT_CACERT,
     OPT_HEADER, OPT_USER, OPT_NETRC, OPT_LOAD_COOKIES, OPT_SAVE_COOKIES, OPT_PROXY, OPT_REPORT,
-    OPT_CONFIG, OPT_STATUS_LISTEN
+    OPT_CONFIG
   };
   static const struct option longopts[] = {
       {"output", required_argument, NULL, 'o'},
@@ -364,6 +367,7 @@ int main(int argc, char **argv) {
       {"mirror", required_argument, NULL, OPT_MIRROR},
       {"fsync", no_argument, NULL, OPT_FSYNC},
       {"stats-json", required_argument, NULL, OPT_STATS},
+      {"status-listen", required_argument, NULL, OPT_STATUS_LISTEN},
       {"check", no_argument, NULL, OPT_CHECK},
       {"accept", required_argument, NULL, OPT_ACCEPT},
       {"format", required_argument, NULL, OPT_FORMAT},
@@ -400,7 +404,6 @@ int main(int argc, char **argv) {
       {"proxy", required_argument, NULL, OPT_PROXY},
       {"report", required_argument, NULL, OPT_REPORT},
       {"config", required_argument, NULL, OPT_CONFIG},
-      {"status-listen", required_argument, NULL, OPT_STATUS_LISTEN},
       {"quiet", no_argument, NULL, 'q'},
       {"help", no_argument, NULL, 'h'},
       {"version", no_argument, NULL, 'V'},
@@ -526,6 +529,12 @@ int main(int argc, char **argv) {
     case OPT_MIRROR: opts.mirror_dir = optarg; break;
     case OPT_FSYNC: opts.fsync = 1; break;
     case OPT_STATS: stats_path = optarg; break;
+    case OPT_STATUS_LISTEN:
+      if (cli_status_parse_addr(optarg, &status_addr) != 0)
+        return usage_error("--status-listen needs [ADDR:]PORT (e.g. 8080, 127.0.0.1:0, "
+                           "[::1]:8080), not '%s'", optarg);
+      status_spec = optarg;
+      break;
     case OPT_CHECK: opts.check = 1; break;
     case OPT_ACCEPT: opts.accept = optarg; break;
     case OPT_FORMAT:
@@ -629,12 +638,6 @@ int main(int argc, char **argv) {
     case OPT_PROXY: opts.proxy = optarg; break;
     case OPT_REPORT: report_path = optarg; break;
     case OPT_CONFIG: configs_named++; break; /* read by gather_args, before the rest */
-    case OPT_STATUS_LISTEN:
-      if (cli_status_parse_addr(optarg, &status_addr) != 0)
-        return usage_error("--status-listen needs [ADDR:]PORT (e.g. 8080, 127.0.0.1:0, "
-                           "[::1]:8080), not '%s'", optarg);
-      status_spec = optarg;
-      break;
     case ':': return usage_error("option '%s' needs a value", argv[optind - 1]);
     default: return usage_error("unknown option '%s'", argv[optind - 1]);
     }
