@@ -406,6 +406,12 @@ static void respond(conn_t *c, int code) {
                       code == 405 ? "Allow: GET, HEAD\r\n" : "",
                       c->close_after ? "Connection: close\r\n" : "",
                       keep10 ? "Connection: keep-alive\r\n" : "");
+  if (hlen < 0 || (size_t)hlen >= sizeof(c->head)) { /* cannot happen: the head is < 250 */
+    free(c->body);
+    c->body = NULL;
+    conn_close(c);
+    return;
+  }
   uv_buf_t bufs[2] = {uv_buf_init(c->head, (unsigned)hlen),
                       uv_buf_init(c->body ? c->body : c->head, (unsigned)blen)};
   unsigned nbufs = head_only || blen == 0 ? 1 : 2;
