@@ -379,6 +379,22 @@ static int cmp_slow(const void *a, const void *b) {
   return x->ms < y->ms ? 1 : x->ms > y->ms ? -1 : 0;
 }
 
+void report_classes(const report_t *r, uint64_t out[6]) {
+  memcpy(out, r->classes, sizeof(r->classes));
+}
+
+size_t report_slowest(const report_t *r, const char **urls, double *ms, size_t n) {
+  slow_t s[SLOWEST];
+  memcpy(s, r->slow, sizeof(s)); /* sorted as a copy: the live report stays as it is */
+  qsort(s, SLOWEST, sizeof(s[0]), cmp_slow);
+  size_t k = 0;
+  for (; k < n && k < SLOWEST && s[k].url; k++) {
+    urls[k] = s[k].url;
+    ms[k] = s[k].ms;
+  }
+  return k;
+}
+
 void report_summary(const report_t *rc, const uvcrawl_stats_t *s, FILE *f) {
   report_t *r = (report_t *)rc; /* sorting in place is not a visible change */
   double secs = s->wall_ms / 1000.0;

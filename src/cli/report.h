@@ -23,6 +23,11 @@ int report_collect_broken(report_t *r, uvcrawl_t *crawler);
 size_t report_broken_count(const report_t *r);
 /* Writes the broken-link report in fmt (FMT_JSONL writes nothing: the records are it). */
 void report_write(const report_t *r, report_format_t fmt, FILE *out);
+/* Records counted so far by status class: out[0] no response, out[1..5] 1xx..5xx. */
+void report_classes(const report_t *r, uint64_t out[6]);
+/* The slowest records so far, slowest first: up to n URLs (borrowed until the next
+ * report_result() or report_summary()) and their ms. Returns how many. */
+size_t report_slowest(const report_t *r, const char **urls, double *ms, size_t n);
 /* The end-of-crawl summary for a person. */
 void report_summary(const report_t *r, const uvcrawl_stats_t *s, FILE *out);
 

@@ -1,0 +1,257 @@
+#!/usr/bin/env python3
+"""How fast --status-listen answers GET /stats while the crawl is busy.
+
+One command:  python3 bench/status.py            (20,000 x 8 KB, --mirror, 256 in flight)
+              python3 bench/status.py --quick    (2,000 pages: a smoke test of a few seconds)
+
+It builds build-release/ as bench/run.py does, starts uvcrawl-siteserver (no delay), and
+crawls it with `uvcrawl --mirror DIR --max-inflight 256 --status-listen 0`. This process is the
+client: it sends GET /stats on one kept-alive connection (or a new connection per request,
+--new-conn) every --interval-ms for the whole crawl, and times each from the first byte sent to the last byte of
+the answer. Only answers that say "done": false count, so every figure is taken while the
+crawl runs. With --baseline it first crawls the same site without --status-listen, so the
+two pages/s can be compared. Python 3 standard library only.
+
+Exit status: non-zero when a crawl did not fetch the whole site or a request failed; never
+because of speed (the figures are printed, and the issue's target is p99 < 5 ms).
+"""
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+from run import Site, build, host_busy, log  # noqa: E402  (the same site and build)
+
+REQUEST = b"GET /stats HTTP/1.1\r\nHost: bench\r\n\r\n"
+
+
+def read_answer(s, buf):
+    """One HTTP answer from s (buf: bytes already read); returns (body, rest)."""
+    while b"\r\n\r\n" not in buf:
+        chunk = s.recv(65536)
+        if not chunk:
+            raise ConnectionError("closed before the head")
+        buf += chunk
+    head, rest = buf.split(b"\r\n\r\n", 1)
+    m = re.search(rb"\r\nContent-Length: (\d+)", head)
+    if not head.startswith(b"HTTP/1.1 200") or m is None:
+        raise ConnectionError(f"bad answer: {head[:80]!r}")
+    n = int(m.group(1))
+    while len(rest) < n:
+        chunk = s.recv(65536)
+        if not chunk:
+            raise ConnectionError("closed in the body")
+        rest += chunk
+    return rest[:n], rest[n:]
+
+
+def poll(port, interval_s, out):
+    """Sends timed GET /stats until the crawl is done; fills out."""
+    lat, pages, s, buf = [], [], None, b""
+    try:
+        while True:  # the whole crawl: its busiest moments too
+            if s is None:
+                s = socket.create_connection(("127.0.0.1", port), timeout=30)
+                s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                buf = b""
+            t0 = time.perf_counter_ns()
+            s.sendall(REQUEST)
+            body, buf = read_answer(s, buf)
+            t1 = time.perf_counter_ns()
+            st = json.loads(body)
+            if st["done"]:
+                break
+            lat.append((t1 - t0) / 1e6)
+            pages.append(st["pages"])
+            time.sleep(interval_s)
+    except (OSError, ConnectionError, ValueError) as e:
+        out["error"] = repr(e)
+    finally:
+        if s is not None:
+            s.close()
+    out["lat"], out["pages"] = lat, pages
+
+
+def new_conn_timing(port, interval_s, out):
+    """As poll, but each request on a connection of its own, the connect timed too."""
+    lat, pages = [], []
+    try:
+        while True:
+            t0 = time.perf_counter_ns()
+            s = socket.create_connection(("127.0.0.1", port), timeout=30)
+            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            s.sendall(REQUEST)
+            body, _ = read_answer(s, b"")
+            t1 = time.perf_counter_ns()
+            s.close()
+            st = json.loads(body)
+            if st["done"]:
+                break
+            lat.append((t1 - t0) / 1e6)
+            pages.append(st["pages"])
+            time.sleep(interval_s)
+    except (OSError, ConnectionError, ValueError) as e:
+        if not lat:
+            out["error"] = repr(e)
+    out["lat"], out["pages"] = lat, pages
+
+
+def idle_control(exe, srv, tmp, n, interval_s):
+    """The same client against a crawl that does nothing (its one request waits an hour on the
+    server): what the machine alone costs a request, with no crawl work on the loop."""
+    site = Site(srv, 10, 100, 3600000)
+    proc = subprocess.Popen([exe, site.root, "-q", "--max-inflight", "1", "--status-listen", "0"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        m = re.match(r"status: listening on http://127\.0\.0\.1:(\d+)/", proc.stderr.readline())
+        s = socket.create_connection(("127.0.0.1", int(m.group(1))), timeout=30)
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        lat, buf = [], b""
+        for _ in range(n):
+            t0 = time.perf_counter_ns()
+            s.sendall(REQUEST)
+            _, buf = read_answer(s, buf)
+            lat.append((time.perf_counter_ns() - t0) / 1e6)
+            time.sleep(interval_s)
+        s.close()
+        return lat
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=30)
+        site.close()
+
+
+def pct(v, q):
+    v = sorted(v)
+    return v[min(len(v) - 1, int(q * len(v)))] if v else float("nan")
+
+
+def crawl(exe, site, tmp, inflight, status, args):
+    """One crawl of the whole site; returns a dict of what was measured."""
+    mirror = tempfile.mkdtemp(dir=tmp)
+    out = os.path.join(tmp, "out.jsonl")
+    stats = os.path.join(tmp, "stats.json")
+    argv = [exe, site.root, "-q", "--mirror", mirror, "--max-inflight", str(inflight),
+            "-o", out, "--stats-json", stats]
+    if status:
+        argv += ["--status-listen", "0"]
+    site.reset()
+    host0, srv0 = host_busy(), site.cpu()
+    t0 = time.monotonic()
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    res = {}
+    client = None
+    if status:
+        line = proc.stderr.readline()
+        m = re.match(r"status: listening on http://127\.0\.0\.1:(\d+)/", line)
+        if not m:
+            proc.kill()
+            sys.exit(f"bench: no listening line: {line!r}")
+        port = int(m.group(1))
+        target = new_conn_timing if args.new_conn else poll
+        client = threading.Thread(target=target, args=(port, args.interval_ms / 1000.0, res))
+        client.start()
+    err = proc.stderr.read()
+    code = proc.wait()
+    wall = time.monotonic() - t0
+    if client:
+        client.join()
+    with open(out) as f:
+        urls = [json.loads(x)["url"] for x in f if x.strip()]
+    with open(stats) as f:
+        st = json.load(f)
+    shutil.rmtree(mirror, ignore_errors=True)
+    os.unlink(out)
+    res.update(code=code, wall=wall, stderr=err, records=len(urls),
+               full=code == 0 and len(urls) == len(set(urls)) and set(urls) == site.expected,
+               pages_s=len(urls) / wall, lag_p99=st["lag_p99_ms"], lag_max=st["lag_max_ms"],
+               crawler_pages_s=st["pages_per_s"], srv_cpu=site.cpu() - srv0,
+               busy=host_busy() - host0)
+    return res
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--pages", type=int)
+    ap.add_argument("--size", type=int, default=8192)
+    ap.add_argument("--inflight", type=int, default=256)
+    ap.add_argument("--requests", type=int, default=2000,
+                    help="the least number of requests a run must time (default 2000); the "
+                         "client polls for the whole crawl")
+    ap.add_argument("--interval-ms", type=float, default=2.0,
+                    help="pause between an answer and the next request (default 2)")
+    ap.add_argument("--new-conn", action="store_true", help="a new connection per request")
+    ap.add_argument("--baseline", action="store_true",
+                    help="also crawl without --status-listen first")
+    ap.add_argument("--runs", type=int, default=1)
+    ap.add_argument("--idle-control", action="store_true",
+                    help="also time --requests against an idle crawl (the machine's share)")
+    ap.add_argument("--build-dir", default=os.path.join(ROOT, "build-release"))
+    ap.add_argument("--no-build", action="store_true")
+    args = ap.parse_args()
+    pages = args.pages or (2000 if args.quick else 20000)
+    if args.no_build:
+        exe = os.path.join(args.build_dir, "uvcrawl")
+        srv = os.path.join(args.build_dir, "uvcrawl-siteserver")
+    else:
+        exe, srv = build(args.build_dir)
+    tmp = tempfile.mkdtemp(prefix="uvcrawl-bench-status-")
+    site = Site(srv, pages, args.size, 0)
+    ok = True
+    stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    log(f"bench: {stamp}, nproc {os.cpu_count()}, {platform.platform()}, load "
+        f"{os.getloadavg()[0]:.2f}; site {pages} x {args.size} B ({len(site.expected)} URLs), "
+        f"--mirror, --max-inflight {args.inflight}, GET /stats every {args.interval_ms} ms "
+        f"{'on a new connection' if args.new_conn else 'on one kept-alive connection'}")
+    try:
+        if args.baseline:
+            b = crawl(exe, site, tmp, args.inflight, False, args)
+            ok &= b["full"]
+            print(f"baseline (no --status-listen): {b['records']} URLs full={b['full']} in "
+                  f"{b['wall']:.2f} s, {b['pages_s']:.0f} pages/s, loop lag p99 "
+                  f"{b['lag_p99']:.2f} ms max {b['lag_max']:.2f} ms, machine busy "
+                  f"{b['busy']:.1f} CPU s")
+        if args.idle_control:
+            lat = idle_control(exe, srv, tmp, args.requests, args.interval_ms / 1000.0)
+            print(f"idle control: {len(lat)} requests to a crawl with nothing to do: p50 "
+                  f"{pct(lat, 0.5):.3f} ms, p99 {pct(lat, 0.99):.3f} ms, max {max(lat):.3f} ms")
+        for i in range(args.runs):
+            r = crawl(exe, site, tmp, args.inflight, True, args)
+            lat = r.get("lat", [])
+            ok &= r["full"] and "error" not in r and len(lat) >= args.requests
+            print(f"run {i + 1}: {r['records']} URLs full={r['full']} in {r['wall']:.2f} s, "
+                  f"{r['pages_s']:.0f} pages/s, loop lag p99 {r['lag_p99']:.2f} ms max "
+                  f"{r['lag_max']:.2f} ms, machine busy {r['busy']:.1f} CPU s of "
+                  f"{r['wall'] * (os.cpu_count() or 1):.1f}")
+            if lat:
+                pg = r["pages"]
+                print(f"  /stats: {len(lat)} requests while crawling (pages {pg[0]}..{pg[-1]}): "
+                      f"p50 {pct(lat, 0.5):.3f} ms, p99 {pct(lat, 0.99):.3f} ms, p99.9 "
+                      f"{pct(lat, 0.999):.3f} ms, max {max(lat):.3f} ms, mean "
+                      f"{sum(lat) / len(lat):.3f} ms"
+                      f"{'' if len(lat) >= args.requests else f' (fewer than {args.requests}: lower --interval-ms)'}")
+            if "error" in r:
+                print(f"  client error: {r['error']}")
+            if r["code"] != 0:
+                print(f"  exit {r['code']}: {r['stderr'][-500:]}")
+    finally:
+        site.close()
+        shutil.rmtree(tmp, ignore_errors=True)
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()
