@@ -77,7 +77,9 @@ static const char usage_text2[] =
     "      --low-speed-time S   ... for this many seconds (default 30; 0 = off)\n"
     "      --max-url-len N      skip longer URLs (default 8192)\n"
     "      --max-links N        links taken from one page (default 100000)\n"
-    "      --max-parse BYTES    HTML parsed per page (default 2097152; 0 = all)\n"
+    "      --max-parse BYTES    HTML gumbo parses per page (default 2097152; 0 = all)\n"
+    "      --parser fast|gumbo  link extraction: the streaming scanner, gumbo where it is\n"
+    "                           unsure (default), or gumbo for every page\n"
     "      --max-redirects N    longest redirect chain followed (default 10)\n"
     "      --include REGEX      crawl only URLs matching one of these (POSIX ERE; repeatable)\n"
     "      --exclude REGEX      skip URLs matching any of these (repeatable)\n"
@@ -208,11 +210,13 @@ static int write_stats_json(const char *path, const uvcrawl_stats_t *s) {
           ",\"inflight_cap\":%u,\"inflight_max\":%u,\"fds_max\":%u"
           ",\"mirror_errors\":%" PRIu64 ",\"buffered_max\":%" PRIu64
           ",\"lag_p50_ms\":%.3f,\"lag_p99_ms\":%.3f,\"lag_max_ms\":%.3f"
-          ",\"pool_jobs\":%" PRIu64 ",\"pool_batches\":%" PRIu64 ",\"lag_worst\":[",
+          ",\"pool_jobs\":%" PRIu64 ",\"pool_batches\":%" PRIu64
+          ",\"parse_fast\":%" PRIu64 ",\"parse_bailouts\":%" PRIu64 ",\"lag_worst\":[",
           s->pages, s->errors, s->bytes, s->seen, s->wall_ms,
           s->wall_ms > 0 ? (double)s->pages * 1000.0 / s->wall_ms : 0.0, s->inflight_cap,
           s->inflight_max, s->fds_max, s->mirror_errors, s->buffered_max, s->lag_p50_ms,
-          s->lag_p99_ms, s->lag_max_ms, s->pool_jobs, s->pool_batches);
+          s->lag_p99_ms, s->lag_max_ms, s->pool_jobs, s->pool_batches, s->parse_fast,
+          s->parse_bailouts);
   for (unsigned i = 0; i < UVCRAWL_LAG_WORST && s->lag_worst[i].ms > 0; i++)
     fprintf(f, "%s{\"at_ns\":%" PRIu64 ",\"ms\":%.3f}", i ? "," : "", s->lag_worst[i].at_ns,
             s->lag_worst[i].ms);
@@ -277,7 +281,8 @@ int main(int argc, char **argv) {
     OPT_FORMAT, OPT_VERBOSE, OPT_PROGRESS, OPT_STATE, OPT_RESUME, OPT_SYNC, OPT_PER_HOST,
     OPT_DELAY, OPT_RANDOM_DELAY, OPT_IGNORE_ROBOTS, OPT_RETRIES, OPT_MAX_RA, OPT_LOW_SPEED,
     OPT_LOW_SPEED_TIME, OPT_MAX_URL, OPT_MAX_LINKS, OPT_MAX_REDIRECTS, OPT_INCLUDE, OPT_EXCLUDE,
-    OPT_SCOPE, OPT_EXCLUDE_SCHEME, OPT_MAX_PARSE, OPT_SITEMAPS, OPT_HTTP_VERSION, OPT_CACERT
+    OPT_SCOPE, OPT_EXCLUDE_SCHEME, OPT_MAX_PARSE, OPT_SITEMAPS, OPT_HTTP_VERSION, OPT_CACERT,
+    OPT_PARSER
   };
   static const struct option longopts[] = {
       {"output", required_argument, NULL, 'o'},
@@ -314,6 +319,7 @@ int main(int argc, char **argv) {
       {"max-url-len", required_argument, NULL, OPT_MAX_URL},
       {"max-links", required_argument, NULL, OPT_MAX_LINKS},
       {"max-parse", required_argument, NULL, OPT_MAX_PARSE},
+      {"parser", required_argument, NULL, OPT_PARSER},
       {"max-redirects", required_argument, NULL, OPT_MAX_REDIRECTS},
       {"include", required_argument, NULL, OPT_INCLUDE},
       {"exclude", required_argument, NULL, OPT_EXCLUDE},
@@ -389,6 +395,11 @@ int main(int argc, char **argv) {
       opts.connect_timeout_ms = (long)v;
       break;
     case OPT_UA: opts.user_agent = optarg; break;
+    case OPT_PARSER:
+      if (strcmp(optarg, "fast") != 0 && strcmp(optarg, "gumbo") != 0)
+        return usage_error("--parser is 'fast' or 'gumbo', not '%s'", optarg);
+      opts.parser = strcmp(optarg, "gumbo") == 0 ? UVCRAWL_PARSER_GUMBO : UVCRAWL_PARSER_FAST;
+      break;
     case OPT_ENGINE:
       if (strcmp(optarg, "loop") != 0 && strcmp(optarg, "threads") != 0)
         return usage_error("--engine is 'loop' or 'threads', not '%s'", optarg);
