@@ -1,7 +1,6 @@
 /* The streaming HTML5 link scanner (see htmlscan.h). gumbo 0.10.1 is the reference: where it
  * deviates from today's standard in a way that changes links, this file follows gumbo, and
  * tests/fuzz/fuzz-diff.c holds the two to the same links. */
-#define _GNU_SOURCE /* memmem */
 #include "htmlscan.h"
 
 #include <stdint.h>
@@ -100,9 +99,23 @@ static int bail(scan_t *s, int reason) {
   return R_BAIL;
 }
 
+/* Byte classes, so the inner loops test one table entry per byte. */
+enum { C_WS = 1, C_SLASH = 2, C_GT = 4, C_EQ = 8, C_DEC = 16 };
+#define CLS_WS(c) ((c) == ' ' || (c) == '\n' || (c) == '\t' || (c) == '\f' || (c) == '\r')
+/* C_DEC: a value byte that needs more than a copy: '&', the controls (NUL, CR and those gumbo
+ * replaces, not tab, LF or FF) and everything from DEL up (checked as UTF-8). */
+#define CLS_DEC(c) ((c) == '&' || (c) >= 0x7F || ((c) < 0x20 && (c) != '\t' && (c) != '\n' && (c) != '\f'))
+#define CLS(c)                                                                     \
+  ((CLS_WS(c) ? C_WS : 0) | ((c) == '/' ? C_SLASH : 0) | ((c) == '>' ? C_GT : 0) | \
+   ((c) == '=' ? C_EQ : 0) | (CLS_DEC(c) ? C_DEC : 0))
+#define CLS4(c) CLS(c), CLS(c + 1), CLS(c + 2), CLS(c + 3)
+#define CLS16(c) CLS4(c), CLS4(c + 4), CLS4(c + 8), CLS4(c + 12)
+#define CLS64(c) CLS16(c), CLS16(c + 16), CLS16(c + 32), CLS16(c + 48)
+static const unsigned char cls[256] = {CLS64(0), CLS64(64), CLS64(128), CLS64(192)};
+
 /* The tokenizer's whitespace after preprocessing (CR becomes LF). */
 static int is_ws(unsigned char c) {
-  return c == ' ' || c == '\n' || c == '\t' || c == '\f' || c == '\r';
+  return cls[c] & C_WS;
 }
 
 static int is_alpha(unsigned char c) {
@@ -138,11 +151,14 @@ static int ieq2(const char *a, size_t n, const char *b, size_t m) {
 
 /* The tag's identity from its source name: a switch on length and first letter. */
 static int tag_id(const char *name, size_t n) {
-  char c;
+  char c, lc[14];
+  size_t i;
   if (n == 0 || n > 14) return TAG_OTHER;
-  c = (char)lower((unsigned char)name[0]);
+  for (i = 0; i < n; i++) lc[i] = (char)lower((unsigned char)name[i]);
+  c = lc[0];
+  /* Each case below holds only literals of its length. */
 #define T(lit, id) \
-  if (IEQ(name, n, lit)) return id
+  if (memcmp(lc, lit, sizeof(lit) - 1) == 0) return id
   switch (n) {
     case 1:
       switch (c) {
@@ -155,7 +171,7 @@ static int tag_id(const char *name, size_t n) {
         case 't': T("tr", TAG_TR); T("td", TAG_TD); T("th", TAG_TH); T("tt", TAG_BREAKOUT); break;
         case 'm': T("mi", TAG_MI); T("mo", TAG_MO); T("mn", TAG_MN); T("ms", TAG_MS); break;
         case 'h':
-          if (name[1] >= '1' && name[1] <= '6') return TAG_BREAKOUT;
+          if (lc[1] >= '1' && lc[1] <= '6') return TAG_BREAKOUT;
           T("hr", TAG_BREAKOUT);
           break;
         case 'b': T("br", TAG_BREAKOUT); break;
@@ -320,11 +336,8 @@ static size_t utf8_next(const unsigned char *s, size_t n, uint32_t *cp) {
   return need + 1;
 }
 
-/* Bytes that need more than a copy in a value: '&', NUL, CR, the controls gumbo replaces, and
- * everything non-ASCII (checked as UTF-8). */
 static int needs_decoding(unsigned char c) {
-  if (c == '&' || c >= 0x7F) return 1;
-  return c < 0x20 && c != '\t' && c != '\n' && c != '\f';
+  return cls[c] & C_DEC;
 }
 
 static int entity_cmp(const char *key, size_t n, const uvcrawl__entity_t *e) {
@@ -584,6 +597,8 @@ static int push_srcset(scan_t *s, const span_t *sp) {
 
 /* ---- tokenizing -------------------------------------------------------------------------- */
 
+static int want_for(int id, int foreign);
+
 /* Scans a tag from its name (p: the first letter after "<" or "</") to its '>', noting the
  * attributes want asks for. Returns the position after the '>', or NULL when the input ends
  * first (the tag is then dropped, as HTML does). */
@@ -598,13 +613,16 @@ static const char *scan_tag(scan_t *s, const char *p, int want, tag_t *t) {
   int dup_pending;
 
   t->name = p;
-  while (p < end && !is_ws((unsigned char)*p) && *p != '/' && *p != '>') p++;
+  while (p < end && !(cls[(unsigned char)*p] & (C_WS | C_SLASH | C_GT))) p++;
   t->name_len = (size_t)(p - t->name);
+  if (want < 0) { /* a start tag: its identity and what it needs */
+    t->id = tag_id(t->name, t->name_len);
+    want = s->tag_cb ? 0 : want_for(t->id, s->depth > 0);
+  }
   t->self_closing = 0;
   t->nattrs = 0;
   t->font_attr = t->encoding_attr = t->unsure = 0;
   t->href.set = t->src.set = t->srcset.set = 0;
-  if (want < 0) want = 0;
   nseen = 0;
   dup_pending = 0;
 
@@ -635,7 +653,7 @@ static const char *scan_tag(scan_t *s, const char *p, int want, tag_t *t) {
     } else {
       an = p++;
     }
-    while (p < end && !is_ws((unsigned char)*p) && *p != '/' && *p != '>' && *p != '=') p++;
+    while (p < end && !(cls[(unsigned char)*p] & (C_WS | C_SLASH | C_GT | C_EQ))) p++;
     anl = (size_t)(p - an);
     while (p < end && is_ws((unsigned char)*p)) p++;
     has_eq = 0;
@@ -652,7 +670,7 @@ static const char *scan_tag(scan_t *s, const char *p, int want, tag_t *t) {
         p = q + 1;
       } else if (*p != '>') {
         av = p;
-        while (p < end && !is_ws((unsigned char)*p) && *p != '>') p++;
+        while (p < end && !(cls[(unsigned char)*p] & (C_WS | C_GT))) p++;
         avl = (size_t)(p - av);
       }
     }
@@ -1046,15 +1064,8 @@ static int run(scan_t *s, const char *p) {
     if (p >= end) break;
     c = (unsigned char)*p;
     if (is_alpha(c)) {
-      const char *name_end = p;
-      int id, foreign = s->depth > 0;
-      while (name_end < end && !is_ws((unsigned char)*name_end) && *name_end != '/' &&
-             *name_end != '>')
-        name_end++;
-      id = tag_id(p, (size_t)(name_end - p));
-      p = scan_tag(s, p, s->tag_cb ? 0 : want_for(id, foreign), t);
+      p = scan_tag(s, p, -1, t);
       if (p == NULL) break;
-      t->id = id;
       if (t->unsure && !s->tag_cb) {
         err = bail(s, UVCRAWL__HTMLSCAN_ATTRS);
       } else if (s->tag_cb) {
