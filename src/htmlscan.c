@@ -22,7 +22,7 @@ enum {
   TAG_SVG, TAG_MATH, TAG_SELECT, TAG_FRAMESET, TAG_TEMPLATE, TAG_TABLE, TAG_FONT,
   TAG_CAPTION, TAG_COLGROUP, TAG_COL, TAG_TBODY, TAG_TFOOT, TAG_THEAD, TAG_TR, TAG_TD, TAG_TH,
   TAG_FOREIGNOBJECT, TAG_DESC, TAG_MI, TAG_MO, TAG_MN, TAG_MS, TAG_MTEXT,
-  TAG_ANNOTATION_XML, TAG_MGLYPH, TAG_MALIGNMARK,
+  TAG_ANNOTATION_XML, TAG_MGLYPH, TAG_MALIGNMARK, TAG_INPUT, TAG_KEYGEN,
   TAG_BREAKOUT /* the other tags that end foreign content (gumbo's list) */
 };
 
@@ -71,6 +71,7 @@ typedef struct {
   int base_seen;
   int table_seen;
   size_t template_depth;
+  int in_select; /* the "in select" insertion mode: most start tags are dropped */
   size_t depth;
   int reason;
   uvcrawl__htmlscan_tag_cb tag_cb;
@@ -211,7 +212,7 @@ static int tag_id(const char *name, size_t n) {
       break;
     case 5:
       switch (c) {
-        case 'i': T("image", TAG_IMAGE); break;
+        case 'i': T("image", TAG_IMAGE); T("input", TAG_INPUT); break;
         case 'e': T("embed", TAG_EMBED); break;
         case 't':
           T("title", TAG_TITLE); T("table", TAG_TABLE); T("tbody", TAG_TBODY);
@@ -228,6 +229,7 @@ static int tag_id(const char *name, size_t n) {
           T("strong", TAG_BREAKOUT); T("strike", TAG_BREAKOUT);
           break;
         case 'i': T("iframe", TAG_IFRAME); break;
+        case 'k': T("keygen", TAG_KEYGEN); break;
         case 'm': T("mglyph", TAG_MGLYPH); break;
         case 'c': T("center", TAG_BREAKOUT); break;
       }
@@ -928,10 +930,37 @@ static int take_links(scan_t *s, const tag_t *t, int foreign) {
 }
 
 /* A start tag in HTML content; *p is after its '>' and moves past raw text it opens. */
+static int is_table_part(int id) {
+  switch (id) {
+    case TAG_CAPTION: case TAG_TABLE: case TAG_TBODY: case TAG_TFOOT: case TAG_THEAD:
+    case TAG_TR: case TAG_TD: case TAG_TH:
+      return 1;
+    default:
+      return 0;
+  }
+}
+
 static int html_start_tag(scan_t *s, const tag_t *t, const char **p) {
   int err;
+  if (s->in_select) {
+    /* Tree building drops every start tag in a select but these (gumbo's "in select"). */
+    switch (t->id) {
+      case TAG_SELECT: s->in_select = 0; return 0; /* acts as </select> */
+      case TAG_INPUT: case TAG_KEYGEN: case TAG_TEXTAREA: s->in_select = 0; break;
+      case TAG_SCRIPT: break;
+      case TAG_TEMPLATE: return bail(s, UVCRAWL__HTMLSCAN_SELECT);
+      default:
+        /* "in select in table" closes the select at a table part: which mode is on needs the
+         * tree. */
+        if (s->table_seen && is_table_part(t->id)) return bail(s, UVCRAWL__HTMLSCAN_SELECT);
+        return 0;
+    }
+  }
   switch (t->id) {
-    case TAG_SELECT: return bail(s, UVCRAWL__HTMLSCAN_SELECT);
+    case TAG_SELECT:
+      if (s->template_depth > 0) return bail(s, UVCRAWL__HTMLSCAN_SELECT);
+      s->in_select = 1;
+      return 0;
     case TAG_FRAMESET: return bail(s, UVCRAWL__HTMLSCAN_FRAMESET);
     case TAG_CAPTION: case TAG_COLGROUP: case TAG_COL: case TAG_TBODY: case TAG_TFOOT:
     case TAG_THEAD: case TAG_TR: case TAG_TD: case TAG_TH:
@@ -998,6 +1027,12 @@ static int start_tag(scan_t *s, const tag_t *t, const char **p) {
 static int end_tag(scan_t *s, const tag_t *t) {
   size_t i;
   if (s->depth == 0) {
+    if (s->in_select) {
+      if (t->id == TAG_SELECT) s->in_select = 0;
+      else if (t->id == TAG_TEMPLATE || (s->table_seen && is_table_part(t->id)))
+        return bail(s, UVCRAWL__HTMLSCAN_SELECT);
+      return 0;
+    }
     if (t->id == TAG_TEMPLATE && s->template_depth > 0) s->template_depth--;
     return 0;
   }

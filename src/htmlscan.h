@@ -24,7 +24,7 @@
 /* Why the scanner bailed out (for tests, fuzzing and debugging). */
 #define UVCRAWL__HTMLSCAN_REASONS(XX)                                          \
   XX(NONE, "none")                                                             \
-  XX(SELECT, "<select> (its content is mostly dropped by tree building)")      \
+  XX(SELECT, "<select> in a table or template, or <template> in a <select>")   \
   XX(FRAMESET, "<frameset> (it can drop the body)")                            \
   XX(TEMPLATE_TABLE, "table-ish tag inside <template>")                        \
   XX(BASE_TABLE, "first <base> after a <table> (foster parenting may move it)") \
