@@ -6,8 +6,9 @@
  * comments, DOCTYPE, RCDATA, RAWTEXT, script data with its escaped and double-escaped states,
  * PLAINTEXT, CDATA in foreign content) and simulates the few tree-builder decisions that change
  * tokenization or which elements exist: raw-text elements, svg/math with breakout tags and
- * integration points, <template>, noscript with scripting off (as gumbo). Where it cannot be
- * sure to agree with gumbo's tree it bails out and the caller parses with gumbo instead.
+ * integration points, <template>, <select> (whose start tags tree building drops), noscript
+ * with scripting off (as gumbo). Where it cannot be sure to agree with gumbo's tree it bails
+ * out and the caller parses with gumbo instead.
  *
  * Pure: no I/O, no globals, nothing allocated per token (only the strings it outputs), O(1)
  * memory beyond the output, so it needs no parse cap. */
