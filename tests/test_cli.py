@@ -158,6 +158,8 @@ def test_parser_fast_and_gumbo():
                 recs = {r["url"]: r for r in map(json.loads, f)}
             runs[name] = (st, recs)
         want = {u for u, _, _ in site.expected()}
+        code, _, err = crawl(site.root)  # the end summary says it too
+        summary = [line for line in err.splitlines() if line.startswith("links: ")]
     html = sum(1 for r in runs["fast"][1].values()
                if r["status"] == 200 and (r["content_type"] or "").startswith("text/html"))
     check(html > 100, f"only {html} HTML pages")
@@ -169,6 +171,8 @@ def test_parser_fast_and_gumbo():
         check(st["parse_fast"] == fast and st["parse_bailouts"] == 0,
               f"{name}: parse_fast {st['parse_fast']} (want {fast}), "
               f"parse_bailouts {st['parse_bailouts']}")
+    check(summary == [f"links: {html} HTML pages by the fast scanner, 0 handed to gumbo "
+                      "(bail-outs)"], f"summary: {summary}")
     code, _, err = crawl("--parser", "lxml", "http://127.0.0.1:1/")
     check(code == 2 and "--parser" in err, f"--parser lxml: exit {code} {err}")
 
