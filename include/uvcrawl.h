@@ -14,6 +14,8 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "uvcrawl-version.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -23,8 +25,6 @@ extern "C" {
 #else
 #define UVCRAWL_EXTERN
 #endif
-
-#define UVCRAWL_VERSION_STRING "0.1.0"
 
 /* Codes with no errno of their own live in a reserved range, as libuv's UV__EAI_* do. */
 #define UVCRAWL_ERRNO_MAP(XX)                                                    \
@@ -104,6 +104,22 @@ typedef struct {
   const char *cacert;        /* PEM file of CA certificates to verify servers with; NULL: the
                                 system's */
   int insecure;              /* do not verify the server's certificate or name (TLS) */
+  /* HTTP extras (both engines). Every request carries the headers, robots.txt and --check
+     HEADs included; the credentials go only to the seeds' origins (scheme+host+port), never
+     to another host, decided per request since redirects are followed by the crawler, not
+     by curl. Cookies are always kept across the crawl in one jar that every transfer
+     shares. */
+  const char *const *headers; /* "Name: value" lines (curl's "Name:" removes a header it
+                                would send, "Name;" sends it empty); NULL-ended; a line
+                                without ':' or ';', or with CR or LF, is UV_EINVAL */
+  const char *userpwd;       /* "user:password" for HTTP basic auth to the seeds' origins */
+  int netrc;                 /* take credentials from ~/.netrc for the hosts it lists */
+  const char *cookie_load;   /* Netscape cookie file read into the jar before the crawl */
+  const char *cookie_save;   /* the jar written here (Netscape format) when the crawl is done
+                                (on_done); a failure counts in stats.output_errors */
+  const char *proxy;         /* proxy URL for every request (http://, https://, socks5://...);
+                                NULL: libcurl's environment variables (http_proxy,
+                                HTTPS_PROXY, ALL_PROXY, NO_PROXY); "" : none at all */
   int parser;                /* link extraction: UVCRAWL_PARSER_FAST (default: a streaming
                                 scanner, gumbo for the pages it cannot be sure of) or
                                 UVCRAWL_PARSER_GUMBO (gumbo for every page, within max_parse) */

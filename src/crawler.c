@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "http.h"
 #include "uvcrawl-int.h"
 
 #define FDS_PER_XFER 2    /* a socket, plus the resolver's wakeup pair in the worst case */
@@ -43,6 +44,7 @@ struct uvcrawl_s {
   uvcrawl_options_t opts;
   char *user_agent;
   char *cacert;     /* opts.cacert points here */
+  uvcrawl__http_t *http; /* headers, credentials, proxy, the cookie jar */
   uvcrawl__frontier_t *frontier;
   uvcrawl__linkgraph_t *graph; /* with options.check */
   long accept[MAX_ACCEPT][2];
@@ -290,7 +292,7 @@ static int add_origin(uvcrawl_t *c, const char *url) {
   }
   c->origins = o;
   c->origins[c->norigins++] = origin;
-  return 0;
+  return uvcrawl__http_add_origin(c->http, origin); /* --user goes to seed origins only */
 }
 
 /* Rebuilds the frontier from the journal: 'D' queues (seeds also restore the scope), 'C' marks
@@ -388,6 +390,9 @@ int uvcrawl_create(uv_loop_t *loop, const uvcrawl_options_t *opts, uvcrawl_t **o
   c->idle = calloc(c->stats.inflight_cap, sizeof(*c->idle));
   c->frontier = uvcrawl__frontier_new();
   if (c->user_agent == NULL || c->idle == NULL || c->frontier == NULL) goto fail;
+  if ((err = uvcrawl__http_new(&c->opts, &c->http)) != 0) goto fail;
+  c->opts.headers = NULL; /* copied; the caller's strings are not kept */
+  c->opts.userpwd = c->opts.cookie_load = c->opts.cookie_save = c->opts.proxy = NULL;
   if ((err = parse_accept(c, c->opts.accept ? c->opts.accept : "200..299")) != 0) goto fail;
   c->opts.accept = NULL;
   {
@@ -446,6 +451,7 @@ fail:
   uvcrawl__frontier_free(c->frontier);
   uvcrawl__linkgraph_free(c->graph);
   uvcrawl__pool_free(c->pool);
+  uvcrawl__http_free(c->http);
   free(c->idle);
   free(c->user_agent);
   free(c->cacert);
@@ -1060,7 +1066,7 @@ static void fetch(uvcrawl_t *c, const uvcrawl__item_t *item, const char *robots_
     return;
   }
   p->easy = e;
-  uvcrawl__easy_setup(e, &c->opts, c->user_agent, p->item.url, on_body, p, p->errbuf);
+  uvcrawl__easy_setup(e, &c->opts, c->user_agent, p->item.url, on_body, p, p->errbuf, c->http);
   curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)p);
   curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, open_socket);
   curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, p);
@@ -1165,6 +1171,7 @@ static void on_flushed(void *arg, int status) {
   int was_stopped = c->state == ST_STOPPING;
   c->state = ST_DONE;
   c->stats.wall_ms = (double)(uv_hrtime() - c->start_ns) / 1e6;
+  if (uvcrawl__http_save(c->http) != 0) c->stats.output_errors = 1; /* --save-cookies */
   if (c->on_done) c->on_done(c, was_stopped ? UV_ECANCELED : 0);
 }
 
@@ -1185,6 +1192,7 @@ static void part_closed(uvcrawl_t *c) {
   uvcrawl__frontier_free(c->frontier);
   uvcrawl__linkgraph_free(c->graph);
   uvcrawl__pool_free(c->pool);
+  uvcrawl__http_free(c->http); /* after teardown cleaned up every easy handle */
   free(c->user_agent);
   free(c->cacert);
   free(c->idle);

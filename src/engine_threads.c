@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "http.h"
 #include "uvcrawl-int.h"
 
 /* A worker's fds: its socket, the wakeup socketpair of the private multi handle that
@@ -30,6 +31,7 @@
 typedef struct {
   uvcrawl_options_t opts;
   const char *user_agent;
+  uvcrawl__http_t *http; /* the workers share its cookie jar (curl locks it) */
   char **origins;
   size_t norigins;
   int mirror_fd;        /* the mirror root, or -1 */
@@ -191,7 +193,7 @@ static void crawl_one(worker_t *w, const uvcrawl__item_t *item) {
   w->len = 0;
   w->too_big = 0;
   w->errbuf[0] = '\0';
-  uvcrawl__easy_setup(e, &s->opts, s->user_agent, item->url, on_body, w, w->errbuf);
+  uvcrawl__easy_setup(e, &s->opts, s->user_agent, item->url, on_body, w, w->errbuf, s->http);
   CURLcode code = curl_easy_perform(e);
 
   curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
@@ -331,6 +333,10 @@ static int add_seed(shared_t *s, const char *url) {
     }
     s->origins = o;
     s->origins[s->norigins++] = origin;
+    if (uvcrawl__http_add_origin(s->http, origin) != 0) { /* --user: seed origins only */
+      free(norm);
+      return UV_ENOMEM;
+    }
   } else {
     free(origin);
   }
@@ -372,6 +378,7 @@ int uvcrawl_run_threads(const uvcrawl_options_t *opts, const char *const *seeds,
     err = UV_ENOMEM;
     goto done;
   }
+  if ((err = uvcrawl__http_new(&s.opts, &s.http)) != 0) goto done;
   /* Same order as the loop engine: output, then mirror root, then the seeds. */
   if (s.opts.output_path != NULL && (err = open_output(s.opts.output_path, &s.out)) != 0)
     goto done;
@@ -456,6 +463,11 @@ done:
     }
     free(workers);
   }
+  if (running > 0 && uvcrawl__http_save(s.http) != 0) { /* --save-cookies, as the loop's */
+    if (stats) stats->output_errors = 1;
+    if (err == 0) err = UV_EIO;
+  }
+  uvcrawl__http_free(s.http);
   if (locks >= 3) pthread_cond_destroy(&s.cond);
   if (locks >= 2) pthread_mutex_destroy(&s.out_lock);
   if (locks >= 1) pthread_mutex_destroy(&s.lock);

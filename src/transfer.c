@@ -4,6 +4,7 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "http.h"
 #include "uvcrawl-int.h"
 
 #define FD_RESERVE 16 /* the loop's own fds, output files, stdio */
@@ -29,7 +30,7 @@ unsigned uvcrawl__fd_room(unsigned wanted, unsigned fds_each) {
 
 void uvcrawl__easy_setup(CURL *e, const uvcrawl_options_t *o, const char *user_agent,
                          const char *url, curl_write_callback on_body, void *arg,
-                         char *errbuf) {
+                         char *errbuf, const uvcrawl__http_t *http) {
   curl_easy_setopt(e, CURLOPT_URL, url);
   curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
   curl_easy_setopt(e, CURLOPT_WRITEDATA, arg);
@@ -74,6 +75,7 @@ void uvcrawl__easy_setup(CURL *e, const uvcrawl_options_t *o, const char *user_a
     curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, o->low_speed_bytes);
     curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, o->low_speed_secs);
   }
+  uvcrawl__http_apply(http, e, url);
 }
 
 const char *uvcrawl__http_version(CURL *e) {

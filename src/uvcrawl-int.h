@@ -142,11 +142,14 @@ size_t uvcrawl__frontier_memory(const uvcrawl__frontier_t *f);
 
 #include <curl/curl.h>
 
+struct uvcrawl__http_s; /* http.h */
+
 /* Sets url, the body callback (with arg), errbuf (CURL_ERROR_SIZE bytes, borrowed until the
- * transfer ends), timeouts, caps and protocol limits from o. */
+ * transfer ends), timeouts, caps and protocol limits from o, and http's headers,
+ * credentials, proxy and cookie jar (http may be NULL). */
 void uvcrawl__easy_setup(CURL *e, const uvcrawl_options_t *o, const char *user_agent,
                          const char *url, curl_write_callback on_body, void *arg,
-                         char *errbuf);
+                         char *errbuf, const struct uvcrawl__http_s *http);
 
 /* The HTTP version of e's last response, as records spell it ("1.0", "1.1", "2", "3"), or
  * NULL when there was none. Static storage. */

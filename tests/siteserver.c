@@ -1646,6 +1646,165 @@ static void route_hostile(const char *path, size_t len, size_t qlen, struct resp
   }
 }
 
+/* ---- the HTTP-identity area ("/x/", tests/test_http.py) ---------------------------------
+ * Headers, basic auth, a login cookie, a proxy's view, a big body:
+ *   /x/              links /x/token/, /x/auth/, /x/login (and, with --external E, E/x/auth/
+ *                    and /x/away, a 302 to E/x/auth/away.html)
+ *   /x/token/...     403 unless the request has "X-Token: secret"
+ *   /x/auth/...      401 unless it has basic auth user:pass
+ *   /x/login         sets the cookie session=s3cret (Path=/x/) and links /x/members/
+ *   /x/members/...   403 without that cookie; links /x/members/leaf.html and /x/both.html
+ *   /x/both.html     needs the header, the credentials and the cookie
+ *   /x/echo          the request's header block as text/plain
+ *   /x/big           3 MiB of application/octet-stream
+ * GET /__http counts the requests (internal ones aside) that came in absolute form (through
+ * a proxy: this server then answers for the origin itself), and those that carried
+ * Authorization, X-Token or Cookie headers. /__reset zeroes them. */
+
+#define X_BIG_LEN (3u << 20)
+#define X_AUTH "Basic dXNlcjpwYXNz" /* user:pass */
+
+static struct {
+  const char *head; /* the request's header block, borrowed while it is handled */
+  size_t head_len;
+  int auth_ok, token_ok, cookie_ok, has_auth, has_token, has_cookie;
+} xreq;
+
+static struct {
+  uint64_t requests, proxied, with_auth, with_token, with_cookie;
+} xstats;
+
+static struct cached x_big;
+
+static void xreq_begin(const char *p, size_t len) {
+  memset(&xreq, 0, sizeof xreq);
+  xreq.head = p;
+  xreq.head_len = len;
+}
+
+static void xreq_header(const char *name, size_t nlen, const char *val, size_t vl) {
+  if (nlen == 13 && strncasecmp(name, "authorization", 13) == 0) {
+    xreq.has_auth = 1;
+    xreq.auth_ok = vl == strlen(X_AUTH) && memcmp(val, X_AUTH, vl) == 0;
+  } else if (nlen == 7 && strncasecmp(name, "x-token", 7) == 0) {
+    xreq.has_token = 1;
+    xreq.token_ok = vl == 6 && memcmp(val, "secret", 6) == 0;
+  } else if (nlen == 6 && strncasecmp(name, "cookie", 6) == 0) {
+    xreq.has_cookie = 1;
+    if (memmem(val, vl, "session=s3cret", 14) != NULL) xreq.cookie_ok = 1;
+  }
+}
+
+static void xreq_count(int proxied) {
+  xstats.requests++;
+  xstats.proxied += proxied != 0;
+  xstats.with_auth += xreq.has_auth != 0;
+  xstats.with_token += xreq.has_token != 0;
+  xstats.with_cookie += xreq.has_cookie != 0;
+}
+
+static int build_x_big(struct sbuf *b) {
+  if (sb_reserve(b, X_BIG_LEN) != 0) return -1;
+  memset(b->p, 'x', X_BIG_LEN);
+  b->len = X_BIG_LEN;
+  return 0;
+}
+
+static void x_page(struct resp *r, const char *title, const char *const *hrefs, size_t n) {
+  struct sbuf b = {NULL, 0, 0, 0};
+  sb_printf(&b, "<!DOCTYPE html>\n<html><head><title>%s</title></head><body>\n", title);
+  for (size_t k = 0; k < n; k++)
+    if (hrefs[k] != NULL) sb_printf(&b, "<a href=\"%s\">%s</a>\n", hrefs[k], hrefs[k]);
+  sb_add(&b, "</body></html>\n", 15);
+  if (b.oom) {
+    free(b.p);
+    resp_error(r, 500);
+    return;
+  }
+  resp_set(r, 200, "text/html; charset=utf-8", b.p, b.len, b.p);
+}
+
+static void x_refuse(struct resp *r, int status) {
+  static const char no[] = ERROR_PAGE(403, "Forbidden");
+  static const char unauth[] = ERROR_PAGE(401, "Unauthorized");
+  if (status == 401) {
+    resp_set(r, 401, "text/html; charset=utf-8", unauth, sizeof unauth - 1, NULL);
+    fmt_fixed(r->extra, sizeof r->extra, "WWW-Authenticate: Basic realm=\"x\"\r\n");
+  } else {
+    resp_set(r, 403, "text/html; charset=utf-8", no, sizeof no - 1, NULL);
+  }
+}
+
+static void resp_xstats(struct resp *r) {
+  struct sbuf b = {NULL, 0, 0, 0};
+  sb_printf(&b,
+            "{\"requests\":%" PRIu64 ",\"proxied\":%" PRIu64 ",\"with_auth\":%" PRIu64
+            ",\"with_token\":%" PRIu64 ",\"with_cookie\":%" PRIu64 "}",
+            xstats.requests, xstats.proxied, xstats.with_auth, xstats.with_token,
+            xstats.with_cookie);
+  if (b.oom) {
+    free(b.p);
+    resp_error(r, 500);
+    return;
+  }
+  resp_set(r, 200, "application/json", b.p, b.len, b.p);
+}
+
+/* Returns 1 when path is one of the above (r is set), else 0. */
+static int route_x(const char *path, size_t len, struct resp *r) {
+  char ext_auth[HREF_MAX];
+  if (path_is(path, len, "/__http")) {
+    resp_xstats(r);
+    return 1;
+  }
+  if (len < 3 || memcmp(path, "/x/", 3) != 0) return 0;
+  fmt_fixed(ext_auth, sizeof ext_auth, "%s/x/auth/", opt.external);
+  if (path_is(path, len, "/x/")) {
+    const char *const l[] = {"/x/token/", "/x/auth/", "/x/login",
+                             opt.external[0] ? ext_auth : NULL,
+                             opt.external[0] ? "/x/away" : NULL};
+    x_page(r, "x", l, 5);
+  } else if (path_is(path, len, "/x/echo")) {
+    char *copy = malloc(xreq.head_len + 1); /* the input buffer moves on */
+    if (copy == NULL) {
+      resp_error(r, 500);
+      return 1;
+    }
+    memcpy(copy, xreq.head, xreq.head_len);
+    resp_set(r, 200, "text/plain; charset=utf-8", copy, xreq.head_len, copy);
+  } else if (path_is(path, len, "/x/big")) {
+    if (cached_get(&x_big, build_x_big) != 0) resp_error(r, 500);
+    else resp_set(r, 200, "application/octet-stream", x_big.p, x_big.len, NULL);
+  } else if (path_is(path, len, "/x/away") && opt.external[0]) {
+    static const char found[] = ERROR_PAGE(302, "Found");
+    resp_set(r, 302, "text/html; charset=utf-8", found, sizeof found - 1, NULL);
+    fmt_fixed(r->extra, sizeof r->extra, "Location: %s/x/auth/away.html\r\n", opt.external);
+  } else if (path_under(path, len, "/x/token")) {
+    const char *const l[] = {"/x/token/leaf.html"};
+    if (!xreq.token_ok) x_refuse(r, 403);
+    else x_page(r, "token", l, path_is(path, len, "/x/token/") ? 1 : 0);
+  } else if (path_under(path, len, "/x/auth")) {
+    const char *const l[] = {"/x/auth/leaf.html"};
+    if (!xreq.auth_ok) x_refuse(r, 401);
+    else x_page(r, "auth", l, path_is(path, len, "/x/auth/") ? 1 : 0);
+  } else if (path_is(path, len, "/x/login")) {
+    const char *const l[] = {"/x/members/"};
+    x_page(r, "login", l, 1);
+    fmt_fixed(r->extra, sizeof r->extra, "Set-Cookie: session=s3cret; Path=/x/; HttpOnly\r\n");
+  } else if (path_under(path, len, "/x/members")) {
+    const char *const l[] = {"/x/members/leaf.html", "/x/both.html"};
+    if (!xreq.cookie_ok) x_refuse(r, 403);
+    else x_page(r, "members", l, path_is(path, len, "/x/members/") ? 2 : 0);
+  } else if (path_is(path, len, "/x/both.html")) {
+    if (!xreq.cookie_ok || !xreq.token_ok) x_refuse(r, 403);
+    else if (!xreq.auth_ok) x_refuse(r, 401);
+    else x_page(r, "both", NULL, 0);
+  } else {
+    resp_error(r, 404);
+  }
+  return 1;
+}
+
 /* path[0..len) is the path; path[0..qlen) adds the query. */
 static void route(const char *path, size_t len, size_t qlen, struct resp *r) {
   static const char moved[] = ERROR_PAGE(301, "Moved Permanently");
@@ -1694,7 +1853,10 @@ static void route(const char *path, size_t len, size_t qlen, struct resp *r) {
     stats.max_concurrent = stats.open;
     hits_clear();
     log_clear();
+    memset(&xstats, 0, sizeof xstats);
     resp_set(r, 200, "text/plain; charset=utf-8", "ok", 2, NULL);
+  } else if (route_x(path, len, r)) {
+    /* answered */
   } else {
     resp_error(r, 404);
   }
@@ -1740,6 +1902,7 @@ static void handle_request(struct conn *c, const char *p, size_t len) {
     return;
   }
   http10 = ver[7] == '0';
+  xreq_begin(p, len);
 
   for (const char *line = eol + 2; line < end;) {
     const char *le = memmem(line, (size_t)(end - line), "\r\n", 2);
@@ -1754,6 +1917,7 @@ static void handle_request(struct conn *c, const char *p, size_t len) {
       const char *name = line, *val = colon + 1;
       size_t nlen = (size_t)(colon - line), vl = (size_t)(le - val);
       trim(&val, &vl);
+      xreq_header(name, nlen, val, vl);
       if (token_is(name, nlen, "connection")) {
         while (vl > 0) {
           const char *comma = memchr(val, ',', vl);
@@ -1811,6 +1975,7 @@ static void handle_request(struct conn *c, const char *p, size_t len) {
   if (!internal) {
     stats.requests++;
     log_request(p, mlen, path, qlen);
+    xreq_count(skip > 0);
   }
   uint32_t delay = internal ? 0 : path_under(path, plen, "/h/slowhost") ? SLOW_MS : cfg.delay;
 
@@ -1992,6 +2157,8 @@ static void usage(FILE *f) {
           "  /__log       \"MS METHOD PATH\" per request since start or /__reset\n"
           "               (MS since start, one decimal; PATH with query; at most %d)\n"
           "  /__stats     JSON counters; /__reset zeroes them, the log and the /h/ counters\n"
+          "  /__http      JSON counters of proxied requests and of Authorization, X-Token\n"
+          "               and Cookie headers seen (the /x/ area: headers, auth, cookies)\n"
           "  /__sitemap   (--sitemap) \"URL STATUS\" per URL a crawler that reads sitemaps\n"
           "               fetches beyond /__expected: /sitemap.xml, sitemaps a and b (and c\n"
           "               if robots.txt names it), /p/1.html when it is a 404 (--pages 1),\n"
@@ -2204,6 +2371,7 @@ static void parse_args(int argc, char **argv) {
 
 /* Everything still allocated at exit, so leak checkers see a clean run. */
 static void free_all(void) {
+  cached_free(&x_big);
   cached_free(&expected);
   cached_free(&links);
   cached_free(&text_body);

@@ -15,7 +15,7 @@ TMP = tempfile.mkdtemp(prefix="uvcrawl-hostile-")
 def test_hostile_site():
     out = os.path.join(TMP, "h.jsonl")
     with Site("--pages", 30, "--hostile") as site:
-        args = [UVCRAWL, "-q", site.root, "-o", out, "--timeout", "3000", "--low-speed-time", "2",
+        args = [UVCRAWL, "-q", site.root, "-o", out, "--timeout", "3s", "--low-speed-time", "2s",
                 "--max-links", "5000", "--ignore-robots"]
         p = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         _, status, ru = os.wait4(p.pid, 0)

@@ -91,9 +91,9 @@ def test_backpressure_bounds_memory():
         return
     env = dict(os.environ, UVCRAWL_TEST_WRITE_DELAY_MS="5")
     with Site("--pages", 1000, "--size", 100000) as site:
-        small = peak_rss_mb([site.root, "--mirror", os.path.join(TMP, "bp1"), "--max-buffer", 4,
+        small = peak_rss_mb([site.root, "--mirror", os.path.join(TMP, "bp1"), "--max-buffer", "4M",
                              "--max-inflight", 64], env)
-        big = peak_rss_mb([site.root, "--mirror", os.path.join(TMP, "bp2"), "--max-buffer", 1024,
+        big = peak_rss_mb([site.root, "--mirror", os.path.join(TMP, "bp2"), "--max-buffer", "1024M",
                            "--max-inflight", 64], env)
     print(f"peak RSS: {small:.1f} MB with --max-buffer 4, {big:.1f} MB with --max-buffer 1024")
     # 4 MB budget + 64 bodies of 100 KB still arriving + a fixed overhead.

@@ -84,7 +84,7 @@ def test_delay_and_crawl_delay():
     with Site("--pages", 12, "--fanout", 12, "--broken", 0, "--redirect", 0) as site:
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.monotonic()
-        code, recs, _ = run(site, "--delay", 150, "--max-inflight", 8)
+        code, recs, _ = run(site, "--delay", "150ms", "--max-inflight", 8)
         wall = time.monotonic() - t0
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         g = gaps(server_log(site))
@@ -93,7 +93,7 @@ def test_delay_and_crawl_delay():
         cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
         check(wall > 1.5 and cpu < 0.3 * wall, f"--delay 150: {cpu:.2f} s CPU in {wall:.2f} s")
         site.reset()
-        run(site, "--delay", 100, "--random-delay", "--max-inflight", 8)
+        run(site, "--delay", "100ms", "--random-delay", "--max-inflight", 8)
         g = gaps(server_log(site))
         check(min(g) >= 45 and max(g) <= 170 and len({round(x) for x in g}) > 3,
               f"--random-delay: gaps {g}")
@@ -163,7 +163,7 @@ def test_throttled_host_slows_down():
         seeds = [site.origin + f"/h/429/{i}" for i in range(5)]
         out = os.path.join(TMP, "thr.jsonl")
         code, _, err = crawl(*seeds, "-o", out, "--retries", 4, "--ignore-robots",
-                             "--max-inflight", 8, "--max-retry-after", 2000, "--max-depth", 0)
+                             "--max-inflight", 8, "--max-retry-after", "2s", "--max-depth", 0)
         check(code == 0, err)
         recs = records(out)
         check(all(r["status"] == 200 for r in recs) and len(recs) == 5, f"{recs}")

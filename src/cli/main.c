@@ -9,9 +9,12 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "priority.h"
 #include "report.h"
+#include "units.h"
 #include "uvcrawl.h"
+#include "version.h"
 
 /* The loop thread's scheduler slice: short, so it preempts busy pool threads on wakeup. */
 #define LOOP_SLICE_US 100
@@ -41,70 +44,92 @@ typedef struct {
   uvcrawl_stats_t stats;
 } cli_t;
 
-/* Two parts: ISO C promises string literals of 4095 bytes only. */
+/* Three parts: ISO C promises string literals of 4095 bytes only. */
 static const char usage_text[] =
     "Usage: uvcrawl [options] URL...\n"
     "Crawl every page reachable from the seed URLs on their own hosts.\n"
     "\n"
+    "A DURATION is seconds, fractions too, or has a unit: 5, 0.2, 2.5s, 150ms, 1m, 1h.\n"
+    "A SIZE is bytes, or has a suffix (1024-based): 1000, 512k, 1M, 2G.\n"
+    "\n"
     "Crawling:\n"
-    "  -o, --output FILE        JSON Lines record of every fetched URL ('-' = stdout)\n"
-    "      --max-inflight N     requests in flight at once (default 64; clamped to the fd limit)\n"
+    "  -o, --output FILE        the records: one JSON line per fetched URL ('-' = stdout)\n"
     "      --max-depth N        link hops from a seed (default: unlimited)\n"
     "      --max-pages N        stop after N fetched URLs (default: unlimited)\n"
-    "      --max-body BYTES     largest body kept (default 33554432)\n"
-    "      --max-buffer MB      bodies waiting for the thread pool (default 32)\n"
-    "      --pool-nice N        nice value of the thread pool's threads, so the loop thread\n"
-    "                           gets a CPU first (default 10; 0 = leave them)\n"
-    "      --timeout MS         whole request (default 60000; 0 = none)\n"
-    "      --connect-timeout MS (default 10000)\n"
-    "      --user-agent STRING  (default uvcrawl/VERSION)\n"
     "      --mirror DIR         save every 2xx body under DIR/host[:port]/path (like wget -r)\n"
     "      --fsync              fsync each mirrored file before renaming it into place\n"
-    "HTTP and TLS:\n"
+    "Scope and filters:\n"
+    "      --scope SCOPE        host (default), domain (and subdomains), prefix (under the\n"
+    "                           seed's directory), all\n"
+    "      --include REGEX      crawl only URLs matching one of these (POSIX ERE; repeatable)\n"
+    "      --exclude REGEX      skip URLs matching any of these (repeatable)\n"
+    "      --exclude-scheme S   skip http or https URLs\n"
+    "      --sitemaps           also crawl what /sitemap.xml and robots.txt Sitemap: list\n"
+    "      --ignore-robots      do not fetch or obey robots.txt (obeyed by default)\n"
+    "HTTP, authentication and TLS (cookies are always kept across the crawl):\n"
+    "      --user-agent STRING  (default uvcrawl/VERSION)\n"
+    "      --header 'NAME: VALUE'  send this header with every request, robots.txt too\n"
+    "                           (repeatable; 'NAME:' drops a header that would be sent)\n"
+    "      --user USER:PASSWORD basic auth, sent only to the seeds' scheme+host+port, never\n"
+    "                           to other hosts nor after a redirect to one\n"
+    "      --netrc              credentials from ~/.netrc for the hosts it lists\n"
+    "      --load-cookies FILE  start with the cookies in FILE (Netscape format, as wget/curl)\n"
+    "      --save-cookies FILE  write every cookie, session ones too, to FILE at the end\n"
+    "      --proxy URL          send every request through this proxy (http://, socks5://...;\n"
+    "                           default: the http_proxy, https_proxy, ALL_PROXY and NO_PROXY\n"
+    "                           environment variables, as curl; '' = no proxy at all)\n"
     "      --http-version V     1.1 (HTTP/1.1 only) or 2 (HTTP/2, on cleartext too, by prior\n"
     "                           knowledge); default: HTTP/2 over TLS when the server offers it\n"
     "      --cacert FILE        verify servers against the CA certificates in FILE (PEM)\n"
     "  -k, --insecure           do not verify the server's certificate and name\n";
 static const char usage_text2[] =
-    "Politeness and robustness:\n"
-    "      --per-host N         requests in flight per host (default: no cap but --max-inflight)\n"
-    "      --delay MS           least gap between request starts on one host (default 0)\n"
-    "      --random-delay       each gap is 0.5x to 1.5x of --delay\n"
-    "      --ignore-robots      do not fetch or obey robots.txt (obeyed by default)\n"
-    "      --retries N          retry timeouts, connection failures, 5xx, 408, 429 (default 0)\n"
-    "      --max-retry-after MS longest Retry-After obeyed (default 120000)\n"
-    "      --low-speed BYTES    abort transfers slower than this many bytes/s ... (default 10)\n"
-    "      --low-speed-time S   ... for this many seconds (default 30; 0 = off)\n"
+    "Timeouts and caps:\n"
+    "      --timeout DURATION   whole request (default 60s; 0 = none)\n"
+    "      --connect-timeout DURATION  (default 10s; 0 = libcurl's 300s)\n"
+    "      --low-speed SIZE     abort transfers slower than SIZE bytes/s ... (default 10)\n"
+    "      --low-speed-time DURATION  ... for this long (default 30s, whole seconds; 0 = off)\n"
+    "      --max-body SIZE      largest body kept (default 32M)\n"
+    "      --max-parse SIZE     HTML gumbo parses per page (default 2M; 0 = all)\n"
     "      --max-url-len N      skip longer URLs (default 8192)\n"
     "      --max-links N        links taken from one page (default 100000)\n"
-    "      --max-parse BYTES    HTML gumbo parses per page (default 2097152; 0 = all)\n"
     "      --parser fast|gumbo  link extraction: the streaming scanner, gumbo where it is\n"
     "                           unsure (default), or gumbo for every page\n"
     "      --max-redirects N    longest redirect chain followed (default 10)\n"
-    "      --include REGEX      crawl only URLs matching one of these (POSIX ERE; repeatable)\n"
-    "      --exclude REGEX      skip URLs matching any of these (repeatable)\n"
-    "      --exclude-scheme S   skip http or https URLs\n"
-    "      --scope SCOPE        host (default), domain (and subdomains), prefix (under the\n"
-    "                           seed's directory), all\n"
-    "      --sitemaps           also crawl what /sitemap.xml and robots.txt Sitemap: list\n"
+    "Politeness and retries:\n"
+    "      --per-host N         requests in flight per host (default: no cap but --max-inflight)\n"
+    "      --delay DURATION     least gap between request starts on one host (default 0)\n"
+    "      --random-delay       each gap is 0.5x to 1.5x of --delay\n"
+    "      --retries N          retry timeouts, connection failures, 5xx, 408, 429 (default 0)\n"
+    "      --max-retry-after DURATION  longest Retry-After obeyed (default 2m)\n"
+    "Engine and memory:\n"
+    "      --max-inflight N     requests in flight at once (default 64; clamped to the fd limit)\n"
+    "      --max-buffer SIZE    bodies waiting for the thread pool (default 32M)\n"
+    "      --pool-nice N        nice value of the thread pool's threads, so the loop thread\n"
+    "                           gets a CPU first (default 10; 0 = leave them)\n"
+    "      --engine loop|threads  the event loop (default), or blocking worker threads\n"
+    "      --threads N          workers for --engine threads (default 64)\n"
     "Resuming:\n"
     "      --state DIR          journal the crawl in DIR so that it can be resumed\n"
     "      --resume             continue the crawl journaled in --state DIR (seeds optional)\n"
-    "      --sync-interval MS   fdatasync the journal at most this far apart (default 1000)\n"
-    "      --engine loop|threads  the event loop (default), or blocking worker threads\n"
-    "      --threads N          workers for --engine threads (default 64)\n"
+    "      --sync-interval DURATION  fdatasync the journal at most this far apart (default 1s)\n";
+static const char usage_text3[] =
     "Link checking and reports:\n"
     "      --check              also check every out-of-scope link once (HEAD, GET if refused)\n"
     "                           and exit 1 when a link is broken\n"
     "      --accept LIST        statuses that are fine (default 200..299; e.g. 200..299,403)\n"
-    "      --format FMT         broken-link report on stdout: text, json, jsonl (the records),\n"
-    "                           csv, junit, markdown (default: text with --check, else none)\n"
+    "      --format FMT         the report: text, json, jsonl (the records), csv, junit,\n"
+    "                           markdown (default: text with --check, else none)\n"
+    "      --report FILE        write the report to FILE instead of stdout ('-' = stdout);\n"
+    "                           -o FILE is the records of every URL, not the report\n"
     "      --verbose            also report redirects\n"
+    "Output and configuration:\n"
     "      --stats-json FILE    write the final statistics (pages, loop lag, ...) as JSON\n"
     "      --progress           a live status line on stderr even when it is not a terminal\n"
     "  -q, --quiet              no status line, no summary on stderr\n"
+    "      --config FILE        read long options from FILE, one per line ('timeout = 5s',\n"
+    "                           'check', '# comment'); the command line overrides them\n"
     "  -h, --help               this text\n"
-    "  -V, --version            print the version\n"
+    "  -V, --version            print the versions of uvcrawl and of the libraries it uses\n"
     "\n"
     "Exit status: 0 the crawl finished (with --check: and no link is broken); 1 broken links\n"
     "found (--check); 2 bad usage; 3 runtime failure (no seed could be fetched, a body could\n"
@@ -114,10 +139,14 @@ static const char usage_text2[] =
 static void usage(FILE *f) {
   fputs(usage_text, f);
   fputs(usage_text2, f);
+  fputs(usage_text3, f);
 }
 
+/* "FILE:LINE: " when the option being parsed came from a --config file, else "". */
+static const char *arg_where = "";
+
 static int usage_error(const char *fmt, const char *arg) {
-  fputs("uvcrawl: ", stderr);
+  fprintf(stderr, "uvcrawl: %s", arg_where);
   fprintf(stderr, fmt, arg);
   fputs("\nTry 'uvcrawl --help'.\n", stderr);
   return EXIT_USAGE;
@@ -274,6 +303,48 @@ static int run_threads(cli_t *cli, const uvcrawl_options_t *opts, char **seeds, 
   return -1;
 }
 
+/* Durations and sizes: one parser each (units.c) and one message each. */
+static int bad_duration(const char *name, uint64_t max_ms, const char *arg) {
+  char max[32], why[256];
+  snprintf(why, sizeof(why), "%s needs a duration (seconds, or with a unit: 150ms, 2.5s, 1m, "
+           "1h) of at most %s, not '%%s'", name, cli_format_duration(max_ms, max, sizeof(max)));
+  return usage_error(why, arg);
+}
+
+static int bad_size(const char *name, uint64_t max, const char *arg) {
+  char lim[48] = "", why[256];
+  if (max != UINT64_MAX) {
+    char n[32];
+    snprintf(lim, sizeof(lim), " of at most %s", cli_format_size(max, n, sizeof(n)));
+  }
+  snprintf(why, sizeof(why), "%s needs a size (bytes, or with a suffix: 512k, 1M, 2G)%s, "
+           "not '%%s'", name, lim);
+  return usage_error(why, arg);
+}
+
+/* The --config files named on the command line, read before it so that it overrides them:
+ * *all becomes argv[0], the files' options, then the rest of argv. Returns 0 or an exit
+ * status. */
+static int gather_args(int argc, char **argv, const struct option *longopts, cli_args_t *all,
+                       unsigned *nread) {
+  char err[1024];
+  if (cli_args_push(all, argv[0], 0, NULL) != 0) return EXIT_RUNTIME;
+  for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+    const char *path = NULL;
+    if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) path = argv[++i];
+    else if (strncmp(argv[i], "--config=", 9) == 0) path = argv[i] + 9;
+    if (path == NULL) continue;
+    if (cli_config_read(path, longopts, all, err, sizeof(err)) != 0) {
+      fprintf(stderr, "uvcrawl: --config %s\nTry 'uvcrawl --help'.\n", err);
+      return EXIT_USAGE;
+    }
+    (*nread)++;
+  }
+  for (int i = 1; i < argc; i++)
+    if (cli_args_push(all, argv[i], 0, NULL) != 0) return EXIT_RUNTIME;
+  return 0;
+}
+
 int main(int argc, char **argv) {
   enum {
     OPT_INFLIGHT = 256, OPT_DEPTH, OPT_PAGES, OPT_BODY, OPT_BUFFER, OPT_POOL_NICE, OPT_TIMEOUT, OPT_CONNECT,
@@ -282,7 +353,8 @@ int main(int argc, char **argv) {
     OPT_DELAY, OPT_RANDOM_DELAY, OPT_IGNORE_ROBOTS, OPT_RETRIES, OPT_MAX_RA, OPT_LOW_SPEED,
     OPT_LOW_SPEED_TIME, OPT_MAX_URL, OPT_MAX_LINKS, OPT_MAX_REDIRECTS, OPT_INCLUDE, OPT_EXCLUDE,
     OPT_SCOPE, OPT_EXCLUDE_SCHEME, OPT_MAX_PARSE, OPT_SITEMAPS, OPT_HTTP_VERSION, OPT_CACERT,
-    OPT_PARSER
+    OPT_HEADER, OPT_USER, OPT_NETRC, OPT_LOAD_COOKIES, OPT_SAVE_COOKIES, OPT_PROXY, OPT_REPORT,
+    OPT_CONFIG, OPT_PARSER
   };
   static const struct option longopts[] = {
       {"output", required_argument, NULL, 'o'},
@@ -329,6 +401,14 @@ int main(int argc, char **argv) {
       {"http-version", required_argument, NULL, OPT_HTTP_VERSION},
       {"cacert", required_argument, NULL, OPT_CACERT},
       {"insecure", no_argument, NULL, 'k'},
+      {"header", required_argument, NULL, OPT_HEADER},
+      {"user", required_argument, NULL, OPT_USER},
+      {"netrc", no_argument, NULL, OPT_NETRC},
+      {"load-cookies", required_argument, NULL, OPT_LOAD_COOKIES},
+      {"save-cookies", required_argument, NULL, OPT_SAVE_COOKIES},
+      {"proxy", required_argument, NULL, OPT_PROXY},
+      {"report", required_argument, NULL, OPT_REPORT},
+      {"config", required_argument, NULL, OPT_CONFIG},
       {"quiet", no_argument, NULL, 'q'},
       {"help", no_argument, NULL, 'h'},
       {"version", no_argument, NULL, 'V'},
@@ -340,20 +420,31 @@ int main(int argc, char **argv) {
   int ch, err, quiet = 0, verbose = 0, force_progress = 0, use_threads = 0, have_format = 0;
   int pool_nice = 10;
   unsigned nthreads = 64;
-  const char *stats_path = NULL;
+  const char *stats_path = NULL, *report_path = NULL;
+  FILE *report_out = stdout;
   report_format_t format = FMT_TEXT;
   /* Static: they live as long as the process, whichever way main returns. */
-  static patterns_t includes, excludes;
+  static patterns_t includes, excludes, headers;
+  static cli_args_t all;
+  unsigned configs_read = 0, configs_named = 0;
 
   memset(&cli, 0, sizeof(cli));
   uvcrawl_options_init(&opts);
+  if ((err = gather_args(argc, argv, longopts, &all, &configs_read)) != 0) return err;
+  argc = (int)all.n;
+  argv = all.argv;
   opterr = 0;
   while ((ch = getopt_long(argc, argv, ":o:qhkV", longopts, NULL)) != -1) {
+    /* optind - 1 is the option's own argument, or its value's (both on the command line). */
+    const char *where = optind >= 1 && optind <= argc ? all.where[optind - 1] : NULL;
+    static char where_buf[1100];
+    snprintf(where_buf, sizeof(where_buf), "%s%s", where ? where : "", where ? ": " : "");
+    arg_where = where_buf;
     switch (ch) {
     case 'o': opts.output_path = optarg; break;
     case 'q': quiet = 1; break;
     case 'h': usage(stdout); return EXIT_OK;
-    case 'V': printf("uvcrawl %s\n", uvcrawl_version()); return EXIT_OK;
+    case 'V': cli_print_version(stdout); return EXIT_OK;
     case OPT_INFLIGHT:
       if (parse_u64(optarg, 1000000, &v) || v == 0)
         return usage_error("--max-inflight needs a number from 1 to 1000000, not '%s'", optarg);
@@ -370,29 +461,63 @@ int main(int argc, char **argv) {
       opts.max_pages = v;
       break;
     case OPT_BODY:
-      if (parse_u64(optarg, UINT64_MAX, &v) || v == 0)
-        return usage_error("--max-body needs a number of bytes above 0, not '%s'", optarg);
-      opts.max_body = v;
-      break;
     case OPT_BUFFER:
-      if (parse_u64(optarg, 1u << 20, &v) || v == 0)
-        return usage_error("--max-buffer needs a number of MB above 0, not '%s'", optarg);
-      opts.max_buffer = v << 20;
+    case OPT_MAX_PARSE:
+    case OPT_LOW_SPEED: {
+      static const struct {
+        int opt;
+        const char *name;
+        uint64_t min, max;
+      } lim[] = {{OPT_BODY, "--max-body", 1, UINT64_MAX},
+                 {OPT_BUFFER, "--max-buffer", 1, (uint64_t)1 << 40},
+                 {OPT_MAX_PARSE, "--max-parse", 0, UINT64_MAX},
+                 {OPT_LOW_SPEED, "--low-speed", 0, 1u << 30}};
+      size_t k = 0;
+      while (lim[k].opt != ch) k++;
+      if (cli_parse_size(optarg, lim[k].max, &v) != 0)
+        return bad_size(lim[k].name, lim[k].max, optarg);
+      if (v < lim[k].min) return usage_error("%s needs a size above 0", lim[k].name);
+      if (ch == OPT_BODY) opts.max_body = v;
+      else if (ch == OPT_BUFFER) opts.max_buffer = v;
+      else if (ch == OPT_MAX_PARSE) opts.max_parse = v;
+      else opts.low_speed_bytes = (long)v;
       break;
+    }
+    case OPT_TIMEOUT:
+    case OPT_CONNECT:
+    case OPT_DELAY:
+    case OPT_MAX_RA:
+    case OPT_SYNC:
+    case OPT_LOW_SPEED_TIME: {
+      static const struct {
+        int opt;
+        const char *name;
+        uint64_t min_ms, max_ms;
+      } lim[] = {{OPT_TIMEOUT, "--timeout", 0, 86400000},
+                 {OPT_CONNECT, "--connect-timeout", 0, 86400000},
+                 {OPT_DELAY, "--delay", 0, 3600000},
+                 {OPT_MAX_RA, "--max-retry-after", 0, 86400000},
+                 {OPT_SYNC, "--sync-interval", 1, 3600000},
+                 {OPT_LOW_SPEED_TIME, "--low-speed-time", 0, 86400000}};
+      size_t k = 0;
+      while (lim[k].opt != ch) k++;
+      if (cli_parse_duration(optarg, lim[k].max_ms, &v) != 0)
+        return bad_duration(lim[k].name, lim[k].max_ms, optarg);
+      if (v < lim[k].min_ms) return usage_error("%s needs a duration above 0", lim[k].name);
+      switch (ch) {
+      case OPT_TIMEOUT: opts.timeout_ms = (long)v; break;
+      case OPT_CONNECT: opts.connect_timeout_ms = (long)v; break;
+      case OPT_DELAY: opts.delay_ms = (unsigned)v; break;
+      case OPT_MAX_RA: opts.max_retry_after_ms = (unsigned)v; break;
+      case OPT_SYNC: opts.sync_interval_ms = (unsigned)v; break;
+      default: opts.low_speed_secs = (long)((v + 999) / 1000); break; /* curl counts seconds */
+      }
+      break;
+    }
     case OPT_POOL_NICE:
       if (parse_u64(optarg, 19, &v))
         return usage_error("--pool-nice needs a number from 0 to 19, not '%s'", optarg);
       pool_nice = (int)v;
-      break;
-    case OPT_TIMEOUT:
-      if (parse_u64(optarg, 86400000, &v))
-        return usage_error("--timeout needs milliseconds, not '%s'", optarg);
-      opts.timeout_ms = (long)v;
-      break;
-    case OPT_CONNECT:
-      if (parse_u64(optarg, 86400000, &v))
-        return usage_error("--connect-timeout needs milliseconds, not '%s'", optarg);
-      opts.connect_timeout_ms = (long)v;
       break;
     case OPT_UA: opts.user_agent = optarg; break;
     case OPT_PARSER:
@@ -426,44 +551,32 @@ int main(int argc, char **argv) {
     case OPT_STATE: opts.state_dir = optarg; break;
     case OPT_RESUME: opts.resume = 1; break;
     case OPT_PER_HOST:
-    case OPT_DELAY:
     case OPT_RETRIES:
-    case OPT_MAX_RA:
-    case OPT_LOW_SPEED:
-    case OPT_LOW_SPEED_TIME:
     case OPT_MAX_URL:
     case OPT_MAX_LINKS:
-    case OPT_MAX_PARSE:
     case OPT_MAX_REDIRECTS: {
-      /* Plain counts and durations share one parser and one message. */
+      /* Plain counts share one parser and one message. */
       static const struct {
         int opt;
         const char *name;
         uint64_t max;
-      } lim[] = {{OPT_PER_HOST, "--per-host", 100000},      {OPT_DELAY, "--delay", 3600000},
-                 {OPT_RETRIES, "--retries", 100},           {OPT_MAX_RA, "--max-retry-after", 86400000},
-                 {OPT_LOW_SPEED, "--low-speed", 1u << 30},  {OPT_LOW_SPEED_TIME, "--low-speed-time", 86400},
-                 {OPT_MAX_URL, "--max-url-len", 1u << 20},  {OPT_MAX_LINKS, "--max-links", 100000000},
-                 {OPT_MAX_REDIRECTS, "--max-redirects", 1000},
-                 {OPT_MAX_PARSE, "--max-parse", UINT64_MAX}};
+      } lim[] = {{OPT_PER_HOST, "--per-host", 100000},     {OPT_RETRIES, "--retries", 100},
+                 {OPT_MAX_URL, "--max-url-len", 1u << 20},
+                 {OPT_MAX_LINKS, "--max-links", 100000000},
+                 {OPT_MAX_REDIRECTS, "--max-redirects", 1000}};
       size_t k = 0;
       while (lim[k].opt != ch) k++;
       if (parse_u64(optarg, lim[k].max, &v)) {
-        fprintf(stderr, "uvcrawl: %s needs a number from 0 to %" PRIu64 ", not '%s'\n",
-                lim[k].name, lim[k].max, optarg);
-        fputs("Try 'uvcrawl --help'.\n", stderr);
-        return EXIT_USAGE;
+        char why[128];
+        snprintf(why, sizeof(why), "%s needs a number from 0 to %" PRIu64 ", not '%%s'",
+                 lim[k].name, lim[k].max);
+        return usage_error(why, optarg);
       }
       switch (ch) {
       case OPT_PER_HOST: opts.per_host = (unsigned)v; break;
-      case OPT_DELAY: opts.delay_ms = (unsigned)v; break;
       case OPT_RETRIES: opts.retries = (unsigned)v; break;
-      case OPT_MAX_RA: opts.max_retry_after_ms = (unsigned)v; break;
-      case OPT_LOW_SPEED: opts.low_speed_bytes = (long)v; break;
-      case OPT_LOW_SPEED_TIME: opts.low_speed_secs = (long)v; break;
       case OPT_MAX_URL: opts.max_url_len = (unsigned)v; break;
       case OPT_MAX_LINKS: opts.max_links = (unsigned)v; break;
-      case OPT_MAX_PARSE: opts.max_parse = v; break;
       default: opts.max_redirects = (unsigned)v; break;
       }
       break;
@@ -490,25 +603,50 @@ int main(int argc, char **argv) {
       else return usage_error("--http-version is 1.1 or 2, not '%s'", optarg);
       break;
     case OPT_CACERT:
-      /* Said once here rather than as a TLS error on every URL. */
+    case OPT_LOAD_COOKIES:
+      /* Said once here rather than as an error on every URL (or, for cookies, not at all:
+       * libcurl reads a missing file as an empty one). */
       if (access(optarg, R_OK) != 0) {
         char why[1024];
-        snprintf(why, sizeof(why), "'%s': %s", optarg, strerror(errno));
-        return usage_error("--cacert cannot read %s", why);
+        snprintf(why, sizeof(why), "%s cannot read '%s': %s",
+                 ch == OPT_CACERT ? "--cacert" : "--load-cookies", optarg, strerror(errno));
+        return usage_error("%s", why);
       }
-      opts.cacert = optarg;
+      if (ch == OPT_CACERT) opts.cacert = optarg;
+      else opts.cookie_load = optarg;
       break;
+    case OPT_SAVE_COOKIES: opts.cookie_save = optarg; break;
     case 'k': opts.insecure = 1; break;
     case OPT_SITEMAPS: opts.sitemaps = 1; break;
-    case OPT_SYNC:
-      if (parse_u64(optarg, 3600000, &v) || v == 0)
-        return usage_error("--sync-interval needs milliseconds above 0, not '%s'", optarg);
-      opts.sync_interval_ms = (unsigned)v;
+    case OPT_HEADER: {
+      size_t name = strcspn(optarg, ":;");
+      int ok = name > 0 && optarg[name] != '\0' && strpbrk(optarg, "\r\n") == NULL &&
+               strcspn(optarg, " \t") >= name &&
+               (optarg[name] == ':' || optarg[name + 1] == '\0');
+      if (!ok)
+        return usage_error("--header needs 'Name: value' (or 'Name:' to drop one), not '%s'",
+                           optarg);
+      if (add_pattern(&headers, optarg) != 0) {
+        fputs("uvcrawl: out of memory\n", stderr);
+        return EXIT_RUNTIME;
+      }
       break;
+    }
+    case OPT_USER:
+      if (strchr(optarg, ':') == NULL)
+        return usage_error("%s", "--user needs USER:PASSWORD (uvcrawl does not prompt)");
+      opts.userpwd = optarg;
+      break;
+    case OPT_NETRC: opts.netrc = 1; break;
+    case OPT_PROXY: opts.proxy = optarg; break;
+    case OPT_REPORT: report_path = optarg; break;
+    case OPT_CONFIG: configs_named++; break; /* read by gather_args, before the rest */
     case ':': return usage_error("option '%s' needs a value", argv[optind - 1]);
     default: return usage_error("unknown option '%s'", argv[optind - 1]);
     }
   }
+  arg_where = "";
+  opts.headers = headers.v;
   opts.include = includes.v;
   opts.exclude = excludes.v;
   if (opts.resume && opts.state_dir == NULL)
@@ -517,10 +655,27 @@ int main(int argc, char **argv) {
     usage(stderr);
     return EXIT_USAGE;
   }
+  if (configs_named != configs_read)
+    return usage_error("%s", "--config must be spelled out in full (it is read first)");
+  if (format == FMT_JSONL && report_path != NULL) {
+    /* The jsonl report is the records: --report names their file. */
+    if (opts.output_path != NULL && strcmp(opts.output_path, report_path) != 0)
+      return usage_error("%s", "--format jsonl: the report is the records; give -o FILE or "
+                               "--report FILE, not both");
+    opts.output_path = report_path;
+  }
   if (format == FMT_JSONL && opts.output_path == NULL) opts.output_path = "-";
   if (have_format && format != FMT_JSONL && format != FMT_TEXT) opts.check = 1;
   if (opts.check && use_threads)
     return usage_error("%s", "--check works with --engine loop only");
+  /* Opened before the crawl: a report that cannot be written is better known at once. */
+  if (report_path != NULL && format != FMT_JSONL && strcmp(report_path, "-") != 0 &&
+      (report_out = fopen(report_path, "w")) == NULL) {
+    fprintf(stderr, "uvcrawl: cannot write the report to %s: %s\n", report_path, strerror(errno));
+    return EXIT_RUNTIME;
+  }
+  int want_report = opts.check || (have_format && format != FMT_JSONL) ||
+                    (report_path != NULL && format != FMT_JSONL);
   cli.show_progress = force_progress || (!quiet && isatty(2));
   if ((cli.report = report_new(verbose)) == NULL) {
     fputs("uvcrawl: out of memory\n", stderr);
@@ -609,14 +764,26 @@ int main(int argc, char **argv) {
   err = uv_loop_close(&cli.loop);
 
 finish:
-  if (opts.check || (have_format && format != FMT_JSONL)) report_write(cli.report, format, stdout);
+  if (want_report) {
+    report_write(cli.report, format, report_out);
+    errno = 0;
+    int bad = report_out == stdout ? fflush(stdout) != 0 || ferror(stdout)
+                                   : ferror(report_out) | fclose(report_out);
+    if (bad) {
+      fprintf(stderr, "uvcrawl: cannot write the report to %s: %s\n",
+              report_path ? report_path : "stdout", strerror(errno ? errno : EIO));
+      cli.exit_code = EXIT_RUNTIME;
+    }
+  }
   if (!quiet) report_summary(cli.report, &cli.stats, stderr);
   if (stats_path != NULL && write_stats_json(stats_path, &cli.stats) != 0) {
     fprintf(stderr, "uvcrawl: cannot write %s: %s\n", stats_path, strerror(errno));
     cli.exit_code = EXIT_RUNTIME;
   }
   if (cli.stats.mirror_errors > 0 || cli.stats.output_errors > 0) cli.exit_code = EXIT_RUNTIME;
-  if (cli.stats.output_errors > 0) fputs("uvcrawl: the records could not all be written\n", stderr);
+  if (cli.stats.output_errors > 0)
+    fputs("uvcrawl: the records, the journal or the --save-cookies file could not all be "
+          "written\n", stderr);
   if (err != 0) cli.exit_code = EXIT_RUNTIME;
   if (cli.exit_code == EXIT_OK && opts.check && report_broken_count(cli.report) > 0)
     cli.exit_code = EXIT_BROKEN;

@@ -1,0 +1,75 @@
+/* The capped growable buffer; doubling from 256 bytes. */
+#include "dynbuf.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void uvcrawl__dynbuf_init(uvcrawl__dynbuf_t *b, size_t max) {
+  b->p = NULL;
+  b->len = b->cap = 0;
+  b->max = max ? max : SIZE_MAX / 2;
+}
+
+/* Room for n more bytes and the NUL. */
+static int reserve(uvcrawl__dynbuf_t *b, size_t n) {
+  if (n > b->max - b->len) return -E2BIG;
+  if (b->cap - b->len > n) return 0;
+  size_t cap = b->cap ? b->cap : 256;
+  while (cap - b->len <= n) cap *= 2; /* cannot overflow: len + n <= max <= SIZE_MAX / 2 */
+  char *p = realloc(b->p, cap);
+  if (p == NULL) return -ENOMEM;
+  b->p = p;
+  b->cap = cap;
+  return 0;
+}
+
+int uvcrawl__dynbuf_add(uvcrawl__dynbuf_t *b, const void *s, size_t n) {
+  int err = reserve(b, n);
+  if (err != 0) return err;
+  if (n > 0) memcpy(b->p + b->len, s, n);
+  b->len += n;
+  b->p[b->len] = '\0';
+  return 0;
+}
+
+int uvcrawl__dynbuf_addstr(uvcrawl__dynbuf_t *b, const char *s) {
+  return uvcrawl__dynbuf_add(b, s, strlen(s));
+}
+
+int uvcrawl__dynbuf_addf(uvcrawl__dynbuf_t *b, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(NULL, 0, fmt, ap);
+  va_end(ap);
+  if (n < 0) return -EINVAL;
+  int err = reserve(b, (size_t)n);
+  if (err != 0) return err;
+  va_start(ap, fmt);
+  vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+  va_end(ap);
+  b->len += (size_t)n;
+  return 0;
+}
+
+void uvcrawl__dynbuf_reset(uvcrawl__dynbuf_t *b) {
+  b->len = 0;
+  if (b->p != NULL) b->p[0] = '\0';
+}
+
+char *uvcrawl__dynbuf_take(uvcrawl__dynbuf_t *b, size_t *len) {
+  char *p = b->len ? b->p : NULL;
+  if (len != NULL) *len = b->len;
+  if (p == NULL) free(b->p);
+  b->p = NULL;
+  b->len = b->cap = 0;
+  return p;
+}
+
+void uvcrawl__dynbuf_free(uvcrawl__dynbuf_t *b) {
+  free(b->p);
+  b->p = NULL;
+  b->len = b->cap = 0;
+}

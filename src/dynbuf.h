@@ -1,0 +1,36 @@
+/* A growable byte buffer with a hard cap (after curl's dynbuf): what a hostile server sends
+ * can never grow one past its cap. Pure: no libuv, no I/O.
+ *
+ * The bytes are owned by the buffer: uvcrawl__dynbuf_free() releases them, and
+ * uvcrawl__dynbuf_take() hands them over to the caller. A failed add leaves the contents as
+ * they were. */
+#ifndef UVCRAWL_DYNBUF_H
+#define UVCRAWL_DYNBUF_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+typedef struct {
+  char *p;    /* NUL-terminated while non-NULL (the NUL is not counted in len) */
+  size_t len;
+  size_t cap; /* bytes allocated */
+  size_t max; /* len may not pass this (0: SIZE_MAX / 2) */
+} uvcrawl__dynbuf_t;
+
+void uvcrawl__dynbuf_init(uvcrawl__dynbuf_t *b, size_t max);
+/* Appends n bytes of s (borrowed). Returns 0, -ENOMEM, or -E2BIG (past max; nothing added). */
+int uvcrawl__dynbuf_add(uvcrawl__dynbuf_t *b, const void *s, size_t n);
+int uvcrawl__dynbuf_addstr(uvcrawl__dynbuf_t *b, const char *s);
+/* printf-style append; returns as uvcrawl__dynbuf_add(), or -EINVAL for a bad format. */
+int uvcrawl__dynbuf_addf(uvcrawl__dynbuf_t *b, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+/* Empties the buffer, keeping its memory for reuse. */
+void uvcrawl__dynbuf_reset(uvcrawl__dynbuf_t *b);
+/* Returns the bytes (caller frees; NULL when empty) and empties the buffer. */
+char *uvcrawl__dynbuf_take(uvcrawl__dynbuf_t *b, size_t *len);
+void uvcrawl__dynbuf_free(uvcrawl__dynbuf_t *b);
+
+#endif /* UVCRAWL_DYNBUF_H */

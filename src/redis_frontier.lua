@@ -1,0 +1,283 @@
+#!lua name=uvcrawl
+-- The shared frontier of a crawl that many uvcrawl workers run through one Redis (7.0+),
+-- loaded with FUNCTION LOAD. Each operation is one atomic FCALL; time is the server's.
+--
+-- KEYS[1] is the crawl's key prefix, e.g. "uvc:{name}:" (the hash tag keeps every key of a
+-- crawl in one slot). Under it:
+--   cfg      hash   options (the crawl's identity), per_host, delay_ms, max_tries, ttl_ms, state
+--   stat     hash   queued, seen, done, failed, requeued, rejected
+--   s:<b>    set    seen URLs: 48-bit fingerprint integers in bucket b (an intset: ~8 bytes each)
+--   q:<host> list   queued URLs of a host: "url \t depth \t referrer"
+--   ready    zset   hosts with queued URLs that may start a request; score: when (ms)
+--   h:<host> hash   inflight, delay_ms (current, raised by throttling), robots (pending|done)
+--   robots   hash   host -> robots.txt body as fetched (shared by every worker)
+--   lease    hash   url -> "worker \t token \t host \t depth \t referrer \t kind"
+--   wl:<w>   set    urls leased by worker w
+--   workers  zset   live workers; score: when their heartbeat runs out (ms)
+--   known    set    every worker that ever joined (to tell a reaped one it is dead)
+--   tries    hash   url -> claims so far (a URL that keeps killing workers fails after max_tries)
+--   rec      hash   url -> the record of its fetch (a JSON line), for export
+--   token    string the fencing counter
+
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+local function cfgnum(p, field)
+  return tonumber(redis.call('HGET', p .. 'cfg', field) or '0') or 0
+end
+
+-- A host may be offered again at `at` if it has URLs and a free slot.
+local function offer(p, host, at)
+  if redis.call('LLEN', p .. 'q:' .. host) == 0 then
+    redis.call('ZREM', p .. 'ready', host)
+    return
+  end
+  local per_host = cfgnum(p, 'per_host')
+  local inflight = tonumber(redis.call('HGET', p .. 'h:' .. host, 'inflight') or '0')
+  if per_host > 0 and inflight >= per_host then
+    redis.call('ZREM', p .. 'ready', host) -- an ack offers it again
+    return
+  end
+  local cur = redis.call('ZSCORE', p .. 'ready', host)
+  if cur == false or tonumber(cur) < at then
+    redis.call('ZADD', p .. 'ready', at, host)
+  end
+end
+
+local function release(p, host, kind)
+  local hk = p .. 'h:' .. host
+  if kind == 'R' then
+    redis.call('HDEL', hk, 'robots')
+  else
+    if tonumber(redis.call('HGET', hk, 'inflight') or '0') > 0 then
+      redis.call('HINCRBY', hk, 'inflight', -1)
+    end
+  end
+end
+
+-- Puts back (or fails) every URL a dead worker held.
+local function reap(p, now)
+  local dead = redis.call('ZRANGEBYSCORE', p .. 'workers', '-inf', now)
+  local max_tries = cfgnum(p, 'max_tries')
+  for _, w in ipairs(dead) do
+    local urls = redis.call('SMEMBERS', p .. 'wl:' .. w)
+    for _, url in ipairs(urls) do
+      local l = redis.call('HGET', p .. 'lease', url)
+      if l then
+        local lw, tok, host, depth, ref, kind = string.match(l, '^([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)$')
+        redis.call('HDEL', p .. 'lease', url)
+        release(p, host, kind)
+        local tries = tonumber(redis.call('HGET', p .. 'tries', url) or '0')
+        if kind ~= 'R' and max_tries > 0 and tries >= max_tries then
+          redis.call('HSET', p .. 'rec', url, cjson.encode({url = url, status = 0,
+            depth = tonumber(depth), error = 'worker lost ' .. tries .. ' times while fetching it'}))
+          redis.call('HINCRBY', p .. 'stat', 'done', 1)
+          redis.call('HINCRBY', p .. 'stat', 'failed', 1)
+        elseif kind ~= 'R' then
+          redis.call('LPUSH', p .. 'q:' .. host, url .. '\t' .. depth .. '\t' .. ref)
+          redis.call('HINCRBY', p .. 'stat', 'queued', 1)
+          redis.call('HINCRBY', p .. 'stat', 'requeued', 1)
+        end
+        offer(p, host, now)
+      end
+    end
+    redis.call('DEL', p .. 'wl:' .. w)
+    redis.call('ZREM', p .. 'workers', w)
+  end
+  return #dead
+end
+
+local function beat(p, worker, now)
+  redis.call('ZADD', p .. 'workers', now + cfgnum(p, 'ttl_ms'), worker)
+  redis.call('SADD', p .. 'known', worker)
+end
+
+-- A worker that was reaped must not go on: its leases went to others.
+local function alive(p, worker)
+  return redis.call('ZSCORE', p .. 'workers', worker) ~= false or
+         redis.call('SISMEMBER', p .. 'known', worker) == 0
+end
+
+-- init(options, per_host, delay_ms, max_tries, ttl_ms) -> {'created'|'joined'} or
+-- {'mismatch', stored options}. The first worker's options define the crawl.
+redis.register_function('uvc_init', function(keys, args)
+  local p = keys[1]
+  local stored = redis.call('HGET', p .. 'cfg', 'options')
+  if stored == false then
+    redis.call('HSET', p .. 'cfg', 'options', args[1], 'per_host', args[2], 'delay_ms', args[3],
+               'max_tries', args[4], 'ttl_ms', args[5], 'state', 'running')
+    return {'created'}
+  end
+  if stored ~= args[1] then return {'mismatch', stored} end
+  return {'joined'}
+end)
+
+-- add(worker, then groups of 6: bucket, fingerprint, url, host, depth, referrer) -> how many
+-- were new. Links already seen cost one SADD each and nothing else.
+redis.register_function('uvc_add', function(keys, args)
+  local p, now, added = keys[1], now_ms(), 0
+  if not alive(p, args[1]) then return redis.error_reply('DEAD worker was declared dead') end
+  for i = 2, #args - 5, 6 do
+    if redis.call('SADD', p .. 's:' .. args[i], args[i + 1]) == 1 then
+      local host = args[i + 3]
+      redis.call('RPUSH', p .. 'q:' .. host, args[i + 2] .. '\t' .. args[i + 4] .. '\t' .. args[i + 5])
+      offer(p, host, now)
+      added = added + 1
+    end
+  end
+  if added > 0 then
+    redis.call('HINCRBY', p .. 'stat', 'queued', added)
+    redis.call('HINCRBY', p .. 'stat', 'seen', added)
+  end
+  return added
+end)
+
+-- claim(worker, n) -> {wait_ms, item...}: up to n items {kind, url, depth, referrer, token};
+-- kind 'U' a URL to fetch, 'R' the robots.txt of a host (url is the host) to fetch and ack
+-- with its body before that host's URLs are handed out. wait_ms: when to ask again when
+-- nothing was ready (-1: nothing queued at all).
+redis.register_function('uvc_claim', function(keys, args)
+  local p, worker, n = keys[1], args[1], tonumber(args[2])
+  local now = now_ms()
+  if not alive(p, worker) then return redis.error_reply('DEAD worker was declared dead') end
+  reap(p, now)
+  beat(p, worker, now)
+  local out, got = {0}, 0
+  local base_delay = cfgnum(p, 'delay_ms')
+  local per_host = cfgnum(p, 'per_host')
+  local hosts = redis.call('ZRANGEBYSCORE', p .. 'ready', '-inf', now, 'LIMIT', 0, n)
+  for _, host in ipairs(hosts) do
+    if got >= n then break end
+    local hk = p .. 'h:' .. host
+    local robots = redis.call('HGET', hk, 'robots')
+    if robots == false and cfgnum(p, 'robots') == 0 then
+      -- The first worker here fetches robots.txt for everyone.
+      local tok = redis.call('INCR', p .. 'token')
+      redis.call('HSET', hk, 'robots', 'pending')
+      redis.call('HSET', p .. 'lease', host, worker .. '\t' .. tok .. '\t' .. host .. '\t0\t\tR')
+      redis.call('SADD', p .. 'wl:' .. worker, host)
+      redis.call('ZREM', p .. 'ready', host)
+      table.insert(out, {'R', host, '0', '', tostring(tok)})
+      got = got + 1
+    elseif robots == 'pending' then
+      redis.call('ZREM', p .. 'ready', host) -- the robots ack offers it again
+    else
+      local take = 1
+      local inflight = tonumber(redis.call('HGET', hk, 'inflight') or '0')
+      local delay = tonumber(redis.call('HGET', hk, 'delay_ms') or base_delay)
+      -- Without a delay a host may give several URLs at once, up to its free slots.
+      if delay == 0 then
+        take = n - got
+        if per_host > 0 and per_host - inflight < take then take = per_host - inflight end
+      end
+      for _ = 1, take do
+        local item = redis.call('LPOP', p .. 'q:' .. host)
+        if not item then break end
+        local url, depth, ref = string.match(item, '^([^\t]*)\t([^\t]*)\t(.*)$')
+        local tok = redis.call('INCR', p .. 'token')
+        redis.call('HINCRBY', hk, 'inflight', 1)
+        redis.call('HSET', p .. 'lease', url, worker .. '\t' .. tok .. '\t' .. host .. '\t' ..
+                   depth .. '\t' .. ref .. '\tU')
+        redis.call('SADD', p .. 'wl:' .. worker, url)
+        redis.call('HINCRBY', p .. 'tries', url, 1)
+        redis.call('HINCRBY', p .. 'stat', 'queued', -1)
+        table.insert(out, {'U', url, depth, ref, tostring(tok)})
+        got = got + 1
+      end
+      redis.call('ZREM', p .. 'ready', host)
+      offer(p, host, now + delay)
+    end
+  end
+  if got == 0 then
+    local first = redis.call('ZRANGE', p .. 'ready', 0, 0, 'WITHSCORES')
+    if first[2] then out[1] = math.max(1, tonumber(first[2]) - now)
+    elseif tonumber(redis.call('HGET', p .. 'stat', 'queued') or '0') == 0 then out[1] = -1
+    else out[1] = 100 end -- hosts wait for slots or robots: ask again soon
+  end
+  return out
+end)
+
+-- ack(worker, token, url, record, throttle_ms) -> 1, or 0 when the lease is not this
+-- worker's any more (it was declared dead and the URL went to another): the record is dropped.
+-- throttle_ms > 0 (a 429/503 or Retry-After) pushes the host back and doubles its delay;
+-- 0 lets a raised delay decay towards the crawl's. For a robots item, record is the body and
+-- throttle_ms the Crawl-delay (ms) it sets.
+redis.register_function('uvc_ack', function(keys, args)
+  local p, worker, token, url, record = keys[1], args[1], args[2], args[3], args[4]
+  local throttle = tonumber(args[5] or '0')
+  local now = now_ms()
+  local l = redis.call('HGET', p .. 'lease', url)
+  if not l then
+    redis.call('HINCRBY', p .. 'stat', 'rejected', 1)
+    return 0
+  end
+  local lw, tok, host, depth, ref, kind = string.match(l, '^([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)$')
+  if lw ~= worker or tok ~= token then
+    redis.call('HINCRBY', p .. 'stat', 'rejected', 1)
+    return 0
+  end
+  redis.call('HDEL', p .. 'lease', url)
+  redis.call('SREM', p .. 'wl:' .. worker, url)
+  beat(p, worker, now)
+  local hk = p .. 'h:' .. host
+  local base = cfgnum(p, 'delay_ms')
+  if kind == 'R' then
+    redis.call('HSET', p .. 'robots', host, record)
+    redis.call('HSET', hk, 'robots', 'done')
+    if throttle > base then redis.call('HSET', hk, 'delay_ms', throttle) end
+    offer(p, host, now)
+    return 1
+  end
+  release(p, host, kind)
+  local delay = tonumber(redis.call('HGET', hk, 'delay_ms') or base)
+  local at = now
+  if throttle > 0 then
+    delay = math.max(delay * 2, base, 1)
+    if delay > 60000 then delay = 60000 end
+    at = now + math.max(throttle, delay)
+    redis.call('HSET', hk, 'delay_ms', delay)
+  elseif delay > base then
+    delay = math.max(base, math.floor(delay / 2))
+    redis.call('HSET', hk, 'delay_ms', delay)
+  end
+  redis.call('HSET', p .. 'rec', url, record)
+  redis.call('HDEL', p .. 'tries', url)
+  redis.call('HINCRBY', p .. 'stat', 'done', 1)
+  offer(p, host, at)
+  return 1
+end)
+
+-- heartbeat(worker) -> 1, or an error when the worker was declared dead.
+redis.register_function('uvc_heartbeat', function(keys, args)
+  local p, now = keys[1], now_ms()
+  if not alive(p, args[1]) then return redis.error_reply('DEAD worker was declared dead') end
+  beat(p, args[1], now)
+  return 1
+end)
+
+-- status() -> {queued, leased, done, failed, seen, workers alive, requeued, rejected, finished}
+-- finished is 1 when the crawl is over: running, nothing queued, no lease outstanding; it is
+-- decided here in one atomic read, and remembered.
+redis.register_function('uvc_status', function(keys, args)
+  local p, now = keys[1], now_ms()
+  local function st(f) return tonumber(redis.call('HGET', p .. 'stat', f) or '0') end
+  local queued, leased = st('queued'), redis.call('HLEN', p .. 'lease')
+  local finished = 0
+  if redis.call('HGET', p .. 'cfg', 'state') == 'done' then
+    finished = 1
+  elseif redis.call('EXISTS', p .. 'cfg') == 1 and queued == 0 and leased == 0 and
+         st('seen') > 0 then
+    redis.call('HSET', p .. 'cfg', 'state', 'done')
+    finished = 1
+  end
+  return {queued, leased, st('done'), st('failed'), st('seen'),
+          redis.call('ZCOUNT', p .. 'workers', now, '+inf'), st('requeued'), st('rejected'),
+          finished}
+end)
+
+-- robots(host) -> the robots.txt body acked for host, or nil.
+redis.register_function{function_name = 'uvc_robots', callback = function(keys, args)
+  return redis.call('HGET', keys[1] .. 'robots', args[1])
+end, flags = {'no-writes'}}
