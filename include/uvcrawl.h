@@ -120,7 +120,13 @@ typedef struct {
   const char *proxy;         /* proxy URL for every request (http://, https://, socks5://...);
                                 NULL: libcurl's environment variables (http_proxy,
                                 HTTPS_PROXY, ALL_PROXY, NO_PROXY); "" : none at all */
+  int parser;                /* link extraction: UVCRAWL_PARSER_FAST (default: a streaming
+                                scanner, gumbo for the pages it cannot be sure of) or
+                                UVCRAWL_PARSER_GUMBO (gumbo for every page, within max_parse) */
 } uvcrawl_options_t;
+
+#define UVCRAWL_PARSER_FAST 0
+#define UVCRAWL_PARSER_GUMBO 1
 
 UVCRAWL_EXTERN void uvcrawl_options_init(uvcrawl_options_t *opts);
 
@@ -178,6 +184,9 @@ typedef struct {
     uint64_t at_ns;
     double ms;
   } lag_worst[UVCRAWL_LAG_WORST];
+  uint64_t parse_fast;     /* HTML pages whose links the fast scanner gave */
+  uint64_t parse_bailouts; /* HTML pages it handed to gumbo (the rest of the parsed ones were
+                              gumbo's because options.parser asked for it) */
 } uvcrawl_stats_t;
 
 /* A broken URL and every page that links it (pointers borrowed for the callback). */

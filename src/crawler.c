@@ -768,6 +768,8 @@ static void on_job_done(uvcrawl__job_t *job) {
   page_t *p = UVCRAWL_CONTAINER_OF(job, page_t, job);
   uvcrawl_t *c = p->c;
   if (job->status == UV_ENOMEM && p->error == NULL) p->error = "out of memory while parsing";
+  c->stats.parse_fast += (uint64_t)job->parse_fast;
+  c->stats.parse_bailouts += (uint64_t)job->parse_bailed;
   if (job->mirror_err != 0) {
     c->stats.mirror_errors++;
     if (p->error == NULL) {
@@ -1017,6 +1019,7 @@ static void on_transfer_done(void *arg, CURL *easy, CURLcode code) {
   p->job.norigins = c->scope == SCOPE_HOST ? c->norigins : 0; /* others: filtered on the loop */
   p->job.max_links = c->opts.max_links;
   p->job.max_parse = c->opts.max_parse;
+  p->job.parser = c->opts.parser;
   p->job.keep_foreign = c->opts.check;
   uint32_t *state;
   p->job.sitemap = code == CURLE_OK && p->status >= 200 && p->status < 300 &&

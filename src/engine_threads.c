@@ -37,6 +37,7 @@ typedef struct {
   int mirror_fd;        /* the mirror root, or -1 */
   _Atomic uint64_t buffered;     /* body buffer bytes the workers hold */
   _Atomic uint64_t buffered_max;
+  _Atomic uint64_t parse_fast, parse_bailouts; /* stats: which parser gave each page's links */
 
   pthread_mutex_t lock; /* guards everything down to `waiting` */
   pthread_cond_t cond;
@@ -223,9 +224,12 @@ static void crawl_one(worker_t *w, const uvcrawl__item_t *item) {
     job.norigins = s->norigins;
     job.max_links = s->opts.max_links;
     job.max_parse = s->opts.max_parse;
+    job.parser = s->opts.parser;
     job.mirror_fd = mirror ? s->mirror_fd : -1;
     job.do_fsync = s->opts.fsync;
     uvcrawl__job_run(&job);
+    if (job.parse_fast) atomic_fetch_add(&s->parse_fast, 1);
+    if (job.parse_bailed) atomic_fetch_add(&s->parse_bailouts, 1);
     if (job.status == UV_ENOMEM && error == NULL) error = "out of memory while parsing";
     if (job.mirror_err != 0 && error == NULL) {
       /* errbuf is free again: curl wrote to it during the transfer only. */
@@ -436,6 +440,8 @@ int uvcrawl_run_threads(const uvcrawl_options_t *opts, const char *const *seeds,
     stats->inflight_cap = nthreads;
     stats->mirror_errors = s.mirror_errors;
     stats->buffered_max = atomic_load(&s.buffered_max);
+    stats->parse_fast = atomic_load(&s.parse_fast);
+    stats->parse_bailouts = atomic_load(&s.parse_bailouts);
     for (unsigned i = 0; i < running; i++) stats->fds_max += (unsigned)workers[i].connected;
   }
 

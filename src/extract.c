@@ -1,8 +1,11 @@
-/* Link extraction from HTML with gumbo.
+/* Link extraction from HTML: the fast scanner (htmlscan.c) first, gumbo where it bails out or
+ * when asked for; gumbo is the reference both are held to (tests/fuzz/fuzz-diff.c).
  *
  * Pure and thread-safe: bytes in, attribute values out, no I/O and no shared state (gumbo
  * keeps its state in the parse output), so thread-pool workers may call it concurrently. */
 #include "uvcrawl-int.h"
+
+#include "htmlscan.h"
 
 #include <gumbo.h>
 #include <stddef.h>
@@ -28,6 +31,7 @@ typedef union block_u {
 typedef struct {
   const GumboVector *children;
   unsigned int next;
+  int in_template; /* template contents are not in the document: their <base> does not count */
 } frame_t;
 
 typedef struct {
@@ -98,7 +102,7 @@ static int dup_trimmed(const char *value, char **out) {
 
 /* Appends ref to out->refs, doubling the array as needed. Ownership of ref passes to out
  * on success; on failure ref is freed here. Returns 0 or UV_ENOMEM. */
-static int push_ref(uvcrawl__links_t *out, char *ref) {
+int uvcrawl__links_push(uvcrawl__links_t *out, char *ref) {
   if (out->n == out->cap) {
     size_t cap = out->cap ? out->cap * 2 : REFS_INITIAL_CAP;
     char **refs;
@@ -141,8 +145,27 @@ static int refs_full(const walk_t *w) {
   return w->max_links != 0 && w->out->n >= w->max_links;
 }
 
-/* Records the link an element carries, if any. node is borrowed. Returns 0 or UV_ENOMEM. */
-static int visit(walk_t *w, const GumboNode *node) {
+/* Every candidate URL of an img/source srcset (the same splitting as the fast path's). */
+static int visit_srcset(walk_t *w, const GumboElement *el) {
+  const GumboAttribute *attr = gumbo_get_attribute(&el->attributes, "srcset");
+  const char *url;
+  size_t pos = 0, len, n;
+  int err = 0;
+
+  if (attr == NULL) return 0;
+  n = strlen(attr->value);
+  while (err == 0 && !refs_full(w) && uvcrawl__srcset_next(attr->value, n, &pos, &url, &len)) {
+    char *ref = malloc(len + 1);
+    if (ref == NULL) return UV_ENOMEM;
+    memcpy(ref, url, len);
+    ref[len] = '\0';
+    err = uvcrawl__links_push(w->out, ref);
+  }
+  return err;
+}
+
+/* Records the links an element carries, if any. node is borrowed. Returns 0 or UV_ENOMEM. */
+static int visit(walk_t *w, const GumboNode *node, int in_template) {
   const GumboElement *el = &node->v.element;
   const char *name = link_attr(el->tag);
   const GumboAttribute *attr;
@@ -150,20 +173,29 @@ static int visit(walk_t *w, const GumboNode *node) {
   int err;
 
   if (name == NULL) return 0;
-  if (el->tag == GUMBO_TAG_BASE && w->base_seen) return 0;
-  if (el->tag != GUMBO_TAG_BASE && refs_full(w)) return 0;
-  attr = gumbo_get_attribute(&el->attributes, name);
-  if (attr == NULL) return 0;
-
-  err = dup_trimmed(attr->value, &value);
-  if (err != 0) return err;
   if (el->tag == GUMBO_TAG_BASE) {
-    w->base_seen = 1;
-    w->out->base = value; /* NULL when empty: the document's own URL stays the base */
+    /* The document's base: the first HTML <base href> in the tree, not in template contents
+     * (nor an svg/math element that happens to be called base). */
+    if (w->base_seen || in_template || el->tag_namespace != GUMBO_NAMESPACE_HTML) return 0;
+  } else if (refs_full(w)) {
     return 0;
   }
-  if (value == NULL) return 0;
-  return push_ref(w->out, value);
+  attr = gumbo_get_attribute(&el->attributes, name);
+  if (attr != NULL) {
+    err = dup_trimmed(attr->value, &value);
+    if (err != 0) return err;
+    if (el->tag == GUMBO_TAG_BASE) {
+      w->base_seen = 1;
+      w->out->base = value; /* NULL when empty: the document's own URL stays the base */
+      return 0;
+    }
+    if (value != NULL) {
+      err = uvcrawl__links_push(w->out, value);
+      if (err != 0) return err;
+    }
+  }
+  if (el->tag == GUMBO_TAG_IMG || el->tag == GUMBO_TAG_SOURCE) return visit_srcset(w, el);
+  return 0;
 }
 
 /* Walks the tree in document order with an explicit stack: a hostile page can nest elements
@@ -179,6 +211,7 @@ static int walk(walk_t *w, const GumboNode *root) {
   if (stack == NULL) return UV_ENOMEM;
   stack[sp].children = &root->v.document.children;
   stack[sp].next = 0;
+  stack[sp].in_template = 0;
   sp++;
 
   while (sp > 0) {
@@ -193,7 +226,7 @@ static int walk(walk_t *w, const GumboNode *root) {
     /* Text, comments and whitespace carry no links; <template> contents are elements too. */
     if (node->type != GUMBO_NODE_ELEMENT && node->type != GUMBO_NODE_TEMPLATE) continue;
 
-    err = visit(w, node);
+    err = visit(w, node, f->in_template);
     if (err != 0) break;
     /* Past the cap only a not-yet-seen <base> still matters. */
     if (refs_full(w) && w->base_seen) break;
@@ -212,6 +245,7 @@ static int walk(walk_t *w, const GumboNode *root) {
       stack = grown;
       cap *= 2;
     }
+    stack[sp].in_template = stack[sp - 1].in_template || node->type == GUMBO_NODE_TEMPLATE;
     stack[sp].children = &node->v.element.children;
     stack[sp].next = 0;
     sp++;
@@ -222,8 +256,8 @@ static int walk(walk_t *w, const GumboNode *root) {
 
 /* html is borrowed (len bytes, no NUL needed); out must be zeroed by the caller and owns
  * every string on return, also after a partial walk (freed here on UV_ENOMEM). */
-int uvcrawl__extract_links(const char *html, size_t len, size_t max_links,
-                           uvcrawl__links_t *out) {
+int uvcrawl__extract_links_gumbo(const char *html, size_t len, size_t max_links,
+                                 uvcrawl__links_t *out) {
   GumboOptions options = kGumboDefaultOptions;
   GumboOutput *output;
   block_t heap;
@@ -247,6 +281,36 @@ int uvcrawl__extract_links(const char *html, size_t len, size_t max_links,
   heap_free_all(&heap);
   if (err != 0) uvcrawl__links_free(out);
   return err;
+}
+
+/* The fast path, and gumbo (on at most max_parse bytes) where it bails out or when asked. */
+int uvcrawl__extract(const char *html, size_t len, uvcrawl__extract_t *x, uvcrawl__links_t *out) {
+  size_t n;
+  int err;
+
+  x->fast = x->bailed = x->capped = 0;
+  x->reason = 0;
+  if (x->parser != UVCRAWL_PARSER_GUMBO) {
+    err = uvcrawl__htmlscan(html, len, x->max_links, out, &x->reason);
+    if (err != UVCRAWL__HTMLSCAN_BAIL) {
+      x->fast = err == 0;
+      return err;
+    }
+    x->bailed = 1;
+  }
+  /* gumbo needs ~700 bytes per element: only the first max_parse bytes are parsed, so one
+   * hostile page cannot take gigabytes. */
+  n = x->max_parse && len > x->max_parse ? x->max_parse : len;
+  x->capped = n < len;
+  return uvcrawl__extract_links_gumbo(html, n, x->max_links, out);
+}
+
+int uvcrawl__extract_links(const char *html, size_t len, size_t max_links,
+                           uvcrawl__links_t *out) {
+  uvcrawl__extract_t x;
+  memset(&x, 0, sizeof(x));
+  x.max_links = max_links;
+  return uvcrawl__extract(html, len, &x, out);
 }
 
 /* Frees every string and the array, and zeroes the struct so it can be reused. */

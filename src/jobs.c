@@ -370,11 +370,17 @@ void uvcrawl__job_run(uvcrawl__job_t *job) {
   if (uvcrawl__thread_probe) uvcrawl__thread_probe("parse");
   uvcrawl__links_t found;
   memset(&found, 0, sizeof(found));
-  /* gumbo needs ~700 bytes per element: only the first max_parse bytes are parsed, so one
-   * hostile page cannot take the memory of the whole crawl. */
-  size_t n = job->max_parse && job->len > job->max_parse ? job->max_parse : job->len;
-  job->parse_capped = n < job->len;
-  job->status = uvcrawl__extract_links(job->body, n, job->max_links, &found);
+  /* The fast path scans the whole body in O(1) memory; gumbo, where it runs, needs ~700 bytes
+   * per element and sees only the first max_parse bytes. */
+  uvcrawl__extract_t x;
+  memset(&x, 0, sizeof(x));
+  x.parser = job->parser;
+  x.max_links = job->max_links;
+  x.max_parse = job->max_parse;
+  job->status = uvcrawl__extract(job->body, job->len, &x, &found);
+  job->parse_capped = x.capped;
+  job->parse_fast = x.fast;
+  job->parse_bailed = x.bailed;
   if (job->status == 0) job->status = uvcrawl__job_resolve_links(job, &found, 1);
   uvcrawl__links_free(&found);
 }

@@ -52,13 +52,33 @@ typedef struct {
   char *base;   /* value of the first <base href>, or NULL; owned */
 } uvcrawl__links_t;
 
-/* Parses an HTML document (bytes borrowed, need not be NUL-terminated) and collects link
- * references: a/area/link href, img/script/iframe/source/embed src, and <base href>. At most
+/* Collects the link references of an HTML document (bytes borrowed, need not be
+ * NUL-terminated): a/area/link href, img/script/iframe/source/embed src, every img/source
+ * srcset candidate URL, and the first HTML <base href> (not in svg, math or template). At most
  * max_links refs are kept (0: no limit). Empty values are skipped. out must be zeroed (or
  * freshly freed) by the caller; on return it owns its strings: free with
- * uvcrawl__links_free(). Returns 0 or UV_ENOMEM. */
+ * uvcrawl__links_free(). Returns 0 or UV_ENOMEM.
+ * uvcrawl__extract_links: the fast scanner, gumbo (whole body) where it bails out.
+ * uvcrawl__extract_links_gumbo: gumbo alone, the reference (refs in tree order). */
 int uvcrawl__extract_links(const char *html, size_t len, size_t max_links,
                            uvcrawl__links_t *out);
+int uvcrawl__extract_links_gumbo(const char *html, size_t len, size_t max_links,
+                                 uvcrawl__links_t *out);
+
+typedef struct {
+  int parser;          /* in: UVCRAWL_PARSER_FAST (gumbo where it bails out) or _GUMBO */
+  size_t max_links;    /* in: 0 = no cap */
+  size_t max_parse;    /* in: gumbo parses at most this many bytes (0 = all); the fast path
+                          always scans everything (it needs O(1) memory) */
+  int fast;            /* out: the fast path gave the links */
+  int bailed;          /* out: the fast path bailed out, gumbo gave them */
+  int reason;          /* out: why (htmlscan.h) */
+  int capped;          /* out: gumbo saw only max_parse bytes */
+} uvcrawl__extract_t;
+/* Same contract as uvcrawl__extract_links, with the choices and outcome in x. */
+int uvcrawl__extract(const char *html, size_t len, uvcrawl__extract_t *x, uvcrawl__links_t *out);
+/* Appends ref (ownership passes, freed on failure). Returns 0 or UV_ENOMEM. */
+int uvcrawl__links_push(uvcrawl__links_t *out, char *ref);
 void uvcrawl__links_free(uvcrawl__links_t *links);
 
 /* ---- frontier.c: pure, no I/O --------------------------------------------------------- */
@@ -206,8 +226,11 @@ struct uvcrawl__job_s {
   const char *url;      /* in, borrowed: the page URL links resolve against */
   int parse;            /* in: extract links (the body is HTML) */
   size_t max_links;     /* in: 0 = no cap */
-  size_t max_parse;     /* in: parse at most this many bytes (0 = all) */
-  int parse_capped;     /* out: the body was longer than max_parse */
+  size_t max_parse;     /* in: gumbo parses at most this many bytes (0 = all) */
+  int parse_capped;     /* out: gumbo parsed and the body was longer than max_parse */
+  int parser;           /* in: UVCRAWL_PARSER_FAST or _GUMBO */
+  int parse_fast;       /* out: the fast scanner gave the links */
+  int parse_bailed;     /* out: it bailed out and gumbo gave them */
   const char *const *origins; /* in, borrowed: keep only links whose origin is listed */
   size_t norigins;            /* 0: keep every link */
   int keep_foreign;           /* in: out-of-scope links go to foreign[] instead of away */

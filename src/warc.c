@@ -29,8 +29,8 @@ void uvcrawl__warc_date(uint64_t unix_ns, char date[UVCRAWL__WARC_DATE_SIZE]) {
   unsigned us = (unsigned)(unix_ns % 1000000000u / 1000u);
   struct tm tm;
   gmtime_r(&secs, &tm);
-  snprintf(date, UVCRAWL__WARC_DATE_SIZE, "%04d-%02d-%02dT%02d:%02d:%02d.%06uZ",
-           tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, us);
+  size_t n = strftime(date, UVCRAWL__WARC_DATE_SIZE, "%Y-%m-%dT%H:%M:%S", &tm);
+  snprintf(date + n, UVCRAWL__WARC_DATE_SIZE - n, ".%06uZ", us);
 }
 
 int uvcrawl__warc_sha1(const uvcrawl__warc_chunk_t *chunks, size_t n,

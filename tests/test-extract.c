@@ -1,7 +1,11 @@
-/* Tests for src/extract.c: each tests/fixtures/NAME.html is parsed and compared with
- * NAME.links (expected refs one per line, in document order; an optional first line
- * "base: VALUE" gives the expected <base href>). Then a few generated documents: deep
- * nesting, the max_links cap, a buffer without a NUL, empty input. */
+/* Tests for src/extract.c and src/htmlscan.c: each tests/fixtures/NAME.html goes through both
+ * parsers. gumbo's refs must be NAME.links exactly (one per line, in tree order; an optional
+ * first line "base: VALUE" gives the expected <base href>); the fast scanner's must be the same
+ * set with the same base (gumbo's tree may repeat a link: formatting elements are cloned), or,
+ * for the fixtures that say so, it must bail out, and the default path (fast, then gumbo) gives
+ * the same set again. Then a few generated documents: deep nesting, the max_links cap, a buffer
+ * without a NUL, empty input. */
+#include "htmlscan.h"
 #include "task.h"
 #include "uvcrawl-int.h"
 
@@ -12,19 +16,68 @@
 typedef struct {
   const char *name;
   size_t max_links;
+  int bail; /* the reason the fast scanner must bail out with, or 0 */
 } fixture_t;
 
 static const fixture_t fixtures[] = {
-  {"basic", 0},           /* every tag kind that carries a link */
-  {"base", 0},            /* first <base href> wins, trimmed, not a ref */
-  {"base-empty", 0},      /* an empty first <base href> still decides */
-  {"comments-script", 0}, /* comments, script/style/title/textarea text are not links */
-  {"malformed", 0},       /* unclosed tags, unquoted/mixed-case attrs, stray '<', EOF in tag */
-  {"entities", 0},        /* character references in attribute values */
-  {"whitespace", 0},      /* trimming, empty values skipped */
-  {"non-utf8", 0},        /* invalid UTF-8 becomes U+FFFD */
-  {"maxlinks", 3},        /* the cap; a <base> after the cap is still found */
+  {"basic", 0, 0},           /* every tag kind that carries a link, srcset too */
+  {"base", 0, 0},            /* first <base href> wins, trimmed, not a ref */
+  {"base-empty", 0, 0},      /* an empty first <base href> still decides */
+  {"base-foreign", 0, 0},    /* <base> in svg, math or template does not count */
+  {"comments-script", 0, 0}, /* comments, script/style/title/textarea text are not links */
+  {"malformed", 0, 0},       /* unclosed tags, unquoted/mixed-case attrs, stray '<', EOF in tag */
+  {"entities", 0, 0},        /* character references in attribute values */
+  {"charrefs", 0, 0},        /* the legacy no-semicolon rule, numeric edge cases */
+  {"whitespace", 0, 0},      /* trimming, empty values skipped */
+  {"non-utf8", 0, 0},        /* invalid UTF-8 becomes U+FFFD */
+  {"maxlinks", 3, UVCRAWL__HTMLSCAN_CAP}, /* the cap (gumbo's order decides); a late <base> */
+  {"attributes", 0, 0},      /* every quoting form, '/', '=' and quotes in odd places */
+  {"rawtext", 0, 0},         /* RCDATA (title, textarea), RAWTEXT (style, xmp, iframe, noembed,
+                                noframes), end tags with attributes */
+  {"script-states", 0, 0},   /* script data, escaped and double-escaped states */
+  {"comments", 0, 0},        /* abrupt comments, --!>, bogus comments, DOCTYPE, CDATA in HTML */
+  {"plaintext", 0, 0},       /* nothing after <plaintext> */
+  {"foreign", 0, 0},         /* svg/math: no raw text, xlink:href, CDATA, breakout tags */
+  {"noscript", 0, 0},        /* scripting off: noscript content is markup */
+  {"template", 0, 0},        /* template contents give links but no base */
+  {"srcset", 0, 0},          /* every candidate URL of img/source srcset */
+  {"select", 0, 0},          /* tree building drops most start tags in a select */
+  {"select-table", 0, UVCRAWL__HTMLSCAN_SELECT}, /* a table part may close a select in a table */
+  {"frameset", 0, UVCRAWL__HTMLSCAN_FRAMESET}, /* a frameset can drop the body */
 };
+
+static int cmp_str(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The sorted distinct strings of v[0..n) in a malloc'd array of borrowed pointers. */
+static const char **distinct(char *const *v, size_t n, size_t *out_n) {
+  const char **d = malloc((n + 1) * sizeof(*d));
+  size_t i, k = 0;
+  ASSERT_NOT_NULL(d);
+  memcpy(d, v, n * sizeof(*d));
+  qsort(d, n, sizeof(*d), cmp_str);
+  for (i = 0; i < n; i++)
+    if (k == 0 || strcmp(d[k - 1], d[i]) != 0) d[k++] = d[i];
+  *out_n = k;
+  return d;
+}
+
+/* got must have the same distinct refs as want and the same base. */
+static void check_same_set(const char *name, const char *what, const uvcrawl__links_t *got,
+                           const uvcrawl__links_t *want) {
+  size_t ng, nw, i;
+  const char **g = distinct(got->refs, got->n, &ng), **w = distinct(want->refs, want->n, &nw);
+  for (i = 0; i < ng && i < nw; i++)
+    if (strcmp(g[i], w[i]) != 0) FAIL("%s (%s): \"%s\" against \"%s\"", name, what, g[i], w[i]);
+  if (ng != nw) FAIL("%s (%s): %zu distinct refs, want %zu", name, what, ng, nw);
+  if ((got->base == NULL) != (want->base == NULL) ||
+      (got->base != NULL && strcmp(got->base, want->base) != 0))
+    FAIL("%s (%s): base \"%s\", want \"%s\"", name, what, got->base ? got->base : "(none)",
+         want->base ? want->base : "(none)");
+  free(g);
+  free(w);
+}
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -68,10 +121,13 @@ static void check_fixture(const fixture_t *fx) {
   char *html = read_file(html_path, &html_len);
   char *expected = read_file(links_path, &exp_len);
   char *line = expected;
-  uvcrawl__links_t links;
+  uvcrawl__links_t links, fast, dflt;
+  int reason, r;
 
   memset(&links, 0, sizeof(links));
-  ASSERT_EQ(uvcrawl__extract_links(html, html_len, fx->max_links, &links), 0);
+  memset(&fast, 0, sizeof(fast));
+  memset(&dflt, 0, sizeof(dflt));
+  ASSERT_EQ(uvcrawl__extract_links_gumbo(html, html_len, fx->max_links, &links), 0);
 
   if (strncmp(line, "base: ", 6) == 0) {
     char *nl = strchr(line, '\n');
@@ -96,6 +152,24 @@ static void check_fixture(const fixture_t *fx) {
   if (i != links.n) FAIL("%s: extra ref %zu \"%s\"", fx->name, i, links.refs[i]);
   if (fx->max_links != 0) ASSERT_LE(links.n, fx->max_links);
 
+  /* The fast scanner: the same links, or the bail-out this fixture is about. */
+  r = uvcrawl__htmlscan(html, html_len, fx->max_links, &fast, &reason);
+  if (fx->bail) {
+    if (r != UVCRAWL__HTMLSCAN_BAIL || reason != fx->bail)
+      FAIL("%s: the fast path returned %d (%s), want a bail-out (%s)", fx->name, r,
+           uvcrawl__htmlscan_reason_text(reason), uvcrawl__htmlscan_reason_text(fx->bail));
+    ASSERT_EQ(fast.n, 0);
+    ASSERT_NULL(fast.refs);
+  } else {
+    if (r != 0) FAIL("%s: the fast path bailed out: %s", fx->name, uvcrawl__htmlscan_reason_text(reason));
+    check_same_set(fx->name, "fast", &fast, &links);
+  }
+  /* The default path: fast, gumbo where it bails out. */
+  ASSERT_EQ(uvcrawl__extract_links(html, html_len, fx->max_links, &dflt), 0);
+  check_same_set(fx->name, "default", &dflt, &links);
+
+  uvcrawl__links_free(&dflt);
+  uvcrawl__links_free(&fast);
   uvcrawl__links_free(&links);
   ASSERT_NULL(links.refs);
   ASSERT_NULL(links.base);
@@ -146,13 +220,19 @@ static void deep_thread(void *arg) {
   size_t len;
   char *html = nested_doc(dc->tag, dc->depth, &len);
 
-  memset(&links, 0, sizeof(links));
-  ASSERT_EQ(uvcrawl__extract_links(html, len, 0, &links), 0);
-  ASSERT_EQ(links.n, 3);
-  ASSERT_STR_EQ(links.refs[0], "top.html");
-  ASSERT_STR_EQ(links.refs[1], "deep.html");
-  ASSERT_STR_EQ(links.refs[2], "after.html");
-  uvcrawl__links_free(&links);
+  int pass;
+
+  /* Both parsers: gumbo's tree, and the scanner that keeps no tree. */
+  for (pass = 0; pass < 2; pass++) {
+    memset(&links, 0, sizeof(links));
+    if (pass == 0) ASSERT_EQ(uvcrawl__extract_links_gumbo(html, len, 0, &links), 0);
+    else ASSERT_EQ(uvcrawl__htmlscan(html, len, 0, &links, NULL), 0);
+    ASSERT_EQ(links.n, 3);
+    ASSERT_STR_EQ(links.refs[0], "top.html");
+    ASSERT_STR_EQ(links.refs[1], "deep.html");
+    ASSERT_STR_EQ(links.refs[2], "after.html");
+    uvcrawl__links_free(&links);
+  }
   free(html);
 }
 

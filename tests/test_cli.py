@@ -142,7 +142,42 @@ def test_stats_json():
     check(len({w["at_ns"] for w in worst}) == len(worst), f"the same moment twice: {worst}")
 
 
+def test_parser_fast_and_gumbo():
+    # --parser: the fast scanner (default) and gumbo give every page the same links, on both
+    # engines, and --stats-json says which parser gave them.
+    runs = {}
+    with Site("--pages", 400, "--broken", 5, "--redirect", 5) as site:
+        for name, extra in (("fast", []), ("gumbo", ["--parser", "gumbo"]),
+                            ("threads", ["--engine", "threads"])):
+            stats, out = os.path.join(TMP, name + ".json"), os.path.join(TMP, name + ".jsonl")
+            code, _, err = crawl("-q", site.root, "--stats-json", stats, "-o", out, *extra)
+            check(code in (0, 1), f"{name}: exit {code}: {err}")
+            with open(stats) as f:
+                st = json.load(f)
+            with open(out) as f:
+                recs = {r["url"]: r for r in map(json.loads, f)}
+            runs[name] = (st, recs)
+        want = {u for u, _, _ in site.expected()}
+        code, _, err = crawl(site.root)  # the end summary says it too
+        summary = [line for line in err.splitlines() if line.startswith("links: ")]
+    html = sum(1 for r in runs["fast"][1].values()
+               if r["status"] == 200 and (r["content_type"] or "").startswith("text/html"))
+    check(html > 100, f"only {html} HTML pages")
+    for name, (st, recs) in runs.items():
+        check(set(recs) == want, f"{name}: not the site's URL set")
+        check({u: r["links"] for u, r in recs.items()} ==
+              {u: r["links"] for u, r in runs["gumbo"][1].items()}, f"{name}: link counts differ")
+        fast = 0 if name == "gumbo" else html
+        check(st["parse_fast"] == fast and st["parse_bailouts"] == 0,
+              f"{name}: parse_fast {st['parse_fast']} (want {fast}), "
+              f"parse_bailouts {st['parse_bailouts']}")
+    check(summary == [f"links: {html} HTML pages by the fast scanner, 0 handed to gumbo "
+                      "(bail-outs)"], f"summary: {summary}")
+    code, _, err = crawl("--parser", "lxml", "http://127.0.0.1:1/")
+    check(code == 2 and "--parser" in err, f"--parser lxml: exit {code} {err}")
+
+
 if __name__ == "__main__":
     run_tests([test_man_page_matches_help, test_progress_line_on_a_terminal_only,
                test_sigint_stops_gracefully, test_pool_threads_yield_to_the_loop,
-               test_stats_json])
+               test_stats_json, test_parser_fast_and_gumbo])

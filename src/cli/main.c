@@ -95,9 +95,11 @@ static const char usage_text2[] =
     "      --low-speed SIZE     abort transfers slower than SIZE bytes/s ... (default 10)\n"
     "      --low-speed-time DURATION  ... for this long (default 30s, whole seconds; 0 = off)\n"
     "      --max-body SIZE      largest body kept (default 32M)\n"
-    "      --max-parse SIZE     HTML parsed per page (default 2M; 0 = all)\n"
+    "      --max-parse SIZE     HTML gumbo parses per page (default 2M; 0 = all)\n"
     "      --max-url-len N      skip longer URLs (default 8192)\n"
     "      --max-links N        links taken from one page (default 100000)\n"
+    "      --parser fast|gumbo  link extraction: the streaming scanner, gumbo where it is\n"
+    "                           unsure (default), or gumbo for every page\n"
     "      --max-redirects N    longest redirect chain followed (default 10)\n"
     "Politeness and retries:\n"
     "      --per-host N         requests in flight per host (default: no cap but --max-inflight)\n"
@@ -349,7 +351,7 @@ int main(int argc, char **argv) {
     OPT_LOW_SPEED_TIME, OPT_MAX_URL, OPT_MAX_LINKS, OPT_MAX_REDIRECTS, OPT_INCLUDE, OPT_EXCLUDE,
     OPT_SCOPE, OPT_EXCLUDE_SCHEME, OPT_MAX_PARSE, OPT_SITEMAPS, OPT_HTTP_VERSION, OPT_CACERT,
     OPT_HEADER, OPT_USER, OPT_NETRC, OPT_LOAD_COOKIES, OPT_SAVE_COOKIES, OPT_PROXY, OPT_REPORT,
-    OPT_CONFIG
+    OPT_CONFIG, OPT_PARSER
   };
   static const struct option longopts[] = {
       {"output", required_argument, NULL, 'o'},
@@ -387,6 +389,7 @@ int main(int argc, char **argv) {
       {"max-url-len", required_argument, NULL, OPT_MAX_URL},
       {"max-links", required_argument, NULL, OPT_MAX_LINKS},
       {"max-parse", required_argument, NULL, OPT_MAX_PARSE},
+      {"parser", required_argument, NULL, OPT_PARSER},
       {"max-redirects", required_argument, NULL, OPT_MAX_REDIRECTS},
       {"include", required_argument, NULL, OPT_INCLUDE},
       {"exclude", required_argument, NULL, OPT_EXCLUDE},
@@ -516,6 +519,11 @@ int main(int argc, char **argv) {
       pool_nice = (int)v;
       break;
     case OPT_UA: opts.user_agent = optarg; break;
+    case OPT_PARSER:
+      if (strcmp(optarg, "fast") != 0 && strcmp(optarg, "gumbo") != 0)
+        return usage_error("--parser is 'fast' or 'gumbo', not '%s'", optarg);
+      opts.parser = strcmp(optarg, "gumbo") == 0 ? UVCRAWL_PARSER_GUMBO : UVCRAWL_PARSER_FAST;
+      break;
     case OPT_ENGINE:
       if (strcmp(optarg, "loop") != 0 && strcmp(optarg, "threads") != 0)
         return usage_error("--engine is 'loop' or 'threads', not '%s'", optarg);
