@@ -48,6 +48,14 @@ class Site:
     def stats(self):
         return json.loads(self.get("/__stats"))
 
+    def log(self):
+        """[(ms, method, path)] of every request the server saw, in order (GET /__log)."""
+        rows = []
+        for line in self.get("/__log").decode().splitlines():
+            ms, method, path = line.split(" ", 2)
+            rows.append((float(ms), method, path))
+        return rows
+
     def reset(self):
         self.get("/__reset")
 

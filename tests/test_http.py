@@ -39,11 +39,7 @@ def xstats(site):
 
 
 def server_log(site):
-    rows = []
-    for line in site.get("/__log").decode().splitlines():
-        ms, method, path = line.split(" ", 2)
-        rows.append((float(ms), method, path))
-    return rows
+    return site.log()
 
 
 def test_bare_durations_are_seconds():

@@ -14,11 +14,7 @@ TMP = tempfile.mkdtemp(prefix="uvcrawl-polite-")
 
 
 def server_log(site):
-    rows = []
-    for line in site.get("/__log").decode().splitlines():
-        ms, method, path = line.split(" ", 2)
-        rows.append((float(ms), method, path))
-    return rows
+    return site.log()
 
 
 def run(site_or_url, *args, name="out"):
