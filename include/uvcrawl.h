@@ -123,6 +123,18 @@ typedef struct {
   int parser;                /* link extraction: UVCRAWL_PARSER_FAST (default: a streaming
                                 scanner, gumbo for the pages it cannot be sure of) or
                                 UVCRAWL_PARSER_GUMBO (gumbo for every page, within max_parse) */
+  /* WARC 1.1 output (the loop engine only; uvcrawl_run_threads says UV_EINVAL): a warcinfo
+     record, then a request and a response record for every fetch (robots.txt and --check
+     HEADs included), the response as received with its content coding kept, or a revisit
+     record when its payload was archived before (in this crawl or in warc_dedup). */
+  const char *warc_path;     /* FILE.warc.gz (a gzip member per record) or FILE.warc; NULL:
+                                no WARC. With resume, written after its last complete record */
+  uint64_t warc_max_size;    /* 0: one file; else FILE-00000.warc.gz, FILE-00001... each
+                                closed once it holds this many bytes */
+  const char *warc_cdx;      /* NULL, or a CDXJ index of the WARC (pywb's format, sorted),
+                                written when the crawl is done */
+  const char *warc_dedup;    /* NULL, or a previous crawl's CDXJ: its 2xx payloads become
+                                revisit records here */
 } uvcrawl_options_t;
 
 #define UVCRAWL_PARSER_FAST 0
@@ -150,6 +162,10 @@ typedef struct {
   unsigned attempts;        /* fetches it took (1 without retries) */
   int broken;               /* an error, or a status not accepted (see options.accept) */
   const char *http_version; /* of the response: "1.0", "1.1", "2" or "3"; NULL when none */
+  const char *warc_file;    /* with options.warc_path: the WARC file holding its response (or
+                               revisit) record; NULL when none was written */
+  uint64_t warc_offset;     /* where that record starts in warc_file */
+  const char *warc_record_id; /* its WARC-Record-ID, "<urn:uuid:...>" */
 } uvcrawl_result_t;
 
 #define UVCRAWL_LAG_WORST 8

@@ -15,6 +15,7 @@
 
 #include "http.h"
 #include "uvcrawl-int.h"
+#include "warcout.h"
 
 #define FDS_PER_XFER 2    /* a socket, plus the resolver's wakeup pair in the worst case */
 #define MAX_ACCEPT 32
@@ -53,6 +54,7 @@ struct uvcrawl_s {
   uvcrawl__pool_t *pool;     /* hashing, parsing and writing, off the loop */
   uvcrawl__output_t *output;
   uvcrawl__output_t *journal;
+  uvcrawl__warcout_t *warc;  /* --warc; NULL: none */
   char *scratch;     /* a record's JSON line, then its journal frame */
   size_t scratch_len, scratch_cap;
   int flushes;       /* writers still flushing before on_done */
@@ -121,6 +123,12 @@ struct page_s {
   const char *error;
   CURLcode code;
   double ms;
+  uvcrawl__warcrec_t *warc; /* the transfer's WARC capture, until the writer takes it */
+  char *warc_file;          /* where the writer put it */
+  uint64_t warc_offset;
+  char warc_id[48];
+  size_t decoded_len;       /* the body's bytes once its content coding is undone */
+  int decoded;
 };
 
 const char *uvcrawl_strerror(int err) {
@@ -354,6 +362,30 @@ static int open_journal(uvcrawl_t *c, const char *dir) {
                               &c->journal);
 }
 
+/* Opens --warc, its warcinfo naming the crawl's settings. Setup, like the journal. */
+static int open_warc(uvcrawl_t *c) {
+  uvcrawl__warcout_conf_t conf;
+  char info[2048];
+  snprintf(info, sizeof(info),
+           "software: uvcrawl/%s\r\nformat: WARC File Format 1.1\r\n"
+           "conformsTo: http://iipc.github.io/warc-specifications/specifications/warc-format/"
+           "warc-1.1/\r\nrobots: %s\r\nhttp-header-user-agent: %s\r\n"
+           "max-depth: %d\r\nscope: %s\r\n",
+           UVCRAWL_VERSION_STRING, c->opts.ignore_robots ? "ignore" : "obey", c->user_agent,
+           c->opts.max_depth, c->scope == SCOPE_HOST     ? "host"
+                              : c->scope == SCOPE_DOMAIN ? "domain"
+                              : c->scope == SCOPE_PREFIX ? "prefix"
+                                                         : "all");
+  memset(&conf, 0, sizeof(conf));
+  conf.path = c->opts.warc_path;
+  conf.max_size = c->opts.warc_max_size;
+  conf.cdx_path = c->opts.warc_cdx;
+  conf.dedup_path = c->opts.warc_dedup;
+  conf.resume = c->opts.resume;
+  conf.info = info;
+  return uvcrawl__warcout_open(c->loop, c->pool, &conf, &c->warc);
+}
+
 static CURLcode global_init_result;
 static void global_init(void) {
   global_init_result = curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -429,6 +461,8 @@ int uvcrawl_create(uv_loop_t *loop, const uvcrawl_options_t *opts, uvcrawl_t **o
       (err = uvcrawl__output_open(loop, c->opts.output_path, 0, 0, &c->output)) != 0)
     goto fail_engine;
   c->opts.output_path = NULL;
+  if (c->opts.warc_path != NULL && (err = open_warc(c)) != 0) goto fail_engine;
+  c->opts.warc_path = c->opts.warc_cdx = c->opts.warc_dedup = NULL;
   if (c->opts.state_dir != NULL && (err = open_journal(c, c->opts.state_dir)) != 0)
     goto fail_engine;
   c->opts.state_dir = NULL;
@@ -442,6 +476,7 @@ int uvcrawl_create(uv_loop_t *loop, const uvcrawl_options_t *opts, uvcrawl_t **o
 fail_engine:
   uvcrawl__engine_close(c->engine, NULL, NULL);
   if (c->output) uvcrawl__output_close(c->output, NULL, NULL);
+  if (c->warc) uvcrawl__warcout_discard(c->warc);
 fail:
   if (c->mirror_fd >= 0) close(c->mirror_fd);
   for (size_t i = 0; i < c->norigins; i++) free(c->origins[i]);
@@ -572,6 +607,8 @@ static void page_free(page_t *p) {
   if (p->counted) c->buffered -= p->cap;
   uvcrawl__job_cleanup(&p->job);
   uvcrawl__robots_free(p->job.robots);
+  uvcrawl__warcrec_free(p->warc);
+  free(p->warc_file);
   free(p->own_url);
   free(p->body);
   free(p->content_type);
@@ -621,6 +658,10 @@ static void page_finish(page_t *p) {
   r.links = (unsigned)p->job.ngiven;
   r.external = p->external;
   if (p->external) r.bytes = 0;
+  if (p->decoded) r.bytes = p->decoded_len;
+  r.warc_file = p->warc_file;
+  r.warc_offset = p->warc_offset;
+  r.warc_record_id = p->warc_file ? p->warc_id : NULL;
   emit(c, &r);
   page_free(p);
 }
@@ -764,10 +805,93 @@ static void on_drain(uv_idle_t *h) {
   pump(c);
 }
 
+static void page_job_finished(page_t *p);
+
+/* The writer has put the page's records in the WARC (or failed to). */
+static void warc_result(page_t *p, const uvcrawl__warcrec_result_t *res) {
+  if (res->file == NULL) {
+    p->c->stats.output_errors = 1;
+    return;
+  }
+  p->warc_file = strdup(res->file);
+  p->warc_offset = res->offset;
+  snprintf(p->warc_id, sizeof(p->warc_id), "%s", res->record_id);
+}
+
+static void on_warc_written(void *arg, const uvcrawl__warcrec_result_t *res) {
+  page_t *p = arg;
+  warc_result(p, res);
+  page_job_finished(p);
+}
+
+/* A page with no body to work on, archived. */
+static void on_warc_bare(void *arg, const uvcrawl__warcrec_result_t *res) {
+  page_t *p = arg;
+  uvcrawl_t *c = p->c;
+  warc_result(p, res);
+  c->jobs--;
+  page_finish(p);
+  pump(c);
+}
+
+/* Takes what the transfer left in p->warc: kept when a response came, else dropped. */
+static void warc_captured(page_t *p, CURL *easy, CURLcode code) {
+  char *eff = NULL;
+  const char *url = p->item.url, *trunc = NULL;
+  if (p->robots_origin && curl_easy_getinfo(easy, CURLINFO_EFFECTIVE_URL, &eff) == CURLE_OK &&
+      eff != NULL)
+    url = eff; /* robots.txt redirects are followed by libcurl: the last one is archived */
+  /* An external link's body is never kept; a robots.txt past RFC 9309's size is cut. */
+  if (p->too_big || (p->external && p->len > 0) || (p->robots_origin && p->len >= ROBOTS_MAX))
+    trunc = "length";
+  else if (code != CURLE_OK)
+    trunc = "disconnect";
+  if (uvcrawl__warcrec_done(p->warc, easy, url, trunc) != 1) {
+    uvcrawl__warcrec_free(p->warc);
+    p->warc = NULL;
+  }
+}
+
+/* Hands p's capture and body to the WARC writer, which archives them on its own. */
+static void warc_archive(uvcrawl_t *c, page_t *p) {
+  if (p->warc == NULL) return;
+  uvcrawl__warcout_archive(c->warc, p->warc, p->external ? NULL : p->body,
+                           p->external ? 0 : p->len);
+  if (!p->external) p->body = NULL;
+  p->warc = NULL;
+}
+
 static void on_job_done(uvcrawl__job_t *job) {
   page_t *p = UVCRAWL_CONTAINER_OF(job, page_t, job);
   uvcrawl_t *c = p->c;
   if (job->status == UV_ENOMEM && p->error == NULL) p->error = "out of memory while parsing";
+  if (job->decode_err != 0 && p->error == NULL) {
+    snprintf(p->errbuf, sizeof(p->errbuf), "content decoding failed: %s",
+             uv_strerror(job->decode_err));
+    p->error = p->errbuf;
+  }
+  if (job->decoded != NULL) {
+    p->decoded = 1;
+    p->decoded_len = job->len;
+    free(job->decoded);
+    job->decoded = NULL;
+    job->body = NULL;
+  }
+  if (p->warc != NULL && c->state != ST_CLOSING) {
+    /* The records were built on the pool; the writer appends them in order. The body (as
+     * received) is freed once they are written. */
+    uvcrawl__warcrec_t *r = p->warc;
+    p->warc = NULL;
+    job->warc = NULL;
+    uvcrawl__warcout_write(c->warc, r, p->body, p->len, on_warc_written, p);
+    return;
+  }
+  page_job_finished(p);
+}
+
+static void page_job_finished(page_t *p) {
+  uvcrawl_t *c = p->c;
+  uvcrawl__job_t *job = &p->job;
   c->stats.parse_fast += (uint64_t)job->parse_fast;
   c->stats.parse_bailouts += (uint64_t)job->parse_bailed;
   if (job->mirror_err != 0) {
@@ -806,6 +930,8 @@ static void on_robots_job_done(uvcrawl__job_t *job) {
     }
   }
   uvcrawl__frontier_set_robots(c->frontier, p->robots_origin, r);
+  job->warc = NULL;
+  warc_archive(c, p);
   page_free(p);
   pump(c);
 }
@@ -837,6 +963,8 @@ static void robots_fetched(uvcrawl_t *c, page_t *p, CURL *easy, CURLcode code) {
     p->job.url = p->own_url;
     p->job.mirror_fd = -1;
     p->job.robots_agent = c->user_agent;
+    p->job.warc = p->warc;
+    p->job.max_decoded = c->opts.max_body;
     uvcrawl__job_submit(c->pool, &p->job, on_robots_job_done);
     c->jobs++;
     return;
@@ -855,6 +983,7 @@ static void robots_fetched(uvcrawl_t *c, page_t *p, CURL *easy, CURLcode code) {
     }
     uvcrawl__frontier_set_robots(c->frontier, p->robots_origin, uvcrawl__robots_disallow_all());
   }
+  warc_archive(c, p);
   page_free(p);
   pump(c);
 }
@@ -937,6 +1066,7 @@ static int retry_later(uvcrawl_t *c, page_t *p, CURL *easy, CURLcode code) {
   if (uvcrawl__frontier_retry(c->frontier, &again, now + wait_ms * 1000000u) != 0) return 0;
   c->stats.retries++;
   c->started--; /* a retry does not use up --max-pages */
+  warc_archive(c, p); /* every fetch is archived, the failed ones too */
   p->easy = NULL;
   release_easy(c, easy);
   page_free(p);
@@ -959,6 +1089,7 @@ static void on_transfer_done(void *arg, CURL *easy, CURLcode code) {
   p->ms = (double)us / 1000.0;
   if (curl_easy_getinfo(easy, CURLINFO_CONTENT_TYPE, &s) == CURLE_OK && s != NULL)
     p->content_type = strdup(s);
+  if (p->warc) warc_captured(p, easy, code);
   if (p->fd_starved && c->state == ST_RUNNING) {
     fd_backoff(c, p, easy);
     return;
@@ -994,6 +1125,11 @@ static void on_transfer_done(void *arg, CURL *easy, CURLcode code) {
     p->get_fallback = 1;
     curl_easy_setopt(easy, CURLOPT_NOBODY, 0L);
     curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L);
+    if (c->warc) { /* the HEAD's exchange is archived, the GET gets its own */
+      warc_archive(c, p);
+      if ((p->warc = uvcrawl__warcrec_new(c->warc)) != NULL)
+        uvcrawl__warcrec_setup(p->warc, easy);
+    }
     if (uvcrawl__engine_add(c->engine, easy) == 0) {
       c->inflight++;
       return;
@@ -1006,6 +1142,14 @@ static void on_transfer_done(void *arg, CURL *easy, CURLcode code) {
   int mirror = c->mirror_fd >= 0 && !p->external && code == CURLE_OK && p->status >= 200 &&
                p->status < 300;
   if ((p->len == 0 && !mirror) || p->external || c->state == ST_CLOSING) {
+    if (p->warc && c->state != ST_CLOSING) {
+      /* Nothing to hash or parse: the writer builds the records itself. */
+      uvcrawl__warcrec_t *r = p->warc;
+      p->warc = NULL;
+      c->jobs++;
+      uvcrawl__warcout_write(c->warc, r, p->body, p->external ? 0 : p->len, on_warc_bare, p);
+      return;
+    }
     page_finish(p);
     pump(c);
     return;
@@ -1028,6 +1172,8 @@ static void on_transfer_done(void *arg, CURL *easy, CURLcode code) {
   if (p->job.sitemap) p->job.parse = 0;
   p->job.mirror_fd = mirror ? c->mirror_fd : -1;
   p->job.do_fsync = c->opts.fsync;
+  p->job.warc = p->warc;
+  p->job.max_decoded = c->opts.max_body;
   /* From here the body waits for the pool: that is what --max-buffer bounds (bodies still
    * arriving are bounded by the in-flight cap times --max-body). */
   p->counted = 1;
@@ -1071,6 +1217,8 @@ static void fetch(uvcrawl_t *c, const uvcrawl__item_t *item, const char *robots_
   curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, open_socket);
   curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, p);
   if (p->external) curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+  if (c->warc != NULL && (p->warc = uvcrawl__warcrec_new(c->warc)) != NULL)
+    uvcrawl__warcrec_setup(p->warc, e); /* no memory: that fetch goes unarchived */
   if (p->robots_origin) {
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L); /* RFC 9309: follow up to five */
     curl_easy_setopt(e, CURLOPT_MAXREDIRS, 5L);
@@ -1227,7 +1375,9 @@ static void teardown(uvcrawl_t *c) {
   while (c->nidle > 0) curl_easy_cleanup(c->idle[--c->nidle]);
   if (c->mirror_fd >= 0) close(c->mirror_fd);
   c->mirror_fd = -1;
-  c->closing_parts = 5 + (c->output != NULL) + (c->journal != NULL);
+  c->closing_parts = 5 + (c->output != NULL) + (c->journal != NULL) + (c->warc != NULL);
+  if (c->warc) uvcrawl__warcout_close(c->warc, on_output_closed, c);
+  c->warc = NULL;
   uvcrawl__engine_close(c->engine, on_engine_closed, c);
   if (c->output) uvcrawl__output_close(c->output, on_output_closed, c);
   if (c->journal) uvcrawl__output_close(c->journal, on_output_closed, c);
@@ -1252,7 +1402,8 @@ static void on_tick(uv_timer_t *t) {
   uv_timer_stop(&c->lag_timer);
   uv_timer_stop(&c->wake);
   /* on_done waits until the records and the journal are on disk. */
-  c->flushes = 1 + (c->output != NULL) + (c->journal != NULL);
+  c->flushes = 1 + (c->output != NULL) + (c->journal != NULL) + (c->warc != NULL);
+  if (c->warc) uvcrawl__warcout_flush(c->warc, on_flushed, c);
   if (c->output) uvcrawl__output_flush(c->output, on_flushed, c);
   if (c->journal) uvcrawl__output_flush(c->journal, on_flushed, c);
   on_flushed(c, 0);

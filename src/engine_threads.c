@@ -356,6 +356,7 @@ int uvcrawl_run_threads(const uvcrawl_options_t *opts, const char *const *seeds,
   uint64_t start_ns;
 
   if (stats) memset(stats, 0, sizeof(*stats));
+  if (opts->warc_path != NULL) return UV_EINVAL; /* WARC output is the loop engine's */
   /* curl_global_init is not thread-safe: once per process (crawler.c has its own once, and
    * libcurl counts the calls). */
   pthread_once(&once, global_init);

@@ -6,7 +6,9 @@
 
 #include <openssl/evp.h>
 
+#include "decode.h"
 #include "uvcrawl-int.h"
+#include "warcout.h"
 
 uvcrawl__thread_probe_cb uvcrawl__thread_probe;
 
@@ -344,8 +346,29 @@ static int parse_sitemap(uvcrawl__job_t *job) {
   return err;
 }
 
+/* With WARC the body came as the server coded it: the records are built over those bytes,
+ * then it is decoded for md5, parsing and the mirror. Undecodable: the raw bytes are used. */
+static void warc_decode(uvcrawl__job_t *job) {
+  size_t n;
+  (void)uvcrawl__warcrec_prepare(job->warc, job->body, job->len); /* failed: the writer retries */
+  const char *coding = uvcrawl__warcrec_coding(job->warc, &n);
+  if (coding == NULL || job->len == 0) return;
+  char *out;
+  size_t len;
+  job->decode_err = uvcrawl__decode(coding, n, job->body, job->len, job->max_decoded, &out, &len);
+  if (job->decode_err != 0) return;
+  job->decoded = out;
+  job->body = out;
+  job->len = len;
+}
+
 void uvcrawl__job_run(uvcrawl__job_t *job) {
+  if (job->work != NULL) {
+    job->work(job);
+    return;
+  }
   job->md5[0] = '\0';
+  if (job->warc != NULL) warc_decode(job);
   if (job->robots_agent) {
     job->status = uvcrawl__robots_parse(job->body, job->len, job->robots_agent, &job->robots);
     return;
@@ -524,6 +547,8 @@ void uvcrawl__job_submit(uvcrawl__pool_t *pool, uvcrawl__job_t *job, uvcrawl__jo
   job->status = 0;
   job->md5[0] = '\0';
   job->mirror_err = 0;
+  job->decoded = NULL;
+  job->decode_err = 0;
   if (pool->tail) pool->tail->next = job;
   else pool->head = job;
   pool->tail = job;
@@ -537,6 +562,8 @@ void uvcrawl__job_cleanup(uvcrawl__job_t *job) {
   for (size_t i = 0; i < job->nforeign; i++) free(job->foreign[i]);
   free(job->links);
   free(job->foreign);
+  free(job->decoded);
+  job->decoded = NULL;
   job->links = job->foreign = NULL;
   job->nlinks = job->nforeign = job->ngiven = 0;
 }

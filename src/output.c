@@ -160,6 +160,14 @@ int uvcrawl__json_record(const uvcrawl_result_t *r, char **b, size_t *len, size_
   STR(r->skipped);
   LIT(",\"note\":");
   STR(r->note);
+  if (r->warc_file != NULL) {
+    LIT(",\"warc_file\":");
+    STR(r->warc_file);
+    snprintf(num, sizeof(num), ",\"warc_offset\":%llu,\"warc_record_id\":",
+             (unsigned long long)r->warc_offset);
+    LIT(num);
+    STR(r->warc_record_id);
+  }
   LIT("}");
 #undef LIT
 #undef STR

@@ -250,6 +250,14 @@ struct uvcrawl__job_s {
   size_t ngiven;        /* out: links kept in links[] or foreign[], each repeat of a ref counted
                          * (those arrays hold each link once): the record's "links" */
   int status;           /* out: 0, UV_ECANCELED or UV_ENOMEM */
+  struct uvcrawl__warcrec_s *warc; /* in, borrowed, may be NULL: the WARC capture of the
+                         * transfer (warcout.h): its records are built first, then the body,
+                         * kept in its content coding, is decoded for everything else */
+  size_t max_decoded;   /* in: a decoded body may not pass this (0: no cap) */
+  char *decoded;        /* out: the decoded body (owned; body and len then point at it) */
+  int decode_err;       /* out: 0, or why the body could not be decoded (decode.h) */
+  void (*work)(uvcrawl__job_t *job); /* in, may be NULL: run this instead of the page work
+                         * (the WARC writer's jobs) */
   uvcrawl__job_cb cb;
 };
 

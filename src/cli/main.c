@@ -64,6 +64,13 @@ static const char usage_text[] =
     "      --max-pages N        stop after N fetched URLs (default: unlimited)\n"
     "      --mirror DIR         save every 2xx body under DIR/host[:port]/path (like wget -r)\n"
     "      --fsync              fsync each mirrored file before renaming it into place\n"
+    "Archiving (WARC 1.1, --engine loop):\n"
+    "      --warc FILE          every request and response, robots.txt and --check HEADs\n"
+    "                           too, as WARC records; FILE.warc.gz: a gzip member per record,\n"
+    "                           FILE.warc: plain. Responses keep their content coding\n"
+    "      --warc-max-size SIZE write FILE-00000.warc.gz, FILE-00001... of about SIZE each\n"
+    "      --warc-cdx FILE      a sorted CDXJ index of the WARC (pywb's format) at the end\n"
+    "      --warc-dedup FILE    a previous crawl's CDXJ: payloads it holds become revisits\n"
     "Scope and filters:\n"
     "      --scope SCOPE        host (default), domain (and subdomains), prefix (under the\n"
     "                           seed's directory), all\n"
@@ -351,7 +358,7 @@ int main(int argc, char **argv) {
     OPT_LOW_SPEED_TIME, OPT_MAX_URL, OPT_MAX_LINKS, OPT_MAX_REDIRECTS, OPT_INCLUDE, OPT_EXCLUDE,
     OPT_SCOPE, OPT_EXCLUDE_SCHEME, OPT_MAX_PARSE, OPT_SITEMAPS, OPT_HTTP_VERSION, OPT_CACERT,
     OPT_HEADER, OPT_USER, OPT_NETRC, OPT_LOAD_COOKIES, OPT_SAVE_COOKIES, OPT_PROXY, OPT_REPORT,
-    OPT_CONFIG, OPT_PARSER
+    OPT_CONFIG, OPT_PARSER, OPT_WARC, OPT_WARC_MAX, OPT_WARC_CDX, OPT_WARC_DEDUP
   };
   static const struct option longopts[] = {
       {"output", required_argument, NULL, 'o'},
@@ -368,6 +375,10 @@ int main(int argc, char **argv) {
       {"threads", required_argument, NULL, OPT_THREADS},
       {"mirror", required_argument, NULL, OPT_MIRROR},
       {"fsync", no_argument, NULL, OPT_FSYNC},
+      {"warc", required_argument, NULL, OPT_WARC},
+      {"warc-max-size", required_argument, NULL, OPT_WARC_MAX},
+      {"warc-cdx", required_argument, NULL, OPT_WARC_CDX},
+      {"warc-dedup", required_argument, NULL, OPT_WARC_DEDUP},
       {"stats-json", required_argument, NULL, OPT_STATS},
       {"status-listen", required_argument, NULL, OPT_STATUS_LISTEN},
       {"check", no_argument, NULL, OPT_CHECK},
@@ -536,6 +547,13 @@ int main(int argc, char **argv) {
       break;
     case OPT_MIRROR: opts.mirror_dir = optarg; break;
     case OPT_FSYNC: opts.fsync = 1; break;
+    case OPT_WARC: opts.warc_path = optarg; break;
+    case OPT_WARC_CDX: opts.warc_cdx = optarg; break;
+    case OPT_WARC_DEDUP: opts.warc_dedup = optarg; break;
+    case OPT_WARC_MAX:
+      if (cli_parse_size(optarg, UINT64_MAX, &opts.warc_max_size) != 0 || opts.warc_max_size == 0)
+        return usage_error("--warc-max-size needs a size above 0 (e.g. 1G), not '%s'", optarg);
+      break;
     case OPT_STATS: stats_path = optarg; break;
     case OPT_STATUS_LISTEN:
       if (cli_status_parse_addr(optarg, &status_addr) != 0)
@@ -673,6 +691,10 @@ int main(int argc, char **argv) {
   if (have_format && format != FMT_JSONL && format != FMT_TEXT) opts.check = 1;
   if (opts.check && use_threads)
     return usage_error("%s", "--check works with --engine loop only");
+  if (opts.warc_path != NULL && use_threads)
+    return usage_error("%s", "--warc works with --engine loop only");
+  if (opts.warc_path == NULL && (opts.warc_cdx || opts.warc_dedup || opts.warc_max_size))
+    return usage_error("%s", "--warc-cdx, --warc-dedup and --warc-max-size need --warc FILE");
   if (status_spec != NULL && use_threads)
     return usage_error("%s", "--status-listen works with --engine loop only");
   /* Opened before the crawl: a report that cannot be written is better known at once. */
@@ -730,6 +752,9 @@ int main(int argc, char **argv) {
             opts.output_path && !usage ? ", output " : "",
             opts.output_path && !usage ? opts.output_path : "");
     if (opts.mirror_dir && !usage) fprintf(stderr, "uvcrawl: (mirror %s)\n", opts.mirror_dir);
+    if (opts.warc_path && !usage)
+      fprintf(stderr, "uvcrawl: (WARC %s%s%s)\n", opts.warc_path,
+              opts.warc_dedup ? ", dedup index " : "", opts.warc_dedup ? opts.warc_dedup : "");
     uv_run(&cli.loop, UV_RUN_DEFAULT); /* lets the half-made crawler's handles close */
     uv_loop_close(&cli.loop);
     report_free(cli.report);
