@@ -1200,7 +1200,9 @@ static void fetch(uvcrawl_t *c, const uvcrawl__item_t *item, const char *robots_
     snprintf(p->own_url, n, "%s/robots.txt", robots_origin);
     p->item.url = p->own_url;
   }
-  p->external = c->opts.check && !in_scope(c, item->url);
+  /* robots.txt is never an external check (item->url is NULL for it): a HEAD would give
+   * no rules at all. */
+  p->external = robots_origin == NULL && c->opts.check && !in_scope(c, item->url);
   p->next = c->pages;
   if (c->pages) c->pages->prev = p;
   c->pages = p;

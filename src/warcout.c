@@ -53,6 +53,7 @@ struct uvcrawl__warcrec_s {
   uvcrawl__warcout_cb cb;
   void *arg;
   uvcrawl__warcrec_result_t res;
+  char *res_file; /* res.file: the file may be rolled over before the callback runs */
 };
 
 /* A payload archived: the first response with its digest, for revisits. */
@@ -116,6 +117,7 @@ void uvcrawl__warcrec_free(uvcrawl__warcrec_t *r) {
   free(r->url);
   free(r->mime);
   free(r->own_body);
+  free(r->res_file);
   free(r);
 }
 
@@ -401,8 +403,8 @@ static int start_file(uvcrawl__warcout_t *w, unsigned n) {
   return err;
 }
 
-/* Writes one capture: its request record, then its response, or a revisit when its payload
- * was archived before. */
+/* Writes one capture: its response record, or a revisit when its payload was archived
+ * before, then its request record. */
 static void write_rec(uvcrawl__warcout_t *w, uvcrawl__warcrec_t *r) {
   r->res.file = NULL;
   if (w->fd < 0 && w->error == 0) {
@@ -435,10 +437,13 @@ static void write_rec(uvcrawl__warcout_t *w, uvcrawl__warcrec_t *r) {
     rec = rv.p;
     rec_len = rv.len;
   }
-  if (put(w, r->records.p, r->req_len) == 0) {
-    uint64_t offset = w->size;
-    if (put(w, rec, rec_len) == 0) {
-      r->res.file = w->path;
+  /* The response first, then its request: replay tools' indexers (pywb, warcio) pair a
+   * response with the request record right after it. */
+  uint64_t offset = w->size;
+  if (put(w, rec, rec_len) == 0 && put(w, r->records.p, r->req_len) == 0) {
+    {
+      free(r->res_file);
+      r->res.file = r->res_file = strdup(w->path); /* NULL (no memory): reported unwritten */
       r->res.offset = offset;
       r->res.record_id = r->id;
       r->res.revisit = orig != NULL;

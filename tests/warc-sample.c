@@ -94,7 +94,7 @@ int main(int argc, char **argv) {
   const char *page = "<!doctype html><title>a</title><a href=\"/b\">b</a>\n";
   char first_id[UVCRAWL__WARC_ID_SIZE];
   pair("http://127.0.0.1:8080/", "GET / HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nAccept: */*\r\n\r\n",
-       "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: 51\r\n\r\n",
+       "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: 50\r\n\r\n",
        page, strlen(page), 200, "text/html; charset=utf-8", first_id, first_date, first_digest);
 
   /* Chunked and gzip-coded: the gzip bytes are stored, the chunking is not. */
@@ -129,7 +129,7 @@ int main(int argc, char **argv) {
 
   /* The first page's payload again at another URL: a revisit, headers only. */
   const char *rh = "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n"
-                   "Content-Length: 51\r\n\r\n";
+                   "Content-Length: 50\r\n\r\n";
   uvcrawl__dynbuf_t rs;
   const char *proto;
   uvcrawl__dynbuf_init(&rs, 0);
