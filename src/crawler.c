@@ -842,7 +842,8 @@ static void warc_captured(page_t *p, CURL *easy, CURLcode code) {
       eff != NULL)
     url = eff; /* robots.txt redirects are followed by libcurl: the last one is archived */
   /* An external link's body is never kept; a robots.txt past RFC 9309's size is cut. */
-  if (p->too_big || (p->external && p->len > 0) || (p->robots_origin && p->len >= ROBOTS_MAX))
+  if (p->too_big || code == CURLE_FILESIZE_EXCEEDED || (p->external && p->len > 0) ||
+      (p->robots_origin && p->len >= ROBOTS_MAX))
     trunc = "length";
   else if (code != CURLE_OK)
     trunc = "disconnect";
@@ -867,7 +868,9 @@ static void on_job_done(uvcrawl__job_t *job) {
   if (job->status == UV_ENOMEM && p->error == NULL) p->error = "out of memory while parsing";
   if (job->decode_err != 0 && p->error == NULL) {
     snprintf(p->errbuf, sizeof(p->errbuf), "content decoding failed: %s",
-             uv_strerror(job->decode_err));
+             job->decode_err == UV_E2BIG    ? "the decoded body exceeds --max-body"
+             : job->decode_err == UV_ENOTSUP ? "unknown Content-Encoding"
+                                            : uv_strerror(job->decode_err));
     p->error = p->errbuf;
   }
   if (job->decoded != NULL) {

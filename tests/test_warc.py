@@ -362,6 +362,22 @@ def test_resume_after_kill9():
             print("resume", name, s)
 
 
+def test_hostile():
+    """Resets, bad chunking, a gzip bomb, endless and huge bodies: each record still whole."""
+    with Site("--pages", 5, "--hostile") as site:
+        warc, cdx, out = path("hostile.warc.gz"), path("hostile.cdxj"), path("hostile.jsonl")
+        code, _, err = crawl("-q", site.root, "-o", out, "--warc", warc, "--warc-cdx", cdx,
+                             "--timeout", "5s", "--max-body", "4M")
+        check(code == 0, f"exit {code}: {err}")
+        s = checker("--cdx", cdx, "--jsonl", out, warc)
+        bomb = [r for r in records(out) if r["url"].endswith("/h/gzipbomb")]
+        check(bomb and "exceeds --max-body" in (bomb[0]["error"] or ""), bomb)
+        data = warc_bytes(warc)
+        check(b"WARC-Truncated: length" in data and b"WARC-Truncated: disconnect" in data,
+              "truncated bodies not marked")
+        print("hostile:", s)
+
+
 def test_usage_errors():
     code, _, err = crawl("--engine", "threads", "--warc", path("x.warc.gz"), "http://127.0.0.1:1/")
     check(code == 2 and "--warc works with --engine loop only" in err, (code, err))
@@ -383,7 +399,7 @@ def main():
         sys.exit(77)
     try:
         run_tests([test_sample, test_usage_errors, test_siteserver, test_check_heads_archived,
-                   test_rollover_and_plain, test_resume_after_kill9, test_nginx])
+                   test_hostile, test_rollover_and_plain, test_resume_after_kill9, test_nginx])
     finally:
         shutil.rmtree(TMP, ignore_errors=True)
 
