@@ -367,7 +367,7 @@ def test_hostile():
     with Site("--pages", 5, "--hostile") as site:
         warc, cdx, out = path("hostile.warc.gz"), path("hostile.cdxj"), path("hostile.jsonl")
         code, _, err = crawl("-q", site.root, "-o", out, "--warc", warc, "--warc-cdx", cdx,
-                             "--timeout", "5s", "--max-body", "4M")
+                             "--timeout", "5s", "--max-body", "4M", "--retries", 3)
         check(code == 0, f"exit {code}: {err}")
         s = checker("--cdx", cdx, "--jsonl", out, warc)
         bomb = [r for r in records(out) if r["url"].endswith("/h/gzipbomb")]
@@ -375,6 +375,12 @@ def test_hostile():
         data = warc_bytes(warc)
         check(b"WARC-Truncated: length" in data and b"WARC-Truncated: disconnect" in data,
               "truncated bodies not marked")
+        # Every fetch is archived: /h/503 answers 503 three times, then 200.
+        uri = b"WARC-Target-URI: " + site.origin.encode() + b"/h/503\r\n"
+        resp = [r for r in data.split(b"WARC/1.1\r\n") if uri in r and
+                not r.startswith(b"WARC-Type: request")]  # the 200 may be a revisit
+        check(len(resp) == 4 and sum(b"HTTP/1.1 503" in r for r in resp) == 3,
+              f"{len(resp)} responses of /h/503 archived")
         print("hostile:", s)
 
 
