@@ -78,6 +78,7 @@ struct uvcrawl__warcout_s {
   unsigned fileno;
   char *path;         /* its name */
   uint64_t size;
+  int need_info;      /* the file is open but its warcinfo record is still to be written */
   int error;          /* first write error */
   uvcrawl__dynbuf_t cdx; /* index lines, sorted when written */
   seen_t **seen;
@@ -218,6 +219,7 @@ int uvcrawl__warcrec_prepare(uvcrawl__warcrec_t *r, const char *body, size_t len
   size_t n;
   int err;
   if (r->prepared) return 0;
+  if (uvcrawl__thread_probe) uvcrawl__thread_probe("warc-build");
   uvcrawl__dynbuf_reset(&r->records);
   uvcrawl__dynbuf_reset(&r->head);
   if ((err = uvcrawl__warc_id(r->id)) != 0 || (err = uvcrawl__warc_id(r->req_id)) != 0)
@@ -366,15 +368,18 @@ static int write_all(int fd, const char *p, size_t n) {
 
 /* Writes bytes at the end of the current file. */
 static int put(uvcrawl__warcout_t *w, const char *p, size_t n) {
+  if (uvcrawl__thread_probe) uvcrawl__thread_probe("warc-write");
   int err = write_all(w->fd, p, n);
   if (err == 0) w->size += n;
   else if (w->error == 0) w->error = err;
   return err;
 }
 
-/* Opens file number n afresh and writes its warcinfo record. */
-static int start_file(uvcrawl__warcout_t *w, unsigned n) {
-  char id[UVCRAWL__WARC_ID_SIZE], date[UVCRAWL__WARC_DATE_SIZE];
+static int write_info(uvcrawl__warcout_t *w);
+
+/* Opens file number n afresh; its warcinfo record is written now, or with info = 0 (setup, on
+ * the loop thread) by the writer before the first record. */
+static int start_file(uvcrawl__warcout_t *w, unsigned n, int info) {
   char *path = file_name(w, n);
   if (path == NULL) return UV_ENOMEM;
   int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -389,6 +394,14 @@ static int start_file(uvcrawl__warcout_t *w, unsigned n) {
   w->path = path;
   w->fileno = n;
   w->size = 0;
+  w->need_info = 1;
+  return info ? write_info(w) : 0;
+}
+
+static int write_info(uvcrawl__warcout_t *w) {
+  char id[UVCRAWL__WARC_ID_SIZE], date[UVCRAWL__WARC_DATE_SIZE];
+  const char *path = w->path;
+  w->need_info = 0;
   uvcrawl__dynbuf_t rec;
   uvcrawl__dynbuf_init(&rec, 0);
   int err = uvcrawl__warc_id(id);
@@ -408,10 +421,11 @@ static int start_file(uvcrawl__warcout_t *w, unsigned n) {
 static void write_rec(uvcrawl__warcout_t *w, uvcrawl__warcrec_t *r) {
   r->res.file = NULL;
   if (w->fd < 0 && w->error == 0) {
-    int err = start_file(w, w->numbered ? w->fileno : 0);
+    int err = start_file(w, w->numbered ? w->fileno : 0, 1);
     if (err != 0 && w->error == 0) w->error = err;
   }
   if (w->fd < 0) return;
+  if (w->need_info && write_info(w) != 0) return;
   if (!r->prepared && uvcrawl__warcrec_prepare(r, r->body, r->len) != 0) return;
   const char *rec = r->records.p + r->req_len;
   size_t rec_len = r->records.len - r->req_len;
@@ -488,6 +502,7 @@ static void writer_work(uvcrawl__job_t *job) {
   uvcrawl__warcout_t *w = UVCRAWL_CONTAINER_OF(job, uvcrawl__warcout_t, job);
   for (uvcrawl__warcrec_t *r = w->batch; r != NULL; r = r->next) write_rec(w, r);
   if (w->task == TASK_FLUSH) {
+    if (w->fd >= 0 && w->need_info) (void)write_info(w); /* a crawl that archived nothing */
     if (w->fd >= 0 && fdatasync(w->fd) != 0 && w->error == 0) w->error = -errno;
     int err = write_cdx(w);
     if (err != 0 && w->error == 0) w->error = err;
@@ -913,7 +928,7 @@ int uvcrawl__warcout_open(uv_loop_t *loop, uvcrawl__pool_t *pool,
   if (conf->resume && (err = resume_files(w)) != 0) goto fail;
   if (w->fd < 0) {
     /* Open (and create) the first file now, so a bad path fails before the crawl. */
-    if ((err = start_file(w, w->fileno)) != 0) goto fail;
+    if ((err = start_file(w, w->fileno, 0)) != 0) goto fail;
   }
   *out = w;
   return 0;

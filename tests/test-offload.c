@@ -8,20 +8,23 @@
 #include "uvcrawl-int.h"
 
 static pthread_t loop_thread;
-static atomic_uint on_loop, md5_calls, parse_calls, write_calls;
+static atomic_uint on_loop, md5_calls, parse_calls, write_calls, warc_builds, warc_writes;
 
 static void probe(const char *what) {
   if (pthread_equal(pthread_self(), loop_thread)) atomic_fetch_add(&on_loop, 1);
   if (strcmp(what, "md5") == 0) atomic_fetch_add(&md5_calls, 1);
   else if (strcmp(what, "parse") == 0) atomic_fetch_add(&parse_calls, 1);
   else if (strcmp(what, "write") == 0) atomic_fetch_add(&write_calls, 1);
+  else if (strcmp(what, "warc-build") == 0) atomic_fetch_add(&warc_builds, 1);
+  else if (strcmp(what, "warc-write") == 0) atomic_fetch_add(&warc_writes, 1);
 }
 
-static unsigned results, saved_ok;
+static unsigned results, saved_ok, archived;
 
 static void on_result(uvcrawl_t *c, const uvcrawl_result_t *r) {
   (void)c;
   results++;
+  if (r->warc_file != NULL) archived++;
   if (r->status == 200 && r->error == NULL) saved_ok++;
 }
 
@@ -271,6 +274,9 @@ int main(int argc, char **argv) {
   uvcrawl_options_init(&opts);
   opts.mirror_dir = dir;
   opts.max_inflight = 16;
+  char warc[64];
+  snprintf(warc, sizeof(warc), "%s/crawl.warc.gz", dir); /* records built and written too */
+  opts.warc_path = warc;
   ASSERT_EQ(uvcrawl_create(&loop, &opts, &c), 0);
   snprintf(seed, sizeof(seed), "http://127.0.0.1:%d/", port);
   ASSERT_EQ(uvcrawl_add_seed(c, seed), 0);
@@ -288,12 +294,16 @@ int main(int argc, char **argv) {
   ASSERT_GE(atomic_load(&md5_calls), results - 50); /* every body (404s/301s have bodies too) */
   ASSERT_GE(atomic_load(&parse_calls), 400);
   ASSERT_EQ(atomic_load(&write_calls), saved_ok);
+  ASSERT_EQ(archived, results); /* the site answers every URL */
+  ASSERT_GE(atomic_load(&warc_builds), results + 1); /* robots.txt too */
+  ASSERT_GE(atomic_load(&warc_writes), 2 * results + 1); /* warcinfo, responses, requests */
   ASSERT_GE(seen, 50000); /* what the first --max-parse bytes hold */
   ASSERT_LE(seen_jump_max, 4096); /* LINKS_PER_TURN in crawler.c */
   printf("offload: %llu links queued, at most %llu per loop iteration\n", (unsigned long long)seen,
          (unsigned long long)seen_jump_max);
-  printf("offload: %u md5, %u parse, %u write calls, none on the loop thread\n",
-         atomic_load(&md5_calls), atomic_load(&parse_calls), atomic_load(&write_calls));
+  printf("offload: %u md5, %u parse, %u write, %u WARC build, %u WARC write calls, none on "
+         "the loop thread\n", atomic_load(&md5_calls), atomic_load(&parse_calls),
+         atomic_load(&write_calls), atomic_load(&warc_builds), atomic_load(&warc_writes));
   char cmd[128];
   snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
   return system(cmd) == 0 ? 0 : 1;
