@@ -10,6 +10,8 @@ import socket
 import subprocess
 import time
 
+from sitelib import stop as _stop
+
 NGINX = os.environ.get("NGINX", "/usr/sbin/nginx")
 
 
@@ -17,17 +19,6 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def _stop(proc, timeout=10):
-    if proc.poll() is not None:
-        return
-    proc.terminate()
-    try:
-        proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
 
 
 class NginxError(RuntimeError):
