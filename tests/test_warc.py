@@ -14,7 +14,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -22,12 +21,12 @@ import time
 import zlib
 
 sys.path.insert(0, os.path.dirname(__file__))
-from sitelib import UVCRAWL, Site, check, crawl, records, run_tests, stop  # noqa: E402
+from nginxlib import NGINX, Nginx  # noqa: E402
+from sitelib import UVCRAWL, Site, check, crawl, records, run_tests  # noqa: E402
 
 SAMPLE = os.environ["WARC_SAMPLE"]
 CHECK = os.environ["WARC_CHECK"]
 PREFIX = os.environ.get("WARCIO_PREFIX", "/opt/uvcrawl-node")
-NGINX = os.environ.get("NGINX", "/usr/sbin/nginx")
 PYDOCS = "/usr/share/doc/python3/html"
 TMP = tempfile.mkdtemp(prefix="uvcrawl-warc-")
 
@@ -128,87 +127,30 @@ def test_check_heads_archived():
 
 # ---- nginx: the python3 docs with gzip on ---------------------------------------------------
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Nginx:
-    """nginx on 127.0.0.1 with gzip on: HTTP/1.1 cleartext on port (chunked + gzip for HTML),
-    TLS with HTTP/2 on tls_port. root: a directory with the python docs linked as /py/ and a
+def start_nginx(root):
+    """nginx (tests/nginxlib.py) with gzip on: HTTP/1.1 cleartext on .origin (chunked + gzip
+    for HTML), TLS with HTTP/2 on .tls_origin. root holds the python docs linked as /py/ and a
     small site the test changes between crawls under /small/."""
+    d = tempfile.mkdtemp(prefix="nginx-", dir=TMP)
+    key, cert = os.path.join(d, "key.pem"), os.path.join(d, "cert.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2", "-keyout", key,
+                    "-out", cert, "-subj", "/CN=127.0.0.1", "-addext",
+                    "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
 
-    def __init__(self, root):
-        self.dir = tempfile.mkdtemp(prefix="nginx-", dir=TMP)
-        key, cert = os.path.join(self.dir, "key.pem"), os.path.join(self.dir, "cert.pem")
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                        "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2", "-keyout", key,
-                        "-out", cert, "-subj", "/CN=127.0.0.1", "-addext",
-                        "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
-        for _ in range(8):
-            self.port, self.tls_port = free_port(), free_port()
-            if self.port == self.tls_port:
-                continue
-            d = self.dir
-            conf = f"""
-{'user root;' if os.geteuid() == 0 else ''}
-daemon off;
-master_process off;
-worker_processes 1;
-pid {d}/nginx.pid;
-error_log {d}/error.log warn;
-events {{ worker_connections 1024; }}
-http {{
-  include /etc/nginx/mime.types;
-  default_type application/octet-stream;
-  client_body_temp_path {d}/body;
-  proxy_temp_path {d}/proxy;
-  fastcgi_temp_path {d}/fastcgi;
-  uwsgi_temp_path {d}/uwsgi;
-  scgi_temp_path {d}/scgi;
-  access_log {d}/access.log;
-  gzip on;
-  gzip_types text/css application/javascript text/plain;
-  gzip_min_length 20;
-  server {{
-    listen 127.0.0.1:{self.port};
-    listen 127.0.0.1:{self.tls_port} ssl http2;
+    def servers(ports):
+        return f"""server {{
+    listen 127.0.0.1:{ports[0]};
+    listen 127.0.0.1:{ports[1]} ssl http2;
     ssl_certificate {cert};
     ssl_certificate_key {key};
     root {root};
-  }}
-}}
-"""
-            conf_path = os.path.join(d, "nginx.conf")
-            open(conf_path, "w").write(conf)
-            pid = os.path.join(d, "nginx.pid")
-            if os.path.exists(pid):
-                os.unlink(pid)
-            self.proc = subprocess.Popen([NGINX, "-p", d, "-c", conf_path, "-e",
-                                          os.path.join(d, "error.log")],
-                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            if self._ready(pid):
-                self.origin = f"http://127.0.0.1:{self.port}"
-                self.tls_origin = f"https://127.0.0.1:{self.tls_port}"
-                return
-            stop(self.proc)
-        check(False, "nginx did not start")
-
-    def _ready(self, pidfile):
-        for _ in range(200):  # nginx writes its pid file once it holds its ports
-            if self.proc.poll() is not None:
-                return False
-            try:
-                if open(pidfile).read().strip() == str(self.proc.pid):
-                    return True
-            except OSError:
-                pass
-            time.sleep(0.05)
-        return False
-
-    def close(self):
-        stop(self.proc)
+  }}"""
+    ng = Nginx(d, servers, nports=2, http_conf="include /etc/nginx/mime.types;\n  gzip on;\n"
+               "  gzip_types text/css application/javascript text/plain;\n  gzip_min_length 20;")
+    ng.origin = f"http://127.0.0.1:{ng.ports[0]}"
+    ng.tls_origin = f"https://127.0.0.1:{ng.ports[1]}"
+    return ng
 
 
 def small_site(root, changed):
@@ -237,7 +179,7 @@ def test_nginx():
     os.makedirs(root, exist_ok=True)
     os.symlink(PYDOCS, os.path.join(root, "py"))
     small_site(root, changed=False)
-    ng = Nginx(root)
+    ng = start_nginx(root)
     try:
         # The whole python docs over HTTP/1.1: HTML comes chunked and gzip-coded.
         warc, cdx, out = path("py.warc.gz"), path("py.cdxj"), path("py.jsonl")
