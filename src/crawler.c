@@ -1,6 +1,8 @@
 /* The crawler: public API, lifecycle, admission (the in-flight semaphore) and statistics.
  *
- * A URL moves frontier -> transfer (engine_loop) -> job (thread pool: md5, parse) -> record.
+ * A URL moves frontier -> transfer (engine_loop) -> job (thread pool: md5, parse) -> record;
+ * with --warc the job also builds the WARC records and decodes the body (kept coded for the
+ * archive), and the record waits for warcout.c's writer to have appended them.
  * Admission takes a slot only while fewer than the cap are in flight and the bodies waiting for
  * the pool fit the buffer budget; everything else waits in the frontier. */
 #include <stdio.h>

@@ -1,5 +1,6 @@
-/* Work that would stall the loop — md5 of the body, gumbo parsing, URL resolution — runs here,
- * on the libuv thread pool. Only the hex digest and the link list come back to the loop. */
+/* Work that would stall the loop — md5 of the body, gumbo parsing, URL resolution, and with
+ * --warc building the records and undoing the content coding — runs here, on the libuv thread
+ * pool. Only the hex digest and the link list come back to the loop. */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>

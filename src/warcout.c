@@ -616,13 +616,6 @@ void uvcrawl__warcout_close(uvcrawl__warcout_t *w, void (*cb)(void *, int), void
   kick(w);
 }
 
-void uvcrawl__warcout_counts(const uvcrawl__warcout_t *w, uint64_t *responses,
-                             uint64_t *revisits, uint64_t *bytes) {
-  *responses = w->responses;
-  *revisits = w->revisits;
-  *bytes = w->size;
-}
-
 /* ---- resume: the records already written ------------------------------------------------ */
 
 /* A WARC header's value in a record's head (name with ':'), copied; NULL when missing. */

@@ -87,8 +87,4 @@ void uvcrawl__warcout_flush(uvcrawl__warcout_t *w, void (*cb)(void *arg, int sta
 void uvcrawl__warcout_close(uvcrawl__warcout_t *w, void (*cb)(void *arg, int status), void *arg);
 /* Frees w at once, for a setup that fails after opening it: nothing may have been queued. */
 void uvcrawl__warcout_discard(uvcrawl__warcout_t *w);
-/* Records written so far: responses, revisits, and bytes of WARC. */
-void uvcrawl__warcout_counts(const uvcrawl__warcout_t *w, uint64_t *responses,
-                             uint64_t *revisits, uint64_t *bytes);
-
 #endif /* UVCRAWL_WARCOUT_H */

@@ -275,7 +275,7 @@ int main(int argc, char **argv) {
   opts.mirror_dir = dir;
   opts.max_inflight = 16;
   char warc[64];
-  snprintf(warc, sizeof(warc), "%s/crawl.warc.gz", dir); /* records built and written too */
+  snprintf(warc, sizeof(warc), "%s/crawl.warc", dir); /* records built and written too */
   opts.warc_path = warc;
   ASSERT_EQ(uvcrawl_create(&loop, &opts, &c), 0);
   snprintf(seed, sizeof(seed), "http://127.0.0.1:%d/", port);
