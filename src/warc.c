@@ -80,6 +80,21 @@ static int deflate_into(z_stream *z, uvcrawl__dynbuf_t *out, const void *p, size
   }
 }
 
+/* Changes z's compression level between chunks, draining what deflateParams flushes. */
+static int set_level(z_stream *z, uvcrawl__dynbuf_t *out, int level) {
+  unsigned char tmp[16384];
+  z->avail_in = 0;
+  for (;;) {
+    z->next_out = tmp;
+    z->avail_out = sizeof(tmp);
+    int r = deflateParams(z, level, Z_DEFAULT_STRATEGY);
+    int err = uvcrawl__dynbuf_add(out, tmp, sizeof(tmp) - z->avail_out);
+    if (err != 0) return err;
+    if (r == Z_OK) return 0;
+    if (r != Z_BUF_ERROR) return -ENOMEM;
+  }
+}
+
 int uvcrawl__warc_record(uvcrawl__dynbuf_t *out, const char *type, const char *record_id,
                          const char *date, const char *content_type,
                          const uvcrawl__warc_field_t *fields, size_t nfields,
@@ -118,8 +133,12 @@ int uvcrawl__warc_record(uvcrawl__dynbuf_t *out, const char *type, const char *r
       goto done;
     }
     err = deflate_into(&z, out, head.p, head.len, 0);
-    for (size_t i = 0; err == 0 && i < nblock; i++)
-      err = deflate_into(&z, out, block[i].p, block[i].len, 0);
+    for (size_t i = 0; err == 0 && i < nblock; i++) {
+      int store = gzip == UVCRAWL__WARC_GZIP_STORE_LAST && i == nblock - 1 && block[i].len > 0;
+      if (store) err = set_level(&z, out, 0);
+      if (err == 0) err = deflate_into(&z, out, block[i].p, block[i].len, 0);
+      if (err == 0 && store) err = set_level(&z, out, 6);
+    }
     if (err == 0) err = deflate_into(&z, out, "\r\n\r\n", 4, 1);
     deflateEnd(&z);
   }

@@ -39,6 +39,11 @@ void uvcrawl__warc_date(uint64_t unix_ns, char date[UVCRAWL__WARC_DATE_SIZE]);
 int uvcrawl__warc_sha1(const uvcrawl__warc_chunk_t *chunks, size_t n,
                        char digest[UVCRAWL__WARC_DIGEST_SIZE]);
 
+/* gzip values of uvcrawl__warc_record(): no gzip, a gzip member, or a gzip member whose last
+ * block chunk is already compressed (a content-coded payload): that chunk goes in stored
+ * deflate blocks, at about memcpy's cost, since compressing it again gains nothing. */
+enum { UVCRAWL__WARC_PLAIN = 0, UVCRAWL__WARC_GZIP = 1, UVCRAWL__WARC_GZIP_STORE_LAST = 2 };
+
 /* Appends one record to out: "WARC/1.1", WARC-Type, WARC-Record-ID, WARC-Date, the fields in
  * order, Content-Type (NULL: none), WARC-Block-Digest and Content-Length computed over the
  * block's chunks, the block, and the closing CRLF CRLF. With gzip the record is one gzip member

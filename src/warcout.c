@@ -262,8 +262,12 @@ int uvcrawl__warcrec_prepare(uvcrawl__warcrec_t *r, const char *body, size_t len
                                  {"WARC-Protocol", r->protocol},
                                  {"WARC-Payload-Digest", r->digest},
                                  {"WARC-Truncated", r->truncated}};
+    /* A content-coded payload is compressed already: stored, not deflated again. */
+    size_t n_ce;
+    int gz = r->w->gz && uvcrawl__warcrec_coding(r, &n_ce) != NULL ? UVCRAWL__WARC_GZIP_STORE_LAST
+                                                                 : r->w->gz;
     err = uvcrawl__warc_record(&r->records, "response", r->id, r->date,
-                               "application/http; msgtype=response", f, 5, block, 2, r->w->gz);
+                               "application/http; msgtype=response", f, 5, block, 2, gz);
   }
   if (err != 0) return UV_ENOMEM;
   r->prepared = 1;

@@ -107,6 +107,24 @@ static void test_record(void) {
   ASSERT_EQ(sizeof(back) - z.avail_out, plain.len);
   ASSERT(memcmp(back, plain.p, plain.len) == 0);
   inflateEnd(&z);
+  /* The payload stored, not deflated (it is compressed already): the same record inside, and
+   * the payload's bytes as they are in the member. */
+  uvcrawl__dynbuf_reset(&gz);
+  ASSERT_EQ(uvcrawl__warc_record(&gz, "response", id, "2026-12-01T00:00:00.000000Z",
+                                 "application/http; msgtype=response", f, 3, block, 2,
+                                 UVCRAWL__WARC_GZIP_STORE_LAST), 0);
+  ASSERT_NOT_NULL(memmem(gz.p, gz.len, "abc", 3));
+  memset(&z, 0, sizeof(z));
+  ASSERT_EQ(inflateInit2(&z, 15 + 16), Z_OK);
+  z.next_in = (Bytef *)gz.p;
+  z.avail_in = (uInt)gz.len;
+  z.next_out = (Bytef *)back;
+  z.avail_out = sizeof(back);
+  ASSERT_EQ(inflate(&z, Z_FINISH), Z_STREAM_END);
+  ASSERT_EQ(z.avail_in, 0);
+  ASSERT_EQ(sizeof(back) - z.avail_out, plain.len);
+  ASSERT(memcmp(back, plain.p, plain.len) == 0);
+  inflateEnd(&z);
   /* A cap too small: nothing appended, an error. */
   uvcrawl__dynbuf_t small;
   uvcrawl__dynbuf_init(&small, 64);
