@@ -6,15 +6,20 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/random.h>
 #include <time.h>
 
 #include <openssl/evp.h>
-#include <openssl/rand.h>
 #include <zlib.h>
 
 int uvcrawl__warc_id(char id[UVCRAWL__WARC_ID_SIZE]) {
   unsigned char r[16];
-  if (RAND_bytes(r, sizeof(r)) != 1) return -EIO;
+  /* The kernel's randomness, not RAND_bytes: OpenSSL keeps per-thread generator state that
+   * pool threads, never joined, would leave behind (valgrind calls it lost). */
+  ssize_t got;
+  do got = getrandom(r, sizeof(r), 0);
+  while (got < 0 && errno == EINTR);
+  if (got != (ssize_t)sizeof(r)) return -EIO;
   r[6] = (unsigned char)((r[6] & 0x0F) | 0x40); /* version 4 */
   r[8] = (unsigned char)((r[8] & 0x3F) | 0x80); /* RFC 4122 variant */
   snprintf(id, UVCRAWL__WARC_ID_SIZE,

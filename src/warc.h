@@ -2,8 +2,8 @@
  * fetched — record IDs, dates, sha1 digests in the base32 form the ecosystem reads, HTTP heads
  * made self-consistent, and whole records, optionally as one gzip member each.
  *
- * Pure: bytes in, bytes out; no I/O, no libuv, no global state (OpenSSL for sha1 and the
- * random record IDs, zlib for gzip), so thread-pool workers may call it concurrently. */
+ * Pure: bytes in, bytes out; no I/O, no libuv, no global state (OpenSSL for sha1, getrandom
+ * for the random record IDs, zlib for gzip), so thread-pool workers may call it concurrently. */
 #ifndef UVCRAWL_WARC_H
 #define UVCRAWL_WARC_H
 

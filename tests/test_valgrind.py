@@ -16,7 +16,8 @@ def test_cli_crawl_is_valgrind_clean():
                 "--errors-for-leak-kinds=definite,indirect", "-q", UVCRAWL, "-q", "--check",
                 "--mirror", os.path.join(TMP, "m"), "--state", os.path.join(TMP, "s"),
                 "-o", os.path.join(TMP, "o.jsonl"), "--retries", "1", "--format", "json",
-                site.root]
+                "--warc", os.path.join(TMP, "w.warc.gz"), "--warc-cdx",
+                os.path.join(TMP, "w.cdxj"), site.root]
         p = subprocess.run(args, capture_output=True, text=True, timeout=600)
         check(p.returncode == 1, f"exit {p.returncode} (9 = valgrind found errors): "
                                  f"{p.stderr[-3000:]}")
