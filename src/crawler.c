@@ -17,7 +17,7 @@
 #include "uvcrawl-int.h"
 
 #define FDS_PER_XFER 2    /* a socket, plus the resolver's wakeup pair in the worst case */
-#define MAX_ACCEPT 32
+#define MAX_ACCEPT UVCRAWL__MAX_ACCEPT
 #define EXTERNAL_GET_MAX 65536 /* bytes read of an external GET before hanging up */
 
 /* Frontier state words: link-check verdict in the low bits, and whether the journal says the
@@ -41,9 +41,8 @@ typedef struct page_s page_t;
 struct uvcrawl_s {
   uv_loop_t *loop;
   void *data;
-  uvcrawl_options_t opts;
+  uvcrawl_options_t opts; /* the crawler's own deep copy */
   char *user_agent;
-  char *cacert;     /* opts.cacert points here */
   uvcrawl__http_t *http; /* headers, credentials, proxy, the cookie jar */
   uvcrawl__frontier_t *frontier;
   uvcrawl__linkgraph_t *graph; /* with options.check */
@@ -68,6 +67,7 @@ struct uvcrawl_s {
   struct blocked_s {
     char *origin;
     char *why;      /* "robots.txt answered 503 ..." or the connection error */
+    const char *name; /* the error's name (static), with is_error */
     int is_error;
   } *blocked;       /* hosts whose robots.txt could not be had */
   size_t nblocked;
@@ -92,7 +92,9 @@ struct uvcrawl_s {
   int closing_parts;
   uvcrawl_result_cb on_result;
   uvcrawl_done_cb on_done;
+  void *cb_arg;     /* uvcrawl_start()'s */
   uvcrawl_close_cb on_close;
+  void *close_arg;
 };
 
 struct page_s {
@@ -119,6 +121,7 @@ struct page_s {
   char *content_type;
   char *redirect;
   const char *error;
+  const char *error_name; /* static: curl's or uvcrawl_err_name()'s */
   CURLcode code;
   double ms;
 };
@@ -135,54 +138,28 @@ const char *uvcrawl_strerror(int err) {
   }
 }
 
-const char *uvcrawl_version(void) { return UVCRAWL_VERSION_STRING; }
-
-void uvcrawl_options_init(uvcrawl_options_t *o) {
-  memset(o, 0, sizeof(*o));
-  o->max_inflight = 64;
-  o->max_depth = -1;
-  o->max_body = 32u << 20;
-  o->max_buffer = 32u << 20; /* enough to keep the pool busy; more only holds memory (bench/) */
-  o->timeout_ms = 60000;
-  o->connect_timeout_ms = 10000;
-  o->max_retry_after_ms = 120000;
-  o->low_speed_bytes = 10;
-  o->low_speed_secs = 30;
-  o->max_url_len = 8192;
-  o->max_links = 100000;
-  o->max_parse = 2u << 20;
-  o->max_redirects = 10;
+const char *uvcrawl_err_name(int err) {
+  char buf[64];
+  switch (err) {
+#define XX(code, val, msg) \
+  case val:                \
+    return #code;
+    UVCRAWL_ERRNO_MAP(XX)
+#undef XX
+  default:
+    /* uv_err_name() allocates (and leaks) a string for a code it does not know. */
+    uv_err_name_r(err, buf, sizeof(buf));
+    return strncmp(buf, "Unknown", 7) == 0 ? "UNKNOWN" : uv_err_name(err);
+  }
 }
+
+const char *uvcrawl_version(void) { return UVCRAWL_VERSION_STRING; }
 
 void uvcrawl_set_data(uvcrawl_t *c, void *data) { c->data = data; }
 void *uvcrawl_get_data(const uvcrawl_t *c) { return c->data; }
 
 static void on_transfer_done(void *arg, CURL *easy, CURLcode code);
 static void on_admit(void *arg);
-
-/* Parses "200..299,403" into c->accept. */
-static int parse_accept(uvcrawl_t *c, const char *spec) {
-  const char *p = spec;
-  c->naccept = 0;
-  while (*p) {
-    char *end;
-    long lo = strtol(p, &end, 10), hi = lo;
-    if (end == p || lo < 0 || lo > 999) return UVCRAWL_EACCEPT;
-    p = end;
-    if (strncmp(p, "..", 2) == 0) {
-      hi = strtol(p + 2, &end, 10);
-      if (end == p + 2 || hi < lo || hi > 999) return UVCRAWL_EACCEPT;
-      p = end;
-    }
-    if (c->naccept == MAX_ACCEPT) return UVCRAWL_EACCEPT;
-    c->accept[c->naccept][0] = lo;
-    c->accept[c->naccept][1] = hi;
-    c->naccept++;
-    if (*p == ',') p++;
-    else if (*p != '\0') return UVCRAWL_EACCEPT;
-  }
-  return c->naccept ? 0 : UVCRAWL_EACCEPT;
-}
 
 static int is_broken(const uvcrawl_t *c, long status, const char *error) {
   if (error != NULL) return 1;
@@ -360,10 +337,38 @@ static void global_init(void) {
   uvcrawl__sitemap_global_init();
 }
 
+/* Frees what a crawler holds besides its handles; also the failure path of create. */
+static void free_parts(uvcrawl_t *c) {
+  if (c->mirror_fd >= 0) close(c->mirror_fd);
+  c->mirror_fd = -1;
+  for (size_t i = 0; i < c->norigins; i++) free(c->origins[i]);
+  free(c->origins);
+  for (size_t i = 0; i < c->nseeds; i++) free(c->seeds[i]);
+  free(c->seeds);
+  for (size_t i = 0; i < c->nblocked; i++) {
+    free(c->blocked[i].origin);
+    free(c->blocked[i].why);
+  }
+  free(c->blocked);
+  free_regexes(c->include, c->ninclude);
+  free_regexes(c->exclude, c->nexclude);
+  uvcrawl__frontier_free(c->frontier);
+  uvcrawl__linkgraph_free(c->graph);
+  uvcrawl__pool_free(c->pool);
+  uvcrawl__http_free(c->http); /* after every easy handle was cleaned up */
+  free(c->user_agent);
+  free(c->idle);
+  free(c->scratch);
+  uvcrawl__options_clear(&c->opts);
+  c->frontier = NULL;
+}
+
+/* Validation, memory and files first, the engine (the only part with handles) last: a failed
+ * create then has nothing to close on the loop, and uv_loop_close() works at once. */
 int uvcrawl_create(uv_loop_t *loop, const uvcrawl_options_t *opts, uvcrawl_t **out) {
   static uv_once_t once = UV_ONCE_INIT;
   uvcrawl_t *c;
-  int err = UV_ENOMEM;
+  int err;
 
   /* curl_global_init is not thread-safe: once per process, whoever gets here first. */
   uv_once(&once, global_init);
@@ -373,65 +378,42 @@ int uvcrawl_create(uv_loop_t *loop, const uvcrawl_options_t *opts, uvcrawl_t **o
   if (c == NULL) return UV_ENOMEM;
   c->loop = loop;
   c->mirror_fd = -1;
-  if (opts) c->opts = *opts;
-  else uvcrawl_options_init(&c->opts);
-  if (c->opts.max_inflight == 0) c->opts.max_inflight = 1;
+  if (opts == NULL) uvcrawl__options_defaults(&c->opts);
+  else if ((err = uvcrawl__options_copy(&c->opts, opts)) != 0) goto fail;
   c->stats.inflight_cap = uvcrawl__fd_room(c->opts.max_inflight, FDS_PER_XFER);
+  err = UV_ENOMEM;
   c->user_agent = strdup(c->opts.user_agent ? c->opts.user_agent
                                             : "uvcrawl/" UVCRAWL_VERSION_STRING);
-  c->opts.user_agent = NULL;
-  /* Every transfer reads it: the crawler's own copy. */
-  c->cacert = c->opts.cacert ? strdup(c->opts.cacert) : NULL;
-  if (c->opts.cacert != NULL && c->cacert == NULL) goto fail;
-  c->opts.cacert = c->cacert;
-  err = UV_EINVAL;
-  if (c->opts.http_version < 0 || c->opts.http_version > 2) goto fail;
-  err = UV_ENOMEM;
   c->idle = calloc(c->stats.inflight_cap, sizeof(*c->idle));
   c->frontier = uvcrawl__frontier_new();
   if (c->user_agent == NULL || c->idle == NULL || c->frontier == NULL) goto fail;
   if ((err = uvcrawl__http_new(&c->opts, &c->http)) != 0) goto fail;
-  c->opts.headers = NULL; /* copied; the caller's strings are not kept */
-  c->opts.userpwd = c->opts.cookie_load = c->opts.cookie_save = c->opts.proxy = NULL;
-  if ((err = parse_accept(c, c->opts.accept ? c->opts.accept : "200..299")) != 0) goto fail;
-  c->opts.accept = NULL;
-  {
-    static const char *const names[] = {"host", "domain", "prefix", "all"};
-    const char *want = c->opts.scope ? c->opts.scope : "host";
-    err = UVCRAWL_ESCOPE;
-    for (int i = 0; i < 4; i++)
-      if (strcmp(want, names[i]) == 0) c->scope = (scope_t)i, err = 0;
-    if (err) goto fail;
-    c->opts.scope = NULL;
-  }
+  /* The setters checked these; parsed here into the forms the crawl uses. */
+  if ((err = uvcrawl__accept_parse(c->opts.accept ? c->opts.accept : "200..299", c->accept,
+                                   &c->naccept)) != 0)
+    goto fail;
+  if ((err = uvcrawl__scope_parse(c->opts.scope)) < 0) goto fail;
+  c->scope = (scope_t)err;
   if ((err = compile_all(c->opts.include, &c->include, &c->ninclude)) != 0 ||
       (err = compile_all(c->opts.exclude, &c->exclude, &c->nexclude)) != 0)
     goto fail;
-  c->opts.include = c->opts.exclude = NULL;
   uvcrawl__frontier_set_policy(c->frontier, c->opts.per_host, c->opts.delay_ms,
                                c->opts.random_delay, !c->opts.ignore_robots);
   c->rng = uv_hrtime() | 1;
   err = UV_ENOMEM;
   if (c->opts.check && (c->graph = uvcrawl__linkgraph_new(url_is_good, c)) == NULL) goto fail;
-  if ((err = uvcrawl__pool_new(loop, &c->pool)) != 0) goto fail;
+  if ((err = uvcrawl__pool_new(loop, c->opts.pool_threads, &c->pool)) != 0) goto fail;
   if (c->opts.mirror_dir != NULL &&
       (err = uvcrawl__store_open_root(c->opts.mirror_dir, &c->mirror_fd)) != 0)
     goto fail;
-  c->opts.mirror_dir = NULL;
-  /* Test-only: a slow disk, to prove backpressure bounds memory. */
-  const char *delay = getenv("UVCRAWL_TEST_WRITE_DELAY_MS");
-  if (delay != NULL) uvcrawl__store_delay_ms = (unsigned)strtoul(delay, NULL, 10);
+  /* Files: opened synchronously, and they hold no handle. */
+  if (c->opts.output_path != NULL &&
+      (err = uvcrawl__output_open(loop, c->opts.output_path, 0, 0, &c->output)) != 0)
+    goto fail;
+  if (c->opts.state_dir != NULL && (err = open_journal(c, c->opts.state_dir)) != 0) goto fail;
   err = uvcrawl__engine_new(loop, c->stats.inflight_cap, on_transfer_done, on_admit, c,
                             &c->engine);
   if (err) goto fail;
-  /* Files last: nothing after them can fail but the journal replay. */
-  if (c->opts.output_path != NULL &&
-      (err = uvcrawl__output_open(loop, c->opts.output_path, 0, 0, &c->output)) != 0)
-    goto fail_engine;
-  c->opts.output_path = NULL;
-  if (c->opts.state_dir != NULL && (err = open_journal(c, c->opts.state_dir)) != 0)
-    goto fail_engine;
-  c->opts.state_dir = NULL;
   uv_timer_init(loop, &c->tick);
   uv_timer_init(loop, &c->lag_timer);
   uv_timer_init(loop, &c->wake);
@@ -439,22 +421,10 @@ int uvcrawl_create(uv_loop_t *loop, const uvcrawl_options_t *opts, uvcrawl_t **o
   *out = c;
   return 0;
 
-fail_engine:
-  uvcrawl__engine_close(c->engine, NULL, NULL);
-  if (c->output) uvcrawl__output_close(c->output, NULL, NULL);
 fail:
-  if (c->mirror_fd >= 0) close(c->mirror_fd);
-  for (size_t i = 0; i < c->norigins; i++) free(c->origins[i]);
-  free(c->origins);
-  free_regexes(c->include, c->ninclude);
-  free_regexes(c->exclude, c->nexclude);
-  uvcrawl__frontier_free(c->frontier);
-  uvcrawl__linkgraph_free(c->graph);
-  uvcrawl__pool_free(c->pool);
-  uvcrawl__http_free(c->http);
-  free(c->idle);
-  free(c->user_agent);
-  free(c->cacert);
+  if (c->output) uvcrawl__output_discard(c->output);
+  if (c->journal) uvcrawl__output_discard(c->journal);
+  free_parts(c);
   free(c);
   return err;
 }
@@ -502,11 +472,13 @@ static void schedule_tick(uvcrawl_t *c) {
 
 static void enqueue_sitemap(uvcrawl_t *c, const char *url, const char *referrer);
 
-int uvcrawl_start(uvcrawl_t *c, uvcrawl_result_cb on_result, uvcrawl_done_cb on_done) {
+int uvcrawl_start(uvcrawl_t *c, uvcrawl_result_cb on_result, uvcrawl_done_cb on_done,
+                  void *arg) {
   if (c->state != ST_IDLE) return UVCRAWL_ESTATE;
   if (c->norigins == 0) return UVCRAWL_ENOSEED;
   c->on_result = on_result;
   c->on_done = on_done;
+  c->cb_arg = arg;
   c->state = ST_RUNNING;
   c->start_ns = uv_hrtime();
   c->lag_prev_ns = c->start_ns;
@@ -602,10 +574,7 @@ static void page_finish(page_t *p) {
   uvcrawl_result_t r;
   memset(&r, 0, sizeof(r));
   r.attempts = p->item.attempts + 1u;
-  if (p->job.max_links && p->job.ngiven >= p->job.max_links)
-    r.note = "link cap reached (--max-links): later links on this page were not followed";
-  else if (p->job.parse_capped)
-    r.note = "page longer than --max-parse: links after that point were not followed";
+  r.note = uvcrawl__record_note(&p->job);
   r.url = p->item.url;
   r.status = p->status;
   r.http_version = p->http_version;
@@ -616,6 +585,7 @@ static void page_finish(page_t *p) {
   r.md5 = p->job.md5[0] ? p->job.md5 : NULL;
   r.redirect = p->redirect;
   r.error = p->error;
+  r.error_name = p->error ? p->error_name : NULL;
   r.ms = p->ms;
   r.curl_code = (int)p->code;
   r.links = (unsigned)p->job.ngiven;
@@ -671,13 +641,13 @@ static void emit(uvcrawl_t *c, uvcrawl_result_t *rp) {
         uvcrawl__output_append(c->journal, c->scratch + line, c->scratch_len - line);
     }
   }
-  if (c->on_result && c->state != ST_CLOSING) c->on_result(c, &r);
+  if (c->on_result && c->state != ST_CLOSING) c->on_result(c, &r, c->cb_arg);
 }
 
 /* Why a newly found URL will not be fetched (a record says so), or NULL. */
 static const char *skip_reason(const uvcrawl_t *c, const char *url, unsigned hops) {
-  if (strlen(url) > c->opts.max_url_len) return "URL longer than --max-url-len";
-  if (hops > c->opts.max_redirects) return "redirect chain longer than --max-redirects";
+  if (strlen(url) > c->opts.max_url_len) return "URL longer than the URL length cap (max_url_len)";
+  if (hops > c->opts.max_redirects) return "redirect chain longer than the cap (max_redirects)";
   if (uvcrawl__url_is_trap(url)) return "looks like a spider trap (a path segment repeats)";
   return NULL;
 }
@@ -767,7 +737,10 @@ static void on_drain(uv_idle_t *h) {
 static void on_job_done(uvcrawl__job_t *job) {
   page_t *p = UVCRAWL_CONTAINER_OF(job, page_t, job);
   uvcrawl_t *c = p->c;
-  if (job->status == UV_ENOMEM && p->error == NULL) p->error = "out of memory while parsing";
+  if (job->status == UV_ENOMEM && p->error == NULL) {
+    p->error = "out of memory while parsing";
+    p->error_name = "ENOMEM";
+  }
   c->stats.parse_fast += (uint64_t)job->parse_fast;
   c->stats.parse_bailouts += (uint64_t)job->parse_bailed;
   if (job->mirror_err != 0) {
@@ -775,6 +748,7 @@ static void on_job_done(uvcrawl__job_t *job) {
     if (p->error == NULL) {
       snprintf(p->errbuf, sizeof(p->errbuf), "mirror: %s", uv_strerror(job->mirror_err));
       p->error = p->errbuf;
+      p->error_name = uvcrawl_err_name(job->mirror_err);
     }
   }
   /* The body has been hashed, parsed and written: its memory goes back to the budget now. */
@@ -811,12 +785,14 @@ static void on_robots_job_done(uvcrawl__job_t *job) {
 }
 
 /* Remembers why a host's URLs will not be fetched. */
-static void block_host(uvcrawl_t *c, const char *origin, const char *why, int is_error) {
+static void block_host(uvcrawl_t *c, const char *origin, const char *why, const char *name,
+                       int is_error) {
   struct blocked_s *b = realloc(c->blocked, (c->nblocked + 1) * sizeof(*b));
   if (b == NULL) return;
   c->blocked = b;
   b[c->nblocked].origin = strdup(origin);
   b[c->nblocked].why = strdup(why);
+  b[c->nblocked].name = name;
   b[c->nblocked].is_error = is_error;
   if (b[c->nblocked].origin && b[c->nblocked].why) c->nblocked++;
   else {
@@ -847,11 +823,11 @@ static void robots_fetched(uvcrawl_t *c, page_t *p, CURL *easy, CURLcode code) {
     if (code == CURLE_OK) {
       snprintf(why, sizeof(why), "robots.txt answered %ld: the host is not crawled (RFC 9309)",
                p->status);
-      block_host(c, p->robots_origin, why, 0);
+      block_host(c, p->robots_origin, why, NULL, 0);
     } else {
       snprintf(why, sizeof(why), "robots.txt unreachable: %s",
                p->errbuf[0] ? p->errbuf : curl_easy_strerror(code));
-      block_host(c, p->robots_origin, why, 1);
+      block_host(c, p->robots_origin, why, uvcrawl__curl_code_name(code), 1);
     }
     uvcrawl__frontier_set_robots(c->frontier, p->robots_origin, uvcrawl__robots_disallow_all());
   }
@@ -979,8 +955,13 @@ static void on_transfer_done(void *arg, CURL *easy, CURLcode code) {
     enqueue_hops(c, p->redirect, p, hops);
   }
   if (p->hung_up && code == CURLE_WRITE_ERROR) code = p->code = CURLE_OK;
-  if (p->too_big) p->error = "body exceeds the size cap (--max-body)";
-  else if (code != CURLE_OK) p->error = p->errbuf[0] ? p->errbuf : curl_easy_strerror(code);
+  if (p->too_big) {
+    p->error = UVCRAWL__MSG_TOO_BIG;
+    p->error_name = uvcrawl_err_name(UVCRAWL_ETOOBIG);
+  } else if (code != CURLE_OK) {
+    p->error = p->errbuf[0] ? p->errbuf : curl_easy_strerror(code);
+    p->error_name = uvcrawl__curl_code_name(code);
+  }
   if (p->external && !p->get_fallback && c->state == ST_RUNNING &&
       (p->status == 405 || p->status == 501 || (code != CURLE_OK && p->status == 0 &&
                                                 code != CURLE_COULDNT_CONNECT &&
@@ -999,6 +980,7 @@ static void on_transfer_done(void *arg, CURL *easy, CURLcode code) {
       return;
     }
     p->error = "could not start the transfer";
+    p->error_name = uvcrawl_err_name(UVCRAWL_ECURL);
   }
   p->easy = NULL;
   release_easy(c, easy);
@@ -1062,6 +1044,7 @@ static void fetch(uvcrawl_t *c, const uvcrawl__item_t *item, const char *robots_
   e = acquire_easy(c);
   if (e == NULL) {
     p->error = "out of memory";
+    p->error_name = uvcrawl_err_name(UV_ENOMEM);
     page_finish(p);
     return;
   }
@@ -1080,6 +1063,7 @@ static void fetch(uvcrawl_t *c, const uvcrawl__item_t *item, const char *robots_
     p->easy = NULL;
     release_easy(c, e);
     p->error = "could not start the transfer";
+    p->error_name = uvcrawl_err_name(UVCRAWL_ECURL);
     page_finish(p);
     return;
   }
@@ -1115,6 +1099,7 @@ static void report_disallowed(uvcrawl_t *c, const uvcrawl__item_t *item) {
     r.referrer = item->referrer;
     r.depth = item->depth;
     r.error = c->blocked[i].why;
+    r.error_name = c->blocked[i].name;
     emit(c, &r);
     return;
   }
@@ -1172,33 +1157,15 @@ static void on_flushed(void *arg, int status) {
   c->state = ST_DONE;
   c->stats.wall_ms = (double)(uv_hrtime() - c->start_ns) / 1e6;
   if (uvcrawl__http_save(c->http) != 0) c->stats.output_errors = 1; /* --save-cookies */
-  if (c->on_done) c->on_done(c, was_stopped ? UV_ECANCELED : 0);
+  if (c->on_done) c->on_done(c, was_stopped ? UV_ECANCELED : 0, c->cb_arg);
 }
 
 static void part_closed(uvcrawl_t *c) {
   if (--c->closing_parts > 0) return;
   uvcrawl_close_cb cb = c->on_close;
-  for (size_t i = 0; i < c->norigins; i++) free(c->origins[i]);
-  free(c->origins);
-  for (size_t i = 0; i < c->nseeds; i++) free(c->seeds[i]);
-  free(c->seeds);
-  for (size_t i = 0; i < c->nblocked; i++) {
-    free(c->blocked[i].origin);
-    free(c->blocked[i].why);
-  }
-  free(c->blocked);
-  free_regexes(c->include, c->ninclude);
-  free_regexes(c->exclude, c->nexclude);
-  uvcrawl__frontier_free(c->frontier);
-  uvcrawl__linkgraph_free(c->graph);
-  uvcrawl__pool_free(c->pool);
-  uvcrawl__http_free(c->http); /* after teardown cleaned up every easy handle */
-  free(c->user_agent);
-  free(c->cacert);
-  free(c->idle);
-  free(c->scratch);
-  c->frontier = NULL;
-  if (cb) cb(c);
+  void *arg = c->close_arg;
+  free_parts(c);
+  if (cb) cb(c, arg);
   free(c);
 }
 
@@ -1279,23 +1246,47 @@ int uvcrawl_stop(uvcrawl_t *c) {
   return 0;
 }
 
-void uvcrawl_close(uvcrawl_t *c, uvcrawl_close_cb close_cb) {
+void uvcrawl_close(uvcrawl_t *c, uvcrawl_close_cb close_cb, void *arg) {
   if (c->state == ST_CLOSING) return;
   if (c->state == ST_RUNNING) abort_transfers(c);
   uv_timer_stop(&c->lag_timer);
   c->state = ST_CLOSING;
   c->on_close = close_cb;
+  c->close_arg = arg;
   /* Teardown waits for pool jobs (their callbacks touch c) and runs from a clean stack. */
   uv_timer_stop(&c->tick);
   uv_timer_start(&c->tick, on_tick, 0, 0);
 }
 
-int uvcrawl_foreach_broken(uvcrawl_t *c, uvcrawl_broken_cb cb, void *arg) {
-  if (c->graph == NULL || c->state == ST_CLOSING) return UVCRAWL_ESTATE;
-  return uvcrawl__linkgraph_foreach(c->graph, cb, arg);
+typedef struct {
+  uvcrawl_t *c;
+  uvcrawl_broken_cb cb;
+  void *arg;
+} foreach_t;
+
+static void foreach_one(void *arg, const uvcrawl_broken_t *b) {
+  foreach_t *f = arg;
+  f->cb(f->c, b, f->arg);
 }
 
-void uvcrawl_get_stats(const uvcrawl_t *c, uvcrawl_stats_t *s) {
+int uvcrawl_foreach_broken(uvcrawl_t *c, uvcrawl_broken_cb cb, void *arg) {
+  if (c->graph == NULL || c->state == ST_CLOSING) return UVCRAWL_ESTATE;
+  foreach_t f = {c, cb, arg};
+  return uvcrawl__linkgraph_foreach(c->graph, foreach_one, &f);
+}
+
+static void fill_stats(const uvcrawl_t *c, uvcrawl_stats_t *s);
+
+int uvcrawl_get_stats(const uvcrawl_t *c, uvcrawl_stats_t *stats, size_t size) {
+  uvcrawl_stats_t s;
+  if (stats == NULL) return UV_EINVAL;
+  fill_stats(c, &s);
+  /* A caller built against an older header has a shorter struct: only its part is written. */
+  memcpy(stats, &s, size < sizeof(s) ? size : sizeof(s));
+  return 0;
+}
+
+static void fill_stats(const uvcrawl_t *c, uvcrawl_stats_t *s) {
   *s = c->stats;
   s->inflight = c->inflight;
   s->queued = c->frontier ? uvcrawl__frontier_queued(c->frontier) : 0;
