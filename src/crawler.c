@@ -68,6 +68,7 @@ struct uvcrawl_s {
     char *origin;
     char *why;      /* "robots.txt answered 503 ..." or the connection error */
     const char *name; /* the error's name (static), with is_error */
+    int code;         /* and its CURLcode */
     int is_error;
   } *blocked;       /* hosts whose robots.txt could not be had */
   size_t nblocked;
@@ -785,14 +786,15 @@ static void on_robots_job_done(uvcrawl__job_t *job) {
 }
 
 /* Remembers why a host's URLs will not be fetched. */
-static void block_host(uvcrawl_t *c, const char *origin, const char *why, const char *name,
+static void block_host(uvcrawl_t *c, const char *origin, const char *why, CURLcode code,
                        int is_error) {
   struct blocked_s *b = realloc(c->blocked, (c->nblocked + 1) * sizeof(*b));
   if (b == NULL) return;
   c->blocked = b;
   b[c->nblocked].origin = strdup(origin);
   b[c->nblocked].why = strdup(why);
-  b[c->nblocked].name = name;
+  b[c->nblocked].name = is_error ? uvcrawl__curl_code_name(code) : NULL;
+  b[c->nblocked].code = (int)code;
   b[c->nblocked].is_error = is_error;
   if (b[c->nblocked].origin && b[c->nblocked].why) c->nblocked++;
   else {
@@ -823,11 +825,11 @@ static void robots_fetched(uvcrawl_t *c, page_t *p, CURL *easy, CURLcode code) {
     if (code == CURLE_OK) {
       snprintf(why, sizeof(why), "robots.txt answered %ld: the host is not crawled (RFC 9309)",
                p->status);
-      block_host(c, p->robots_origin, why, NULL, 0);
+      block_host(c, p->robots_origin, why, code, 0);
     } else {
       snprintf(why, sizeof(why), "robots.txt unreachable: %s",
                p->errbuf[0] ? p->errbuf : curl_easy_strerror(code));
-      block_host(c, p->robots_origin, why, uvcrawl__curl_code_name(code), 1);
+      block_host(c, p->robots_origin, why, code, 1);
     }
     uvcrawl__frontier_set_robots(c->frontier, p->robots_origin, uvcrawl__robots_disallow_all());
   }
@@ -1100,6 +1102,7 @@ static void report_disallowed(uvcrawl_t *c, const uvcrawl__item_t *item) {
     r.depth = item->depth;
     r.error = c->blocked[i].why;
     r.error_name = c->blocked[i].name;
+    r.curl_code = c->blocked[i].code; /* of the robots.txt fetch that failed */
     emit(c, &r);
     return;
   }
