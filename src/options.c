@@ -171,11 +171,27 @@ void uvcrawl_options_free(uvcrawl_options_t *o) {
   free(o);
 }
 
+enum { TYPE_INT = 1, TYPE_BOOL, TYPE_STR, TYPE_STRV };
+
+/* An option's type, 0 when unknown. One case per option: two options with one number do not
+ * compile. */
+static int option_type(uvcrawl_option_t opt) {
+  switch (opt) {
+#define XX(name, num, type, field, def, check) \
+  case UVCRAWL_OPT_##name:                     \
+    return TYPE_##type;
+    UVCRAWL_OPTION_MAP(XX)
+#undef XX
+  default: return 0;
+  }
+}
+
 /* RANGE(lo, hi) in the table becomes IN_RANGE(lo, hi) here. */
 #define IN_RANGE(lo, hi) (v >= (int64_t)(lo) && v <= (int64_t)(hi))
 
 int uvcrawl_options_set_int(uvcrawl_options_t *o, uvcrawl_option_t opt, int64_t v) {
-  if (o == NULL) return UV_EINVAL;
+  int type = option_type(opt);
+  if (o == NULL || (type != TYPE_INT && type != TYPE_BOOL)) return UV_EINVAL;
   switch (opt) {
 #define SETI_INT(name, field, check)           \
   case UVCRAWL_OPT_##name:                     \
@@ -199,7 +215,7 @@ int uvcrawl_options_set_int(uvcrawl_options_t *o, uvcrawl_option_t opt, int64_t 
 int uvcrawl_options_set_str(uvcrawl_options_t *o, uvcrawl_option_t opt, const char *v) {
   const char *copy;
   int err;
-  if (o == NULL) return UV_EINVAL;
+  if (o == NULL || option_type(opt) != TYPE_STR) return UV_EINVAL;
   switch (opt) {
 #define SETS_INT(name, field, check)
 #define SETS_BOOL(name, field, check)
@@ -221,7 +237,7 @@ int uvcrawl_options_set_strv(uvcrawl_options_t *o, uvcrawl_option_t opt,
                              const char *const *v) {
   const char *const *copy;
   int err = 0;
-  if (o == NULL) return UV_EINVAL;
+  if (o == NULL || option_type(opt) != TYPE_STRV) return UV_EINVAL;
   switch (opt) {
 #define SETV_INT(name, field, check)
 #define SETV_BOOL(name, field, check)

@@ -2,7 +2,8 @@
  * uvcrawl_options_t, filled by the typed setters (options.c) from include/uvcrawl.h's
  * UVCRAWL_OPTION_MAP. Library code reads the fields directly.
  *
- * Adding an option: a line in UVCRAWL_OPTION_MAP (name, a new number, type, field, default,
+ * Adding an option: a line in UVCRAWL_OPTION_MAP (name, a new number (a reused one does not
+ * compile), type, field, default,
  * check) and its field here: INT options any integer type the range fits, BOOL an int, STR a
  * const char *, STRV a const char *const *. Checks: RANGE(lo, hi) for INT; ANY, LINE (no CR
  * or LF), SCOPE, ACCEPT for STR; ANY, REGEX, HEADER for STRV (options.c). Pure: no libuv

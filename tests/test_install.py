@@ -42,6 +42,9 @@ def main():
         soname = re.search(r"SONAME\s+(\S+)", dyn).group(1)
         assert re.fullmatch(r"libuvcrawl\.so\.\d+", soname), soname
         assert os.path.islink(os.path.join(libdir, soname)), soname
+        abi = re.search(r"^abi_version = '(\d+)'", open(os.path.join(SRC, "meson.build")).read(),
+                        re.M).group(1)
+        assert soname == f"libuvcrawl.so.{abi}", (soname, abi)
 
         # Exports: exactly the functions the public header declares.
         nm = subprocess.run(["nm", "-D", "--defined-only", os.path.join(libdir, real[0])],
