@@ -2,12 +2,12 @@
  * uvcrawl_options_t, filled by the typed setters (options.c) from include/uvcrawl.h's
  * UVCRAWL_OPTION_MAP. Library code reads the fields directly.
  *
- * Adding an option: a line in UVCRAWL_OPTION_MAP (name, a new number (a reused one does not
- * compile), type, field, default,
- * check) and its field here: INT options any integer type the range fits, BOOL an int, STR a
- * const char *, STRV a const char *const *. Checks: RANGE(lo, hi) for INT; ANY, LINE (no CR
- * or LF), SCOPE, ACCEPT for STR; ANY, REGEX, HEADER for STRV (options.c). Pure: no libuv
- * handle, no curl. */
+ * Adding an option: a line in UVCRAWL_OPTION_MAP (name, a new number: a reused one does not
+ * compile; type, field, default, check) and its field here. INT options take any integer type
+ * the range fits, BOOL an int, STR a const char *, STRV a const char *const *. Checks:
+ * RANGE(lo, hi) for INT; ANY, LINE (no CR or LF), SCOPE, ACCEPT for STR; ANY, REGEX, HEADER
+ * for STRV (options.c; a new check is a check_str_NAME or check_strv_NAME function there).
+ * Pure: no libuv handle, no curl. */
 #ifndef UVCRAWL_OPTIONS_H
 #define UVCRAWL_OPTIONS_H
 
