@@ -310,9 +310,7 @@ int uvcrawl__store_write(int root_fd, const char *relpath, const char *body, siz
                          int do_fsync);
 /* mkdir -p dir and open it; *fd is the caller's to close. Returns 0 or a negative errno. */
 int uvcrawl__store_open_root(const char *dir, int *fd);
-/* Test hook: every mirror write sleeps ms first (a slow disk), in the whole process. The CLI
- * sets it from UVCRAWL_TEST_WRITE_DELAY_MS; the library reads no environment. */
-void uvcrawl__test_write_delay(unsigned ms);
+#include "testhooks.h" /* uvcrawl__test_write_delay(): a slow disk */
 
 /* ---- links.c: who links each broken URL (pure) ----------------------------------------- */
 

@@ -16,7 +16,7 @@
 #include "statsjson.h"
 #include "status.h"
 #include "units.h"
-#include "uvcrawl-int.h" /* uvcrawl__test_write_delay(), for tests/test_mirror.py */
+#include "testhooks.h"
 #include "uvcrawl.h"
 #include "version.h"
 
