@@ -8,12 +8,13 @@
 #include <string.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <regex.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "http.h"
+#include "retry.h"
+#include "scope.h"
 #include "uvcrawl-int.h"
 
 #define FDS_PER_XFER 2    /* a socket, plus the resolver's wakeup pair in the worst case */
@@ -26,12 +27,10 @@ enum { URL_GOOD = 1, URL_BROKEN = 2, URL_VERDICT = 3, URL_DONE = 4 };
 #define HOPS_SHIFT 8 /* bits 8..15 of the state word: redirect hops that led to the URL */
 #define URL_SITEMAP (1u << 16) /* fetch it as a sitemap: its <loc>s are its links */
 
-typedef enum { SCOPE_HOST, SCOPE_DOMAIN, SCOPE_PREFIX, SCOPE_ALL } scope_t;
 
 /* RFC 9309: at least 500 KiB must be read. One byte more lets the parser see that the last
  * line was cut (and drop it). */
 #define ROBOTS_MAX (UVCRAWL__ROBOTS_MAX_BYTES + 1)
-#define BACKOFF_BASE_MS 500
 #define FD_PAUSE_MS 100 /* socket() hit the fd limit: wait this long before admitting more */
 
 typedef enum { ST_IDLE, ST_RUNNING, ST_STOPPING, ST_DONE, ST_CLOSING } state_t;
@@ -59,7 +58,7 @@ struct uvcrawl_s {
   size_t norigins;
   char **seeds;     /* normalized seed URLs, for the domain and prefix scopes */
   size_t nseeds;
-  scope_t scope;
+  int scope;        /* UVCRAWL__SCOPE_* */
   regex_t *include, *exclude;
   size_t ninclude, nexclude;
   uv_timer_t wake;  /* a host's delay or backoff ends */
@@ -127,35 +126,6 @@ struct page_s {
   double ms;
 };
 
-const char *uvcrawl_strerror(int err) {
-  switch (err) {
-#define XX(code, val, msg) \
-  case val:                \
-    return msg;
-    UVCRAWL_ERRNO_MAP(XX)
-#undef XX
-  default:
-    return uv_strerror(err);
-  }
-}
-
-const char *uvcrawl_err_name(int err) {
-  char buf[64];
-  switch (err) {
-#define XX(code, val, msg) \
-  case val:                \
-    return #code;
-    UVCRAWL_ERRNO_MAP(XX)
-#undef XX
-  default:
-    /* uv_err_name() allocates (and leaks) a string for a code it does not know. */
-    uv_err_name_r(err, buf, sizeof(buf));
-    return strncmp(buf, "Unknown", 7) == 0 ? "UNKNOWN" : uv_err_name(err);
-  }
-}
-
-const char *uvcrawl_version(void) { return UVCRAWL_VERSION_STRING; }
-
 void uvcrawl_set_data(uvcrawl_t *c, void *data) { c->data = data; }
 void *uvcrawl_get_data(const uvcrawl_t *c) { return c->data; }
 
@@ -177,69 +147,14 @@ static int url_is_good(void *arg, const char *url) {
          (*state & URL_VERDICT) == URL_GOOD;
 }
 
-/* The host part of "scheme://host:port". */
-static size_t origin_host(const char *origin, const char **host) {
-  const char *h = strstr(origin, "://");
-  h = h ? h + 3 : origin;
-  const char *colon = strrchr(h, ':');
-  *host = h;
-  return colon ? (size_t)(colon - h) : strlen(h);
-}
-
+/* Scope and filters are scope.c's; these read the crawler's. */
 static int in_scope(const uvcrawl_t *c, const char *url) {
-  const char *const *origins = (const char *const *)c->origins;
-  switch (c->scope) {
-  case SCOPE_ALL: return 1;
-  case SCOPE_HOST: return uvcrawl__in_scope(url, origins, c->norigins);
-  case SCOPE_PREFIX:
-    for (size_t i = 0; i < c->nseeds; i++)
-      if (strncmp(url, c->seeds[i], strlen(c->seeds[i])) == 0) return 1;
-    return 0;
-  case SCOPE_DOMAIN: {
-    char *origin;
-    const char *h, *sh;
-    int found = 0;
-    if (uvcrawl__url_origin(url, &origin) != 0) return 0;
-    size_t hl = origin_host(origin, &h);
-    for (size_t i = 0; i < c->norigins && !found; i++) {
-      size_t sl = origin_host(c->origins[i], &sh);
-      /* the seed's host itself, or a name ending in "." + it */
-      found = (hl == sl && memcmp(h, sh, hl) == 0) ||
-              (hl > sl && h[hl - sl - 1] == '.' && memcmp(h + hl - sl, sh, sl) == 0);
-    }
-    free(origin);
-    return found;
-  }
-  }
-  return 0;
+  return uvcrawl__scope_match(c->scope, url, (const char *const *)c->origins, c->norigins,
+                              (const char *const *)c->seeds, c->nseeds);
 }
 
-/* --include/--exclude: a URL must match an include (if any) and no exclude. */
 static int passes_filters(const uvcrawl_t *c, const char *url) {
-  int ok = c->ninclude == 0;
-  for (size_t i = 0; i < c->ninclude && !ok; i++) ok = regexec(&c->include[i], url, 0, NULL, 0) == 0;
-  for (size_t i = 0; i < c->nexclude && ok; i++) ok = regexec(&c->exclude[i], url, 0, NULL, 0) != 0;
-  return ok;
-}
-
-/* Compiles a NULL-ended list of patterns. Returns 0 or UVCRAWL_EREGEX / UV_ENOMEM. */
-static int compile_all(const char *const *pats, regex_t **out, size_t *n) {
-  size_t k = 0;
-  while (pats && pats[k]) k++;
-  *n = 0;
-  if (k == 0) return 0;
-  *out = calloc(k, sizeof(regex_t));
-  if (*out == NULL) return UV_ENOMEM;
-  for (size_t i = 0; i < k; i++) {
-    if (regcomp(&(*out)[i], pats[i], REG_EXTENDED | REG_NOSUB) != 0) return UVCRAWL_EREGEX;
-    (*n)++;
-  }
-  return 0;
-}
-
-static void free_regexes(regex_t *r, size_t n) {
-  for (size_t i = 0; i < n; i++) regfree(&r[i]);
-  free(r);
+  return uvcrawl__filters_pass(c->include, c->ninclude, c->exclude, c->nexclude, url);
 }
 
 /* Appends a 'D' record (type 'S' for a sitemap): url was queued. The journal's order is the
@@ -351,8 +266,8 @@ static void free_parts(uvcrawl_t *c) {
     free(c->blocked[i].why);
   }
   free(c->blocked);
-  free_regexes(c->include, c->ninclude);
-  free_regexes(c->exclude, c->nexclude);
+  uvcrawl__filters_free(c->include, c->ninclude);
+  uvcrawl__filters_free(c->exclude, c->nexclude);
   uvcrawl__frontier_free(c->frontier);
   uvcrawl__linkgraph_free(c->graph);
   uvcrawl__pool_free(c->pool);
@@ -394,9 +309,9 @@ int uvcrawl_create(uv_loop_t *loop, const uvcrawl_options_t *opts, uvcrawl_t **o
                                    &c->naccept)) != 0)
     goto fail;
   if ((err = uvcrawl__scope_parse(c->opts.scope)) < 0) goto fail;
-  c->scope = (scope_t)err;
-  if ((err = compile_all(c->opts.include, &c->include, &c->ninclude)) != 0 ||
-      (err = compile_all(c->opts.exclude, &c->exclude, &c->nexclude)) != 0)
+  c->scope = err;
+  if ((err = uvcrawl__filters_compile(c->opts.include, &c->include, &c->ninclude)) != 0 ||
+      (err = uvcrawl__filters_compile(c->opts.exclude, &c->exclude, &c->nexclude)) != 0)
     goto fail;
   uvcrawl__frontier_set_policy(c->frontier, c->opts.per_host, c->opts.delay_ms,
                                c->opts.random_delay, !c->opts.ignore_robots);
@@ -444,11 +359,7 @@ int uvcrawl_add_seed(uvcrawl_t *c, const char *url) {
     if (sd == NULL) err = UV_ENOMEM;
     else {
       c->seeds = sd;
-      const char *auth = strstr(norm, "://");
-      char *slash = auth ? strchr(auth + 3, '/') : NULL, *q = slash ? strchr(slash, '?') : NULL;
-      if (q) *q = '\0';
-      char *last = strrchr(norm, '/');
-      if (last && last >= slash) last[1] = '\0';
+      uvcrawl__scope_prefix(norm);
       c->seeds[c->nseeds++] = norm;
       norm = NULL;
     }
@@ -708,7 +619,7 @@ static int queue_links(uvcrawl_t *c, page_t *p, size_t *budget) {
     size_t i = p->next_link;
     if (i >= job->nlinks) enqueue(c, job->foreign[i - job->nlinks], p);
     else if (job->sitemap_index) enqueue_sitemap(c, job->links[i], p->item.url);
-    else if (c->scope == SCOPE_HOST || c->opts.check || in_scope(c, job->links[i]))
+    else if (c->scope == UVCRAWL__SCOPE_HOST || c->opts.check || in_scope(c, job->links[i]))
       enqueue(c, job->links[i], p);
   }
   return p->next_link == total;
@@ -867,18 +778,7 @@ static void fd_backoff(uvcrawl_t *c, page_t *p, CURL *easy) {
 }
 
 static int retryable(CURLcode code, long status) {
-  switch (code) {
-  case CURLE_OK: return status >= 500 || status == 408 || status == 429;
-  case CURLE_OPERATION_TIMEDOUT:
-  case CURLE_COULDNT_CONNECT:
-  case CURLE_RECV_ERROR:
-  case CURLE_SEND_ERROR:
-  case CURLE_GOT_NOTHING:
-  case CURLE_PARTIAL_FILE:
-  case CURLE_HTTP2:
-  case CURLE_HTTP2_STREAM: return 1;
-  default: return 0;
-  }
+  return uvcrawl__retryable((int)code, status); /* retry.c */
 }
 
 /* Frees the host's slot (throttling it on 429/503) and, when the failure is worth another try
@@ -899,17 +799,7 @@ static int retry_later(uvcrawl_t *c, page_t *p, CURL *easy, CURLcode code) {
   if (!retryable(code, p->status) || p->too_big || p->item.attempts >= c->opts.retries ||
       c->state != ST_RUNNING)
     return 0;
-  uint64_t wait_ms = ra_ms;
-  if (wait_ms == 0) {
-    /* 0.5 s, 1 s, 2 s ... capped at a minute, each times 0.5..1.5 so retries spread out. */
-    unsigned shift = p->item.attempts < 7 ? p->item.attempts : 7;
-    uint64_t base = (uint64_t)BACKOFF_BASE_MS << shift;
-    if (base > 60000) base = 60000;
-    c->rng ^= c->rng << 13;
-    c->rng ^= c->rng >> 7;
-    c->rng ^= c->rng << 17;
-    wait_ms = base / 2 + c->rng % (base + 1);
-  }
+  uint64_t wait_ms = ra_ms ? ra_ms : uvcrawl__backoff_ms(p->item.attempts, &c->rng);
   uvcrawl__item_t again = p->item;
   again.attempts++;
   if (uvcrawl__frontier_retry(c->frontier, &again, now + wait_ms * 1000000u) != 0) return 0;
@@ -1000,7 +890,7 @@ static void on_transfer_done(void *arg, CURL *easy, CURLcode code) {
   p->job.parse = code == CURLE_OK && uvcrawl__should_parse(p->status, p->content_type,
                                                             p->item.depth, c->opts.max_depth);
   p->job.origins = (const char *const *)c->origins;
-  p->job.norigins = c->scope == SCOPE_HOST ? c->norigins : 0; /* others: filtered on the loop */
+  p->job.norigins = c->scope == UVCRAWL__SCOPE_HOST ? c->norigins : 0; /* others: filtered on the loop */
   p->job.max_links = c->opts.max_links;
   p->job.max_parse = c->opts.max_parse;
   p->job.parser = c->opts.parser;
