@@ -890,7 +890,8 @@ static void on_transfer_done(void *arg, CURL *easy, CURLcode code) {
   p->job.parse = code == CURLE_OK && uvcrawl__should_parse(p->status, p->content_type,
                                                             p->item.depth, c->opts.max_depth);
   p->job.origins = (const char *const *)c->origins;
-  p->job.norigins = c->scope == UVCRAWL__SCOPE_HOST ? c->norigins : 0; /* others: filtered on the loop */
+  /* Other scopes are filtered on the loop. */
+  p->job.norigins = c->scope == UVCRAWL__SCOPE_HOST ? c->norigins : 0;
   p->job.max_links = c->opts.max_links;
   p->job.max_parse = c->opts.max_parse;
   p->job.parser = c->opts.parser;

@@ -22,7 +22,7 @@ struct uvcrawl_options_s {
   int max_depth;             /* -1: unlimited; seeds are depth 0 */
   uint64_t max_pages;        /* 0: unlimited; counts fetched URLs */
   uint64_t max_body;         /* bytes kept per body; larger transfers fail (UVCRAWL_ETOOBIG) */
-  uint64_t max_buffer;       /* bytes of bodies waiting for the thread pool before admission stops */
+  uint64_t max_buffer;       /* bytes of bodies waiting for the pool before admission stops */
   long timeout_ms;           /* whole request; 0: none */
   long connect_timeout_ms;   /* 0: libcurl's default */
   const char *user_agent;    /* NULL: "uvcrawl/VERSION" */
