@@ -82,6 +82,8 @@ static void test_copies(void) {
   ASSERT_EQ(uvcrawl_get_stats(c, NULL, sizeof(s)), UV_EINVAL);
 
   ASSERT_EQ(uvcrawl_start(c, NULL, NULL, NULL), UVCRAWL_ENOSEED);
+  ASSERT_EQ(uvcrawl_foreach_broken(c, NULL, NULL), UVCRAWL_ESTATE); /* without CHECK */
+  ASSERT_EQ(uvcrawl_stop(c), UVCRAWL_ESTATE);                       /* never started */
   uvcrawl_close(c, NULL, NULL);
   ASSERT_EQ(uv_run(&loop, UV_RUN_DEFAULT), 0);
   ASSERT_EQ(uv_loop_close(&loop), 0);
