@@ -259,8 +259,9 @@ struct uvcrawl__job_s {
 };
 
 /* The crawler's way into the libuv thread pool: jobs run in batches, one batch per pool thread
- * at most (threads: the pool's size, what UV_THREADPOOL_SIZE set, 1..1024). *out is owned by the caller: uvcrawl__pool_free() once no job is queued or running
- * (it holds no handle). Returns 0 or UV_ENOMEM. */
+ * at most (threads: the pool's size, what UV_THREADPOOL_SIZE set; 1..1024). *out is owned by
+ * the caller: uvcrawl__pool_free() once no job is queued or running (it holds no handle).
+ * Returns 0 or UV_ENOMEM. */
 int uvcrawl__pool_new(uv_loop_t *loop, unsigned threads, uvcrawl__pool_t **out);
 void uvcrawl__pool_free(uvcrawl__pool_t *pool);
 /* Jobs submitted and batches run so far. */
