@@ -3,6 +3,14 @@
 
 #include "uvcrawl.h"
 
+/* 1 when libuv knows err (for a code it does not, uv_strerror() and uv_err_name() allocate a
+ * string that is never freed). */
+static int uv_knows(int err) {
+  char buf[64];
+  uv_err_name_r(err, buf, sizeof(buf));
+  return strncmp(buf, "Unknown", 7) != 0;
+}
+
 const char *uvcrawl_strerror(int err) {
   switch (err) {
 #define XX(code, val, msg) \
@@ -11,12 +19,11 @@ const char *uvcrawl_strerror(int err) {
     UVCRAWL_ERRNO_MAP(XX)
 #undef XX
   default:
-    return uv_strerror(err);
+    return uv_knows(err) ? uv_strerror(err) : "unknown error";
   }
 }
 
 const char *uvcrawl_err_name(int err) {
-  char buf[64];
   switch (err) {
 #define XX(code, val, msg) \
   case val:                \
@@ -24,9 +31,7 @@ const char *uvcrawl_err_name(int err) {
     UVCRAWL_ERRNO_MAP(XX)
 #undef XX
   default:
-    /* uv_err_name() allocates (and leaks) a string for a code it does not know. */
-    uv_err_name_r(err, buf, sizeof(buf));
-    return strncmp(buf, "Unknown", 7) == 0 ? "UNKNOWN" : uv_err_name(err);
+    return uv_knows(err) ? uv_err_name(err) : "UNKNOWN";
   }
 }
 

@@ -148,6 +148,8 @@ static void test_errors(void) {
   ASSERT_EQ(strcmp(uvcrawl_err_name(UVCRAWL_ESTATEDIR), "ESTATEDIR"), 0);
   ASSERT_EQ(strcmp(uvcrawl_err_name(UV_ENOSPC), "ENOSPC"), 0);
   ASSERT_EQ(strcmp(uvcrawl_err_name(-123456789), "UNKNOWN"), 0);
+  ASSERT_EQ(strcmp(uvcrawl_strerror(-123456789), "unknown error"), 0); /* static, not leaked */
+  ASSERT_EQ(strcmp(uvcrawl_strerror(UV_ENOENT), uv_strerror(UV_ENOENT)), 0);
   /* The library's messages name no command-line flag. */
 #define XX(code, val, msg) ASSERT(strstr(uvcrawl_strerror(val), "--") == NULL);
   UVCRAWL_ERRNO_MAP(XX)
