@@ -286,6 +286,7 @@ int uvcrawl_create(uv_loop_t *loop, const uvcrawl_options_t *opts, uvcrawl_t **o
   uvcrawl_t *c;
   int err;
 
+  if (loop == NULL || out == NULL) return UV_EINVAL;
   /* curl_global_init is not thread-safe: once per process, whoever gets here first. */
   uv_once(&once, global_init);
   if (global_init_result != CURLE_OK) return UVCRAWL_ECURL;
@@ -349,6 +350,7 @@ int uvcrawl_add_seed(uvcrawl_t *c, const char *url) {
   char *norm;
   int err;
   if (c->state != ST_IDLE) return UVCRAWL_ESTATE;
+  if (url == NULL) return UVCRAWL_EURL;
   if ((err = uvcrawl__url_resolve(NULL, url, &norm)) != 0) return err;
   if ((err = add_origin(c, norm)) == 0 &&
       (err = uvcrawl__frontier_add(c->frontier, norm, NULL, 0)) == 1)

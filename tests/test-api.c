@@ -81,6 +81,10 @@ static void test_copies(void) {
   ASSERT_GE(s.inflight_cap, 1);
   ASSERT_EQ(uvcrawl_get_stats(c, NULL, sizeof(s)), UV_EINVAL);
 
+  ASSERT_EQ(uvcrawl_create(NULL, NULL, &c), UV_EINVAL);
+  ASSERT_EQ(uvcrawl_create(&loop, NULL, NULL), UV_EINVAL);
+  ASSERT_EQ(uvcrawl_add_seed(c, NULL), UVCRAWL_EURL);
+  ASSERT_EQ(uvcrawl_add_seed(c, "ftp://example.com/"), UVCRAWL_ESCHEME);
   ASSERT_EQ(uvcrawl_start(c, NULL, NULL, NULL), UVCRAWL_ENOSEED);
   ASSERT_EQ(uvcrawl_foreach_broken(c, NULL, NULL), UVCRAWL_ESTATE); /* without CHECK */
   ASSERT_EQ(uvcrawl_stop(c), UVCRAWL_ESTATE);                       /* never started */
