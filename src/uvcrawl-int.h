@@ -200,6 +200,8 @@ int uvcrawl__engine_add(uvcrawl__engine_t *e, CURL *easy);
 void uvcrawl__engine_remove(uvcrawl__engine_t *e, CURL *easy);
 /* Sockets libcurl holds now, and the most it ever held. */
 unsigned uvcrawl__engine_sockets(const uvcrawl__engine_t *e, unsigned *max);
+/* uv_poll_t set up so far: one per socket, kept across the transfers of a connection. */
+uint64_t uvcrawl__engine_polls(const uvcrawl__engine_t *e);
 /* Tears the multi handle down (every transfer must have been removed), closes every uv handle
  * and frees e; cb(arg) runs once the last handle is closed. Never from inside a done callback. */
 void uvcrawl__engine_close(uvcrawl__engine_t *e, uvcrawl__engine_close_cb cb, void *arg);
