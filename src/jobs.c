@@ -10,13 +10,27 @@
 
 uvcrawl__thread_probe_cb uvcrawl__thread_probe;
 
+#if OPENSSL_VERSION_NUMBER >= 0x30000000L
+/* OpenSSL 3 looks EVP_md5() up in its provider tables on every init (EVP_MD_fetch: a third of
+ * the digest's cost for an 8 KB page): fetched once instead, for every thread. */
+static EVP_MD *md5_fetched;
+static void md5_fetch(void) { md5_fetched = EVP_MD_fetch(NULL, "MD5", NULL); }
+static const EVP_MD *md5_md(void) {
+  static uv_once_t once = UV_ONCE_INIT;
+  uv_once(&once, md5_fetch);
+  return md5_fetched != NULL ? md5_fetched : EVP_md5();
+}
+#else
+static const EVP_MD *md5_md(void) { return EVP_md5(); }
+#endif
+
 int uvcrawl__md5_hex(const char *data, size_t len, char hex[33]) {
   unsigned char d[EVP_MAX_MD_SIZE];
   unsigned n = 0;
   static const char digits[] = "0123456789abcdef";
   EVP_MD_CTX *ctx = EVP_MD_CTX_new();
   if (ctx == NULL) return UV_ENOMEM;
-  int ok = EVP_DigestInit_ex(ctx, EVP_md5(), NULL) && EVP_DigestUpdate(ctx, data, len) &&
+  int ok = EVP_DigestInit_ex(ctx, md5_md(), NULL) && EVP_DigestUpdate(ctx, data, len) &&
            EVP_DigestFinal_ex(ctx, d, &n);
   EVP_MD_CTX_free(ctx);
   if (!ok || n != 16) return UV_ENOMEM;
@@ -165,8 +179,9 @@ static uint32_t fnv(uint32_t h, const char *s, size_t len) {
 }
 
 /* Resolves ref (its key: ref[0..reflen) and flag) against base, whose directory is
- * base[0..dirlen), through the cache. Same contract as uvcrawl__url_resolve(), except that the
- * error of a ref that is not a link is UVCRAWL_EURL whatever it was. */
+ * base[0..dirlen), through the cache; dirlen 0: ref is absolute (has_scheme), resolved without
+ * the base. Same contract as uvcrawl__url_resolve(), except that the error of a ref that is not
+ * a link is UVCRAWL_EURL whatever it was. */
 static int cached_resolve(uvcrawl__urlcache_t *c, const char *base, size_t dirlen,
                           const char *ref, size_t reflen, unsigned flag, char **out) {
   uint32_t h = fnv(fnv(2166136261u ^ flag, base, dirlen) * 31u, ref, reflen);
@@ -183,7 +198,7 @@ static int cached_resolve(uvcrawl__urlcache_t *c, const char *base, size_t dirle
     }
   }
   c->misses++;
-  int err = uvcrawl__url_resolve(base, ref, out);
+  int err = uvcrawl__url_resolve(dirlen ? base : NULL, ref, out);
   if (err == UV_ENOMEM) return err;
   if (c->used >= CACHE_SLOTS / 2) { /* full: start over (a site's navigation comes back) */
     cache_clear(c);
@@ -213,6 +228,23 @@ static int cached_resolve(uvcrawl__urlcache_t *c, const char *base, size_t dirle
 static int dir_only(const char *ref) {
   while (*ref != '\0' && (unsigned char)*ref <= 0x20) ref++;
   return *ref != '\0' && *ref != '#' && *ref != '?';
+}
+
+/* 1 when ref (leading C0 controls and spaces aside, as url.c strips them) starts with a scheme
+ * of 2 to 29 characters and "://": curl then ignores the base altogether (curl_url_set with an
+ * absolute URL replaces what the handle held), so it is resolved without one, a parse saved,
+ * and its result, the same from every page, is cached under the ref alone. */
+static int has_scheme(const char *ref) {
+  size_t i = 0;
+  while (*ref != '\0' && (unsigned char)*ref <= 0x20) ref++;
+  if (!((ref[0] >= 'a' && ref[0] <= 'z') || (ref[0] >= 'A' && ref[0] <= 'Z'))) return 0;
+  for (i = 1; i < 29; i++) {
+    char ch = ref[i];
+    if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+          ch == '+' || ch == '-' || ch == '.'))
+      break;
+  }
+  return i >= 2 && ref[i] == ':' && ref[i + 1] == '/' && ref[i + 2] == '/';
 }
 
 /* What became of a distinct ref (the raw set's values). */
@@ -279,11 +311,12 @@ static int resolve_fast(uvcrawl__job_t *job, const uvcrawl__links_t *found,
       char *abs = NULL;
       *fate = REF_DROPPED;
       if (!uvcrawl__url_surely_skipped(ref)) {
-        if (job->url_cache != NULL && dirlen > 0 && dir_only(ref))
-          err = cached_resolve(job->url_cache, against, dirlen, ref, klen,
+        int absolute = has_scheme(ref);
+        if (job->url_cache != NULL && (absolute || (dirlen > 0 && dir_only(ref))))
+          err = cached_resolve(job->url_cache, against, absolute ? 0 : dirlen, ref, klen,
                                hash != NULL && strchr(hash, '%') != NULL, &abs);
         else
-          err = uvcrawl__url_resolve(against, ref, &abs);
+          err = uvcrawl__url_resolve(absolute ? NULL : against, ref, &abs);
         if (err == UV_ENOMEM) break;
         err = 0;
       }

@@ -360,6 +360,28 @@ static void check_cache_overflow(void) {
   free(refs);
 }
 
+/* Absolute refs resolve without the base, and their results are shared by every directory. */
+static void check_absolute_refs(void) {
+  static char *refs[] = {
+    "http://example.com/x", "HTTP://Example.COM/y#f", "  https://example.com/z", "https://o.host/",
+    "http://example.com:80/%7ex", "Http://example.com/a/../b", "a1+.-b://host/p", "x:/y",
+    "ht\ttp://example.com/t", "//example.com/pr", "http:rel", "1http://example.com/",
+    "abcdefghijklmnopqrstuvwxyzabc://example.com/", "abcdefghijklmnopqrstuvwxyzabcd://x/",
+  };
+  uvcrawl__links_t found;
+  uint64_t hits0, misses0, hits, misses;
+  memset(&found, 0, sizeof(found));
+  found.refs = refs;
+  found.n = COUNT(refs);
+  compare_paths("http://example.com/one/a.html", &found, NULL, 0, 1);
+  uvcrawl__urlcache_counts(cache, &hits0, &misses0);
+  compare_paths("http://example.com/two/three/b.html", &found, NULL, 0, 1);
+  uvcrawl__urlcache_counts(cache, &hits, &misses);
+  /* The first 7 (scheme, then "://") and the 29-letter scheme: answered from the cache. */
+  ASSERT_GE(hits - hits0, 8);
+  check_paths_all_scopes(B, &found);
+}
+
 static void check_resolve_paths(void) {
   static char *refs[] = {
     "a.html", "./a.html", "a.html", "a.html#x", "#", "#top", "", "  #x", "#%41", "#top",
@@ -438,6 +460,7 @@ int main(void) {
   cache = uvcrawl__urlcache_new();
   ASSERT_NOT_NULL(cache);
   check_resolve_paths();
+  check_absolute_refs();
   size_t pages = check_fixture_paths();
   check_cache_overflow();
   uint64_t hits, misses;
