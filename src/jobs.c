@@ -178,12 +178,32 @@ static uint32_t fnv(uint32_t h, const char *s, size_t len) {
   return h;
 }
 
+/* The page's base, parsed by curl the first time a ref needs it, then copied for every other
+ * ref of the page instead of parsed again. */
+typedef struct {
+  const char *url;
+  uvcrawl__urlbase_t *parsed; /* NULL: not yet, or it did not parse */
+  int tried;
+} lazy_base_t;
+
+/* uvcrawl__url_resolve(base ? base->url : NULL, ref, out). */
+static int resolve_ref(lazy_base_t *base, const char *ref, char **out) {
+  if (base == NULL) return uvcrawl__url_resolve(NULL, ref, out);
+  if (!base->tried) {
+    base->tried = 1;
+    if (uvcrawl__url_base_new(base->url, &base->parsed) == UV_ENOMEM) return UV_ENOMEM;
+  }
+  if (base->parsed == NULL) return uvcrawl__url_resolve(base->url, ref, out); /* its error */
+  return uvcrawl__url_resolve_base(base->parsed, ref, out);
+}
+
 /* Resolves ref (its key: ref[0..reflen) and flag) against base, whose directory is
  * base[0..dirlen), through the cache; dirlen 0: ref is absolute (has_scheme), resolved without
  * the base. Same contract as uvcrawl__url_resolve(), except that the error of a ref that is not
  * a link is UVCRAWL_EURL whatever it was. */
-static int cached_resolve(uvcrawl__urlcache_t *c, const char *base, size_t dirlen,
+static int cached_resolve(uvcrawl__urlcache_t *c, lazy_base_t *lbase, size_t dirlen,
                           const char *ref, size_t reflen, unsigned flag, char **out) {
+  const char *base = lbase->url;
   uint32_t h = fnv(fnv(2166136261u ^ flag, base, dirlen) * 31u, ref, reflen);
   unsigned i = h & (CACHE_SLOTS - 1);
   centry_t *e;
@@ -198,7 +218,7 @@ static int cached_resolve(uvcrawl__urlcache_t *c, const char *base, size_t dirle
     }
   }
   c->misses++;
-  int err = uvcrawl__url_resolve(dirlen ? base : NULL, ref, out);
+  int err = resolve_ref(dirlen ? lbase : NULL, ref, out);
   if (err == UV_ENOMEM) return err;
   if (c->used >= CACHE_SLOTS / 2) { /* full: start over (a site's navigation comes back) */
     cache_clear(c);
@@ -281,6 +301,7 @@ static int resolve_fast(uvcrawl__job_t *job, const uvcrawl__links_t *found,
                         const char *against) {
   strset_t refs, urls;
   int self[2] = {0, 0}; /* a fragment-only ref without / with '%': 0 or what became of it */
+  lazy_base_t lbase = {against, NULL, 0};
   size_t dirlen = job->url_cache != NULL ? base_dir_len(against) : 0;
   int err = strset_init(&refs, found->n);
   if (err != 0) return err;
@@ -313,10 +334,10 @@ static int resolve_fast(uvcrawl__job_t *job, const uvcrawl__links_t *found,
       if (!uvcrawl__url_surely_skipped(ref)) {
         int absolute = has_scheme(ref);
         if (job->url_cache != NULL && (absolute || (dirlen > 0 && dir_only(ref))))
-          err = cached_resolve(job->url_cache, against, absolute ? 0 : dirlen, ref, klen,
+          err = cached_resolve(job->url_cache, &lbase, absolute ? 0 : dirlen, ref, klen,
                                hash != NULL && strchr(hash, '%') != NULL, &abs);
         else
-          err = uvcrawl__url_resolve(absolute ? NULL : against, ref, &abs);
+          err = resolve_ref(absolute ? NULL : &lbase, ref, &abs);
         if (err == UV_ENOMEM) break;
         err = 0;
       }
@@ -338,6 +359,7 @@ static int resolve_fast(uvcrawl__job_t *job, const uvcrawl__links_t *found,
   }
   free(refs.slots);
   free(urls.slots);
+  uvcrawl__url_base_free(lbase.parsed);
   return err;
 }
 

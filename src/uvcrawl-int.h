@@ -20,6 +20,16 @@
  * UVCRAWL_ESCHEME or UV_ENOMEM. */
 int uvcrawl__url_resolve(const char *base, const char *ref, char **out);
 
+/* A base URL parsed once, for many uvcrawl__url_resolve(base, ref) calls: curl copies the
+ * parsed handle for each ref instead of parsing base again. uvcrawl__url_base_new returns 0,
+ * or what uvcrawl__url_resolve would fail with for any ref (UVCRAWL_EURL, UVCRAWL_ESCHEME,
+ * UV_ENOMEM); *out is the caller's, freed with uvcrawl__url_base_free (NULL is fine).
+ * uvcrawl__url_resolve_base(b, ref, out) is uvcrawl__url_resolve(base, ref, out). */
+typedef struct uvcrawl__urlbase_s uvcrawl__urlbase_t;
+int uvcrawl__url_base_new(const char *base, uvcrawl__urlbase_t **out);
+int uvcrawl__url_resolve_base(const uvcrawl__urlbase_t *b, const char *ref, char **out);
+void uvcrawl__url_base_free(uvcrawl__urlbase_t *b);
+
 /* 1 when a normalized URL looks like a spider trap: a path segment that repeats more than 3
  * times, or more than 64 segments. Pure. */
 int uvcrawl__url_is_trap(const char *url);

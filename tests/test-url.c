@@ -156,6 +156,24 @@ static void check_resolve(const resolve_row_t *row, size_t i) {
   } else {
     ASSERT_NULL(out);
   }
+  /* The same through a base parsed once (or, where it does not parse, no result at all). */
+  uvcrawl__urlbase_t *b = NULL;
+  if (row->base == NULL) return;
+  int berr = uvcrawl__url_base_new(row->base, &b);
+  if (berr != 0) {
+    ASSERT_NULL(b);
+    ASSERT_NE(row->err, 0);
+    return;
+  }
+  out = (char *)"sentinel";
+  ASSERT_EQ(uvcrawl__url_resolve_base(b, row->ref, &out), row->err);
+  if (row->err == 0) {
+    ASSERT_STR_EQ(out, row->expect);
+    free(out);
+  } else {
+    ASSERT_NULL(out);
+  }
+  uvcrawl__url_base_free(b);
 }
 
 static void check_origin(const origin_row_t *row) {
