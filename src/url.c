@@ -265,23 +265,37 @@ int uvcrawl__url_resolve(const char *base, const char *ref, char **out) {
   return resolve_with(NULL, base, ref, out);
 }
 
+/* A parsed base, and where its origin and directory end when refs may be joined to it as
+ * text (joinable_ref()). */
 struct uvcrawl__urlbase_s {
   CURLU *u;
+  char *str;
+  size_t origin_len; /* "scheme://authority" */
+  size_t dir_len;    /* up to and including the last '/' */
+  int joinable;
 };
 
 int uvcrawl__url_base_new(const char *base, uvcrawl__urlbase_t **out) {
-  uvcrawl__urlbase_t *b = malloc(sizeof(*b));
+  uvcrawl__urlbase_t *b = calloc(1, sizeof(*b));
   int err;
   *out = NULL;
   if (b == NULL) return UV_ENOMEM;
-  if ((b->u = curl_url()) == NULL) {
-    free(b);
+  if ((b->u = curl_url()) == NULL || (b->str = strdup(base)) == NULL) {
+    uvcrawl__url_base_free(b);
     return UV_ENOMEM;
   }
   /* As parse_normalized() sets a base. */
   if ((err = map_curlu(curl_url_set(b->u, CURLUPART_URL, base, CURLU_URLENCODE))) != 0) {
     uvcrawl__url_base_free(b);
     return err;
+  }
+  /* Joined as text only to a base that curl would write back as it is: one of its own
+   * normalized URLs (scheme://authority/path) without '%' (escape case), '?' or '#'. */
+  const char *auth = strstr(base, "://"), *path = auth ? strchr(auth + 3, '/') : NULL;
+  if (path != NULL && strpbrk(base, "%?#") == NULL && path > auth + 3) {
+    b->origin_len = (size_t)(path - base);
+    b->dir_len = (size_t)(strrchr(base, '/') - base) + 1;
+    b->joinable = 1;
   }
   *out = b;
   return 0;
@@ -290,10 +304,45 @@ int uvcrawl__url_base_new(const char *base, uvcrawl__urlbase_t **out) {
 void uvcrawl__url_base_free(uvcrawl__urlbase_t *b) {
   if (b == NULL) return;
   curl_url_cleanup(b->u);
+  free(b->str);
   free(b);
 }
 
+/* The length of ref up to its '#' when curl's relative resolution of it is plain text work:
+ * a path from the root ("/a", not "//a") or from the base's directory ("a/b", not "./" or
+ * "../" first, no scheme), of characters that neither url.c's clean_ref() nor curl escapes or
+ * strips, without '%' or ':'. For such a ref curl (concat_url) joins the base's origin or
+ * directory and the ref, as RFC 3986 5.2 does, then parses the result: joining them here
+ * saves it writing the base out and parsing it once more. 0: not such a ref. *root: it
+ * starts with '/'. */
+static size_t joinable_ref(const char *ref, int *root) {
+  static const char ok[] = "-._~!$&'()*+,;=@/?";
+  size_t i = 0;
+  *root = ref[0] == '/';
+  if (*root ? ref[1] == '/' : (ref[0] == '.' || ref[0] == '?' || ref[0] == '/')) return 0;
+  for (; ref[i] != '\0' && ref[i] != '#'; i++) {
+    char c = ref[i];
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+          (c != '\0' && strchr(ok, c) != NULL)))
+      return 0;
+  }
+  return i;
+}
+
 int uvcrawl__url_resolve_base(const uvcrawl__urlbase_t *b, const char *ref, char **out) {
+  int root;
+  size_t n = b->joinable && ref != NULL ? joinable_ref(ref, &root) : 0;
+  if (n > 0 && n < 2048) {
+    char buf[4096];
+    size_t head = root ? b->origin_len : b->dir_len;
+    if (head + n < sizeof(buf)) {
+      memcpy(buf, b->str, head);
+      memcpy(buf + head, ref, n);
+      buf[head + n] = '\0';
+      /* Neither part holds a '%': one pass, as uvcrawl__url_resolve makes for ref. */
+      return resolve_once(NULL, buf, out);
+    }
+  }
   return resolve_with(b->u, NULL, ref, out);
 }
 

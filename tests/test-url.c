@@ -378,6 +378,40 @@ static void check_cache_overflow(void) {
   free(refs);
 }
 
+/* A base parsed once (refs joined to it as text where curl would only join them) gives what
+ * uvcrawl__url_resolve gives, for every pair. */
+static void check_base_cross(void) {
+  static const char *const bases[] = {
+    "http://h", "http://h/", "http://h/a/b.html", "http://u:p@h:81/a/b/", "http://[::1]/a/",
+    "http://h/a//b", "https://Example.COM/A/b", "http://h/a/b?q=/x/y", "http://h/%7ex/y",
+    "http://h/a/b#f", "http://h:80/x", "http://h/a/./b/../c", "HTTP://h/a b/c",
+  };
+  static const char *const refs[] = {
+    "a", "a.html", "a@b", "x;y=1", "a?b/c", "/", "/?q", "~u/", "a#b%zz", "(x)", "/p/1.html",
+    "/a/../b", "a/./b/../c", "a//b", "/a//b", "$&'*+,=!", "a?", "a#", "/#x", "-", "_x",
+    "a:b", "./a", "../a", "//h2/a", "?q", "#f", "a%41", "a b", "a\\b", "\xc3\xa9", "A.HTML",
+  };
+  for (size_t i = 0; i < COUNT(bases); i++) {
+    uvcrawl__urlbase_t *b = NULL;
+    int berr = uvcrawl__url_base_new(bases[i], &b);
+    for (size_t k = 0; k < COUNT(refs); k++) {
+      char *want = NULL, *got = NULL;
+      int werr = uvcrawl__url_resolve(bases[i], refs[k], &want);
+      if (berr != 0) {
+        ASSERT_NE(werr, 0);
+        continue;
+      }
+      int gerr = uvcrawl__url_resolve_base(b, refs[k], &got);
+      if (gerr != werr || (werr == 0 && strcmp(got, want) != 0))
+        FAIL("base \"%s\" ref \"%s\": %d \"%s\" against %d \"%s\"", bases[i], refs[k], gerr,
+             got ? got : "", werr, want ? want : "");
+      free(want);
+      free(got);
+    }
+    uvcrawl__url_base_free(b);
+  }
+}
+
 /* Absolute refs resolve without the base, and their results are shared by every directory. */
 static void check_absolute_refs(void) {
   static char *refs[] = {
@@ -479,6 +513,7 @@ int main(void) {
   ASSERT_NOT_NULL(cache);
   check_resolve_paths();
   check_absolute_refs();
+  check_base_cross();
   size_t pages = check_fixture_paths();
   check_cache_overflow();
   uint64_t hits, misses;
