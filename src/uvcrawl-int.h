@@ -368,6 +368,8 @@ typedef struct {
 
 /* Records a sample of us microseconds that ended at at_ns (uv_hrtime()). */
 void uvcrawl__hist_add(uvcrawl__hist_t *h, uint64_t us, uint64_t at_ns);
+/* Records n samples of 0 us (ticks an idle loop would have answered on time). */
+void uvcrawl__hist_add_idle(uvcrawl__hist_t *h, uint64_t n);
 /* Copies the worst samples into out, worst first; returns how many there are. */
 unsigned uvcrawl__hist_worst(const uvcrawl__hist_t *h, uint64_t at_ns[UVCRAWL_LAG_WORST],
                              uint64_t us[UVCRAWL_LAG_WORST]);
