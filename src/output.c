@@ -212,6 +212,12 @@ int uvcrawl__json_record(const uvcrawl_result_t *r, char **b, size_t *len, size_
   LIT(",\"error\":");
   STR(r->error);
   NUM_BEGIN();
+  PUT(",\"curl_code\":");
+  o = put_i64(o, r->curl_code);
+  PUT(",\"error_name\":");
+  NUM_END();
+  STR(r->error_name);
+  NUM_BEGIN();
   PUT(",\"ms\":");
   o = put_ms(o, r->ms);
   PUT(",\"links\":");
@@ -362,6 +368,26 @@ static void finish_close(uvcrawl__output_t *o) {
   free(o->writing.data);
   free(o);
   if (cb) cb(arg, error);
+}
+
+void uvcrawl__output_discard(uvcrawl__output_t *o) {
+  if (o->own_fd) {
+    uv_fs_t req;
+    uv_fs_close(NULL, &req, o->fd, NULL); /* synchronous: nothing was queued on the loop */
+    uv_fs_req_cleanup(&req);
+  }
+  free(o->pending.data);
+  free(o->writing.data);
+  free(o);
+}
+
+const char *uvcrawl__record_note(const uvcrawl__job_t *job) {
+  if (job->max_links && job->ngiven >= job->max_links)
+    return "link cap reached (max_links): later links on this page were not followed";
+  if (job->parse_capped)
+    return "page longer than the parse cap (max_parse): links after that point were not "
+           "followed";
+  return NULL;
 }
 
 void uvcrawl__output_close(uvcrawl__output_t *o, uvcrawl__output_cb cb, void *arg) {

@@ -14,10 +14,11 @@ static void on_iteration(uv_check_t *h) {
   iterations++;
 }
 
-static void on_done(uvcrawl_t *c, int status) {
+static void on_done(uvcrawl_t *c, int status, void *arg) {
+  (void)arg;
   ASSERT_EQ(status, 0);
-  uvcrawl_get_stats(c, &stats);
-  uvcrawl_close(c, NULL);
+  uvcrawl_get_stats(c, &stats, sizeof(stats));
+  uvcrawl_close(c, NULL, NULL);
 }
 
 int main(int argc, char **argv) {
@@ -27,19 +28,21 @@ int main(int argc, char **argv) {
   uv_loop_t loop;
   uv_check_t check;
   uvcrawl_t *c;
-  uvcrawl_options_t opts;
+  uvcrawl_options_t *opts;
   ASSERT_EQ(argc, 2);
   pid_t pid = siteproc_start(argv[1], args, &port);
   ASSERT_EQ(uv_loop_init(&loop), 0);
   uv_check_init(&loop, &check);
   uv_check_start(&check, on_iteration);
   uv_unref((uv_handle_t *)&check);
-  uvcrawl_options_init(&opts);
-  opts.max_inflight = 1; /* one request at a time: the loop waits 300 ms for each */
-  ASSERT_EQ(uvcrawl_create(&loop, &opts, &c), 0);
+  ASSERT_EQ(uvcrawl_options_new(&opts), 0);
+  /* One request at a time: the loop waits 300 ms for each. */
+  ASSERT_EQ(uvcrawl_options_set_int(opts, UVCRAWL_OPT_MAX_INFLIGHT, 1), 0);
+  ASSERT_EQ(uvcrawl_create(&loop, opts, &c), 0);
+  uvcrawl_options_free(opts);
   snprintf(seed, sizeof(seed), "http://127.0.0.1:%d/", port);
   ASSERT_EQ(uvcrawl_add_seed(c, seed), 0);
-  ASSERT_EQ(uvcrawl_start(c, NULL, on_done), 0);
+  ASSERT_EQ(uvcrawl_start(c, NULL, on_done, NULL), 0);
   ASSERT_EQ(uv_run(&loop, UV_RUN_DEFAULT), 0);
   uv_close((uv_handle_t *)&check, NULL);
   ASSERT_EQ(uv_run(&loop, UV_RUN_DEFAULT), 0);

@@ -10,11 +10,12 @@ static void reference(const uvcrawl_result_t *r, char *out, size_t n) {
   snprintf(out, n,
            "{\"url\":%s%s%s,\"status\":%ld,\"http_version\":%s%s%s,\"depth\":%d,"
            "\"referrer\":%s%s%s,\"content_type\":%s%s%s,\"bytes\":%llu,\"md5\":%s%s%s,"
-           "\"redirect\":%s%s%s,\"error\":%s%s%s,\"ms\":%.3f,\"links\":%u,\"attempts\":%u,"
+           "\"redirect\":%s%s%s,\"error\":%s%s%s,\"curl_code\":%d,\"error_name\":%s%s%s,"
+           "\"ms\":%.3f,\"links\":%u,\"attempts\":%u,"
            "\"external\":%s,\"broken\":%s,\"skipped\":%s%s%s,\"note\":%s%s%s}",
            Q(r->url), r->status, Q(r->http_version), r->depth, Q(r->referrer),
            Q(r->content_type), (unsigned long long)r->bytes, Q(r->md5), Q(r->redirect),
-           Q(r->error), r->ms, r->links, r->attempts, r->external ? "true" : "false",
+           Q(r->error), r->curl_code, Q(r->error_name), r->ms, r->links, r->attempts, r->external ? "true" : "false",
            r->broken ? "true" : "false", Q(r->skipped), Q(r->note));
 #undef Q
 }
@@ -59,6 +60,8 @@ int main(void) {
       r.attempts = (unsigned)k + (i == 3 ? 4294967290u : 0);
       r.external = (int)(i & 1);
       r.broken = (int)(k & 1);
+      r.curl_code = (int)status[k] - (int)k;
+      r.error_name = k & 1 ? "CURLE_X" : NULL;
       check(&r);
     }
   }
