@@ -235,9 +235,11 @@ int uvcrawl__json_record(const uvcrawl_result_t *r, char **b, size_t *len, size_
   if (r->warc_file != NULL) {
     LIT(",\"warc_file\":");
     STR(r->warc_file);
-    snprintf(num, sizeof(num), ",\"warc_offset\":%llu,\"warc_record_id\":",
-             (unsigned long long)r->warc_offset);
-    LIT(num);
+    NUM_BEGIN();
+    PUT(",\"warc_offset\":");
+    o = put_u64(o, r->warc_offset);
+    PUT(",\"warc_record_id\":");
+    NUM_END();
     STR(r->warc_record_id);
   }
   LIT("}");
