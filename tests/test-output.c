@@ -17,6 +17,12 @@ static void reference(const uvcrawl_result_t *r, char *out, size_t n) {
            Q(r->content_type), (unsigned long long)r->bytes, Q(r->md5), Q(r->redirect),
            Q(r->error), r->curl_code, Q(r->error_name), r->ms, r->links, r->attempts, r->external ? "true" : "false",
            r->broken ? "true" : "false", Q(r->skipped), Q(r->note));
+  if (r->warc_file != NULL) { /* the WARC fields, only when there is a WARC record */
+    size_t k = strlen(out) - 1;
+    snprintf(out + k, n - k, ",\"warc_file\":\"%s\",\"warc_offset\":%llu,"
+             "\"warc_record_id\":\"%s\"}", r->warc_file,
+             (unsigned long long)r->warc_offset, r->warc_record_id);
+  }
 #undef Q
 }
 
@@ -70,6 +76,14 @@ int main(void) {
     r.ms = (double)us / 1000.0;
     check(&r);
   }
+  static const uint64_t offsets[] = {0, 1, 1189, 4294967296ull, UINT64_MAX};
+  r.warc_file = "crawl-00001.warc.gz";
+  r.warc_record_id = "<urn:uuid:00000000-0000-4000-8000-000000000000>";
+  for (size_t i = 0; i < sizeof(offsets) / sizeof(offsets[0]); i++) {
+    r.warc_offset = offsets[i];
+    check(&r);
+  }
+  r.warc_file = NULL;
   r.ms = NAN;
   check(&r);
   r.ms = INFINITY;
