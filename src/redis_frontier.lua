@@ -40,6 +40,8 @@ local function offer(p, host, at)
     redis.call('ZREM', p .. 'ready', host) -- an ack offers it again
     return
   end
+  local nb = tonumber(redis.call('HGET', p .. 'h:' .. host, 'not_before') or '0')
+  if nb > at then at = nb end
   local cur = redis.call('ZSCORE', p .. 'ready', host)
   if cur == false or tonumber(cur) < at then
     redis.call('ZADD', p .. 'ready', at, host)
@@ -100,18 +102,23 @@ local function alive(p, worker)
          redis.call('SISMEMBER', p .. 'known', worker) == 0
 end
 
--- init(options, per_host, delay_ms, max_tries, ttl_ms) -> {'created'|'joined'} or
--- {'mismatch', stored options}. The first worker's options define the crawl.
+-- init(options, per_host, delay_ms, max_tries, ttl_ms[, ignore_robots, seeds]) ->
+-- {'created'|'joined', seeds}, {'mismatch', stored options} or {'absent', ''} (no such crawl,
+-- and no seeds to start it with). The first worker's options and
+-- seeds (newline-separated) define the crawl.
 redis.register_function('uvc_init', function(keys, args)
   local p = keys[1]
   local stored = redis.call('HGET', p .. 'cfg', 'options')
   if stored == false then
+    -- A worker without seeds joins a crawl; it never starts an empty one.
+    if args[7] == '' then return {'absent', ''} end
     redis.call('HSET', p .. 'cfg', 'options', args[1], 'per_host', args[2], 'delay_ms', args[3],
-               'max_tries', args[4], 'ttl_ms', args[5], 'state', 'running')
-    return {'created'}
+               'max_tries', args[4], 'ttl_ms', args[5], 'state', 'running',
+               'robots', args[6] or '0', 'seeds', args[7] or '', 'created', now_ms())
+    return {'created', args[7] or ''}
   end
   if stored ~= args[1] then return {'mismatch', stored} end
-  return {'joined'}
+  return {'joined', redis.call('HGET', p .. 'cfg', 'seeds') or ''}
 end)
 
 -- add(worker, then groups of 6: bucket, fingerprint, url, host, depth, referrer) -> how many
@@ -204,10 +211,7 @@ end)
 -- throttle_ms > 0 (a 429/503 or Retry-After) pushes the host back and doubles its delay;
 -- 0 lets a raised delay decay towards the crawl's. For a robots item, record is the body and
 -- throttle_ms the Crawl-delay (ms) it sets.
-redis.register_function('uvc_ack', function(keys, args)
-  local p, worker, token, url, record = keys[1], args[1], args[2], args[3], args[4]
-  local throttle = tonumber(args[5] or '0')
-  local now = now_ms()
+local function ack(p, now, worker, token, url, record, throttle)
   local l = redis.call('HGET', p .. 'lease', url)
   if not l then
     redis.call('HINCRBY', p .. 'stat', 'rejected', 1)
@@ -247,6 +251,43 @@ redis.register_function('uvc_ack', function(keys, args)
   redis.call('HINCRBY', p .. 'stat', 'done', 1)
   offer(p, host, at)
   return 1
+end
+
+redis.register_function('uvc_ack', function(keys, args)
+  return ack(keys[1], now_ms(), args[1], args[2], args[3], args[4], tonumber(args[5] or '0'))
+end)
+
+-- acks(worker, then groups of 4: token, url, record, throttle_ms) -> {1|0 ...}, one per
+-- group, as uvc_ack would answer each.
+redis.register_function('uvc_acks', function(keys, args)
+  local p, now, out = keys[1], now_ms(), {}
+  for i = 2, #args - 3, 4 do
+    table.insert(out, ack(p, now, args[1], args[i], args[i + 1], args[i + 2],
+                          tonumber(args[i + 3]) or 0))
+  end
+  return out
+end)
+
+-- throttle(worker, host, ms): the host answered 429/503 (or Retry-After) and a retry follows:
+-- nobody starts a request on it for ms, and its delay doubles (capped at a minute).
+redis.register_function('uvc_throttle', function(keys, args)
+  local p, host, ms, now = keys[1], args[2], tonumber(args[3]) or 0, now_ms()
+  local hk = p .. 'h:' .. host
+  local base = cfgnum(p, 'delay_ms')
+  local delay = tonumber(redis.call('HGET', hk, 'delay_ms') or base)
+  delay = math.max(delay * 2, base, 1)
+  if delay > 60000 then delay = 60000 end
+  redis.call('HSET', hk, 'delay_ms', delay, 'not_before', now + math.max(ms, delay))
+  if redis.call('ZSCORE', p .. 'ready', host) ~= false then offer(p, host, now) end
+  return 1
+end)
+
+-- leave(worker): the worker stops; its leases go back at the next claim of anyone.
+redis.register_function('uvc_leave', function(keys, args)
+  if redis.call('ZSCORE', keys[1] .. 'workers', args[1]) ~= false then
+    redis.call('ZADD', keys[1] .. 'workers', 0, args[1])
+  end
+  return 1
 end)
 
 -- heartbeat(worker) -> 1, or an error when the worker was declared dead.
@@ -257,7 +298,8 @@ redis.register_function('uvc_heartbeat', function(keys, args)
   return 1
 end)
 
--- status() -> {queued, leased, done, failed, seen, workers alive, requeued, rejected, finished}
+-- status() -> {queued, leased, done, failed, seen, workers alive, requeued, rejected, finished,
+-- ms since the crawl was created}
 -- finished is 1 when the crawl is over: running, nothing queued, no lease outstanding; it is
 -- decided here in one atomic read, and remembered.
 redis.register_function('uvc_status', function(keys, args)
@@ -274,7 +316,7 @@ redis.register_function('uvc_status', function(keys, args)
   end
   return {queued, leased, st('done'), st('failed'), st('seen'),
           redis.call('ZCOUNT', p .. 'workers', now, '+inf'), st('requeued'), st('rejected'),
-          finished}
+          finished, now - tonumber(redis.call('HGET', p .. 'cfg', 'created') or now)}
 end)
 
 -- robots(host) -> the robots.txt body acked for host, or nil.

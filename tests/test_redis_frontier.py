@@ -121,8 +121,8 @@ def main():
     try:
         assert r("FUNCTION", "LOAD", open(LUA).read()) == "uvcrawl"
         # identity: the first worker's options define the crawl
-        assert r("FCALL", "uvc_init", 1, P, "scope=host;depth=-1", 2, 0, 3, 300) == ["created"]
-        assert r("FCALL", "uvc_init", 1, P, "scope=host;depth=-1", 2, 0, 3, 300) == ["joined"]
+        assert r("FCALL", "uvc_init", 1, P, "scope=host;depth=-1", 2, 0, 3, 300) == ["created", ""]
+        assert r("FCALL", "uvc_init", 1, P, "scope=host;depth=-1", 2, 0, 3, 300) == ["joined", ""]
         assert r("FCALL", "uvc_init", 1, P, "scope=all", 2, 0, 3, 300) == \
             ["mismatch", "scope=host;depth=-1"]
 
@@ -207,7 +207,7 @@ def main():
 
         # a URL that keeps killing workers fails after max_tries (3)
         P2 = "uvc:{t2}:"
-        assert r("FCALL", "uvc_init", 1, P2, "x", 0, 0, 3, 50) == ["created"]
+        assert r("FCALL", "uvc_init", 1, P2, "x", 0, 0, 3, 50) == ["created", ""]
         r("HSET", P2 + "h:k:80", "robots", "done")
         assert r("FCALL", "uvc_add", 1, P2, "w0", *links(["http://k:80/poison"])) == 1
         for n in range(3):
@@ -256,7 +256,7 @@ def main():
         proc, r = start_redis(port, d)
         assert r("HLEN", P + "rec") == 21
         assert status(r)["finished"] == 1
-        assert r("FCALL", "uvc_init", 1, P, "scope=host;depth=-1", 2, 0, 3, 300) == ["joined"]
+        assert r("FCALL", "uvc_init", 1, P, "scope=host;depth=-1", 2, 0, 3, 300) == ["joined", ""]
         print("redis frontier: all checks passed")
     finally:
         proc.kill()
