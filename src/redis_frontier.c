@@ -1029,7 +1029,7 @@ void uvcrawl__rf_close(uvcrawl__rf_t *q, void (*cb)(void *arg), void *arg) {
   const char *argv[5] = {"FCALL", "uvc_leave", "1", q->prefix, q->id};
   size_t lens[5];
   for (int i = 0; i < 5; i++) lens[i] = strlen(argv[i]);
-  if (q->finished || !q->up ||
+  if (!q->up ||
       uvcrawl__redis_command(q->redis, on_left, q, 5, argv, lens) != 0)
     close_now(q);
 }
