@@ -31,6 +31,7 @@ extern const size_t uvcrawl__redis_lua_len;
 #define CLAIM_MAX 256   /* URLs asked for in one claim */
 #define POLL_MS 100     /* ask again this soon when nothing was ready */
 #define WAIT_MAX_MS 1000
+#define ABSENT_WAIT_MS 10000 /* a worker without seeds waits this long for the crawl */
 #define BUCKET_SHIFT 52 /* 4096 buckets of the seen set: intsets up to 2M URLs (README) */
 
 enum { H_UNKNOWN, H_LOOKUP, H_PARSING, H_TODO, H_FETCHING, H_READY };
@@ -913,14 +914,23 @@ int uvcrawl__rf_new(uv_loop_t *loop, uvcrawl__frontier_t *local, const uvcrawl__
   size_t lens[11];
   for (int i = 0; i < 11; i++) lens[i] = strlen(argv[i]);
   redisReply *r = redisCommandArgv(rc, 11, argv, lens);
+  /* Workers without seeds may start before the first one: wait a little for the crawl. */
+  for (int i = 0; i < ABSENT_WAIT_MS / 200 && r != NULL && r->type == REDIS_REPLY_ARRAY &&
+                  r->elements >= 1 && r->element[0]->type == REDIS_REPLY_STRING &&
+                  strcmp(r->element[0]->str, "absent") == 0;
+       i++) {
+    freeReplyObject(r);
+    usleep(200 * 1000);
+    r = redisCommandArgv(rc, 11, argv, lens);
+  }
   err = UVCRAWL_EREDIS;
   if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements < 2 ||
       r->element[0]->type != REDIS_REPLY_STRING || r->element[1]->type != REDIS_REPLY_STRING) {
     snprintf(why, whylen, "uvc_init: %s",
              r == NULL ? rc->errstr : r->type == REDIS_REPLY_ERROR ? r->str : "bad answer");
   } else if (strcmp(r->element[0]->str, "absent") == 0) {
-    snprintf(why, whylen, "there is no crawl '%s' yet: start its first worker with the seeds",
-             o->name);
+    snprintf(why, whylen, "no crawl '%s' after %d s: start its first worker with the seeds",
+             o->name, ABSENT_WAIT_MS / 1000);
     err = UVCRAWL_ENOSEED;
   } else if (strcmp(r->element[0]->str, "mismatch") == 0) {
     snprintf(why, whylen, "the crawl was started with other options:\n%s\nthis worker has:\n%s",

@@ -96,6 +96,15 @@ def export(redis, name):
     return records(path)
 
 
+def wait_created(redis, name, proc):
+    """Until the first worker has created the crawl (it has the seeds)."""
+    while proc.poll() is None:
+        code, _, _ = crawl("--redis", redis.url, "--crawl", name, "--status")
+        if code == 0:
+            return
+        time.sleep(0.02)
+
+
 def wait_requests(site, n, procs):
     """Until the site has answered n requests (or a worker has ended)."""
     while site.stats()["requests"] < n and all(p.poll() is None for p in procs):
@@ -124,6 +133,7 @@ def test_three_workers_exact_set_caps_and_robots():
             outs = [os.path.join(TMP, f"w{i}.jsonl") for i in range(3)]
             common = ["--per-host", 3, "--max-inflight", 16]
             procs = [worker(redis, "c1", outs[0], *common, site.root)]
+            wait_created(redis, "c1", procs[0])
             procs += [worker(redis, "c1", outs[i], *common) for i in (1, 2)]
             # A worker with other options is refused, with its own exit status.
             code, _, err = crawl("--redis", redis.url, "--crawl", "c1", "--per-host", 5, "-q",
