@@ -657,6 +657,9 @@ static void on_claim(void *arg, redisReply *reply) {
 static void maybe_claim(uvcrawl__rf_t *q) {
   if (q->closing || !q->up || q->claiming || q->finished || q->failed) return;
   if (q->held >= q->max_held) return; /* an ack calls again */
+  /* A claim per finished URL would be a round trip each: wait for a quarter of the window,
+   * unless nothing is left to start. */
+  if (q->rcount > 0 && q->max_held - q->held < (q->max_held + 3) / 4) return;
   uint64_t now = uv_now(q->loop);
   if (q->claim_after > now) {
     if (!uv_is_active((uv_handle_t *)&q->claim_timer))

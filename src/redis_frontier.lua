@@ -24,8 +24,17 @@ local function now_ms()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
+-- The crawl's settings, read once per call (a call sees one crawl: keys[1] never changes
+-- within it); fresh() at the start of every function forgets them.
+local cfgcache = {}
+local function fresh() cfgcache = {} end
 local function cfgnum(p, field)
-  return tonumber(redis.call('HGET', p .. 'cfg', field) or '0') or 0
+  local v = cfgcache[field]
+  if v == nil then
+    v = tonumber(redis.call('HGET', p .. 'cfg', field) or '0') or 0
+    cfgcache[field] = v
+  end
+  return v
 end
 
 -- A host may be offered again at `at` if it has URLs and a free slot.
@@ -107,6 +116,7 @@ end
 -- and no seeds to start it with). The first worker's options and
 -- seeds (newline-separated) define the crawl.
 redis.register_function('uvc_init', function(keys, args)
+  fresh()
   local p = keys[1]
   local stored = redis.call('HGET', p .. 'cfg', 'options')
   if stored == false then
@@ -124,16 +134,18 @@ end)
 -- add(worker, then groups of 6: bucket, fingerprint, url, host, depth, referrer) -> how many
 -- were new. Links already seen cost one SADD each and nothing else.
 redis.register_function('uvc_add', function(keys, args)
-  local p, now, added = keys[1], now_ms(), 0
+  fresh()
+  local p, now, added, touched = keys[1], now_ms(), 0, {}
   if not alive(p, args[1]) then return redis.error_reply('DEAD worker was declared dead') end
   for i = 2, #args - 5, 6 do
     if redis.call('SADD', p .. 's:' .. args[i], args[i + 1]) == 1 then
       local host = args[i + 3]
       redis.call('RPUSH', p .. 'q:' .. host, args[i + 2] .. '\t' .. args[i + 4] .. '\t' .. args[i + 5])
-      offer(p, host, now)
+      touched[host] = true
       added = added + 1
     end
   end
+  for host in pairs(touched) do offer(p, host, now) end -- once per host, not per link
   if added > 0 then
     redis.call('HINCRBY', p .. 'stat', 'queued', added)
     redis.call('HINCRBY', p .. 'stat', 'seen', added)
@@ -146,12 +158,13 @@ end)
 -- with its body before that host's URLs are handed out. wait_ms: when to ask again when
 -- nothing was ready (-1: nothing queued at all).
 redis.register_function('uvc_claim', function(keys, args)
+  fresh()
   local p, worker, n = keys[1], args[1], tonumber(args[2])
   local now = now_ms()
   if not alive(p, worker) then return redis.error_reply('DEAD worker was declared dead') end
   reap(p, now)
   beat(p, worker, now)
-  local out, got = {0}, 0
+  local out, got, taken = {0}, 0, 0
   local base_delay = cfgnum(p, 'delay_ms')
   local per_host = cfgnum(p, 'per_host')
   local hosts = redis.call('ZRANGEBYSCORE', p .. 'ready', '-inf', now, 'LIMIT', 0, n)
@@ -189,14 +202,15 @@ redis.register_function('uvc_claim', function(keys, args)
                    depth .. '\t' .. ref .. '\tU')
         redis.call('SADD', p .. 'wl:' .. worker, url)
         redis.call('HINCRBY', p .. 'tries', url, 1)
-        redis.call('HINCRBY', p .. 'stat', 'queued', -1)
         table.insert(out, {'U', url, depth, ref, tostring(tok)})
         got = got + 1
+        taken = taken + 1
       end
       redis.call('ZREM', p .. 'ready', host)
       offer(p, host, now + delay)
     end
   end
+  if taken > 0 then redis.call('HINCRBY', p .. 'stat', 'queued', -taken) end
   if got == 0 then
     local first = redis.call('ZRANGE', p .. 'ready', 0, 0, 'WITHSCORES')
     if first[2] then out[1] = math.max(1, tonumber(first[2]) - now)
@@ -224,7 +238,6 @@ local function ack(p, now, worker, token, url, record, throttle)
   end
   redis.call('HDEL', p .. 'lease', url)
   redis.call('SREM', p .. 'wl:' .. worker, url)
-  beat(p, worker, now)
   local hk = p .. 'h:' .. host
   local base = cfgnum(p, 'delay_ms')
   if kind == 'R' then
@@ -248,29 +261,39 @@ local function ack(p, now, worker, token, url, record, throttle)
   end
   redis.call('HSET', p .. 'rec', url, record)
   redis.call('HDEL', p .. 'tries', url)
-  redis.call('HINCRBY', p .. 'stat', 'done', 1)
   offer(p, host, at)
-  return 1
+  return 2 -- a URL done (1: a robots.txt)
+end
+
+-- The acks of one call: one heartbeat and one count for all of them.
+local function acks(p, worker, args, from, n)
+  local now, out, done = now_ms(), {}, 0
+  for i = from, from + 4 * (n - 1), 4 do
+    local r = ack(p, now, worker, args[i], args[i + 1], args[i + 2], tonumber(args[i + 3]) or 0)
+    if r == 2 then done = done + 1 end
+    table.insert(out, r > 0 and 1 or 0)
+  end
+  if done > 0 then redis.call('HINCRBY', p .. 'stat', 'done', done) end
+  if #out > 0 and redis.call('ZSCORE', p .. 'workers', worker) ~= false then beat(p, worker, now) end
+  return out
 end
 
 redis.register_function('uvc_ack', function(keys, args)
-  return ack(keys[1], now_ms(), args[1], args[2], args[3], args[4], tonumber(args[5] or '0'))
+  fresh()
+  return acks(keys[1], args[1], {args[1], args[2], args[3], args[4], args[5] or '0'}, 2, 1)[1]
 end)
 
 -- acks(worker, then groups of 4: token, url, record, throttle_ms) -> {1|0 ...}, one per
 -- group, as uvc_ack would answer each.
 redis.register_function('uvc_acks', function(keys, args)
-  local p, now, out = keys[1], now_ms(), {}
-  for i = 2, #args - 3, 4 do
-    table.insert(out, ack(p, now, args[1], args[i], args[i + 1], args[i + 2],
-                          tonumber(args[i + 3]) or 0))
-  end
-  return out
+  fresh()
+  return acks(keys[1], args[1], args, 2, math.floor((#args - 1) / 4))
 end)
 
 -- throttle(worker, host, ms): the host answered 429/503 (or Retry-After) and a retry follows:
 -- nobody starts a request on it for ms, and its delay doubles (capped at a minute).
 redis.register_function('uvc_throttle', function(keys, args)
+  fresh()
   local p, host, ms, now = keys[1], args[2], tonumber(args[3]) or 0, now_ms()
   local hk = p .. 'h:' .. host
   local base = cfgnum(p, 'delay_ms')
@@ -284,6 +307,7 @@ end)
 
 -- leave(worker): the worker stops; its leases go back at the next claim of anyone.
 redis.register_function('uvc_leave', function(keys, args)
+  fresh()
   if redis.call('ZSCORE', keys[1] .. 'workers', args[1]) ~= false then
     redis.call('ZADD', keys[1] .. 'workers', 0, args[1])
   end
@@ -292,6 +316,7 @@ end)
 
 -- heartbeat(worker) -> 1, or an error when the worker was declared dead.
 redis.register_function('uvc_heartbeat', function(keys, args)
+  fresh()
   local p, now = keys[1], now_ms()
   if not alive(p, args[1]) then return redis.error_reply('DEAD worker was declared dead') end
   beat(p, args[1], now)
@@ -303,6 +328,7 @@ end)
 -- finished is 1 when the crawl is over: running, nothing queued, no lease outstanding; it is
 -- decided here in one atomic read, and remembered.
 redis.register_function('uvc_status', function(keys, args)
+  fresh()
   local p, now = keys[1], now_ms()
   local function st(f) return tonumber(redis.call('HGET', p .. 'stat', f) or '0') end
   local queued, leased = st('queued'), redis.call('HLEN', p .. 'lease')
