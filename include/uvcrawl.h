@@ -266,6 +266,8 @@ UVCRAWL_EXTERN int uvcrawl_run_threads(const uvcrawl_options_t *opts, const char
 UVCRAWL_EXTERN int uvcrawl_join_cluster(uvcrawl_t *crawler, const char *redis_url,
                                         const char *name, unsigned lease_ms, unsigned max_tries,
                                         char *why, size_t whylen);
+/* Why on_done had UVCRAWL_EREDIS (valid until uvcrawl_close()), or NULL. */
+UVCRAWL_EXTERN const char *uvcrawl_cluster_error(const uvcrawl_t *crawler);
 /* Blocking, no loop. The crawl's progress as one JSON object (*json malloc'd: free() it). */
 UVCRAWL_EXTERN int uvcrawl_cluster_status(const char *redis_url, const char *name, char **json,
                                           char *why, size_t whylen);

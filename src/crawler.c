@@ -53,6 +53,7 @@ struct uvcrawl_s {
   const uvcrawl__item_t *acking; /* emit(): the record completes this item */
   char *identity;                /* the options that define a shared crawl */
   int fatal;                     /* the crawl ends with this status (Redis gave up on us) */
+  char *fatal_why;               /* and why */
   uvcrawl__linkgraph_t *graph; /* with options.check */
   long accept[MAX_ACCEPT][2];
   size_t naccept;
@@ -1261,6 +1262,7 @@ static void part_closed(uvcrawl_t *c) {
   free(c->idle);
   free(c->scratch);
   free(c->identity);
+  free(c->fatal_why);
   c->frontier = NULL;
   if (cb) cb(c);
   free(c);
@@ -1389,7 +1391,8 @@ static void rf_wake(void *arg) { schedule_tick(arg); }
 
 static void rf_fatal(void *arg, const char *why) {
   uvcrawl_t *c = arg;
-  (void)why;
+  free(c->fatal_why);
+  c->fatal_why = strdup(why);
   c->fatal = UVCRAWL_EREDIS;
   uvcrawl_stop(c);
 }
@@ -1541,3 +1544,5 @@ int uvcrawl_cluster_export(const char *redis_url, const char *name, const char *
   }
   return err;
 }
+
+const char *uvcrawl_cluster_error(const uvcrawl_t *c) { return c->fatal_why; }

@@ -12,6 +12,7 @@
  * gives them back. Acks go out under the identity that claimed. */
 #include <errno.h>
 #include <netdb.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,6 +86,8 @@ struct uvcrawl__rf_s {
   uint8_t gen;
   unsigned lease_ms, max_held;
   int ignore_robots;
+  const char *die_on;    /* test hook: SIGKILL ourselves on handing out a URL containing it */
+  int lookups_lost;      /* a robots lookup failed: ask again */
   int up, ever_up, finished, failed, closing;
   unsigned held;         /* leases claimed and not yet acked (or put into acks) */
   int claiming;          /* a claim or a status read is out */
@@ -320,6 +323,17 @@ static int is_dead(const redisReply *r) {
   return r != NULL && r->type == REDIS_REPLY_ERROR && strstr(r->str, "DEAD") != NULL;
 }
 
+/* An error that passes: Redis loading its data after a restart, a busy script... */
+static int is_transient(const redisReply *r) {
+  static const char *const codes[] = {"LOADING", "BUSY", "TRYAGAIN", "MASTERDOWN",
+                                      "CLUSTERDOWN"};
+  if (r == NULL) return 1;
+  if (r->type != REDIS_REPLY_ERROR) return 0;
+  for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
+    if (strncmp(r->str, codes[i], strlen(codes[i])) == 0) return 1;
+  return 0;
+}
+
 static void new_identity(uvcrawl__rf_t *q) {
   q->gen++;
   snprintf(q->id, sizeof(q->id), "%s#%u", q->base_id, (unsigned)q->gen);
@@ -329,12 +343,15 @@ static void id_of(const uvcrawl__rf_t *q, uint8_t gen, char *buf, size_t n) {
   snprintf(buf, n, "%s#%u", q->base_id, (unsigned)gen);
 }
 
+static void on_flush(uv_timer_t *t);
+
 static void on_batch(void *arg, redisReply *reply) {
   batch_t *b = arg;
   uvcrawl__rf_t *q = b->q;
   q->batches--;
   int ok = reply != NULL && reply->type != REDIS_REPLY_ERROR;
-  if (!ok && !q->closing && reply != NULL && !is_dead(reply)) {
+  int again = !ok && (is_transient(reply) || is_dead(reply));
+  if (!ok && !again && !q->closing) {
     char why[512];
     snprintf(why, sizeof(why), "Redis refused %s: %s", b->kind == 'A' ? "uvc_add" : "uvc_acks",
              reply->str);
@@ -342,7 +359,7 @@ static void on_batch(void *arg, redisReply *reply) {
   }
   if (b->kind == 'A') {
     add_t *v = b->v;
-    if (!ok && !q->closing) {
+    if (again && !q->closing) {
       /* Lost with the connection (or our identity died): send them again. */
       if (is_dead(reply)) new_identity(q);
       if (grow((void **)&q->adds, &q->capadds, q->nadds + b->n, sizeof(*v)) == 0) {
@@ -355,7 +372,7 @@ static void on_batch(void *arg, redisReply *reply) {
     free(v);
   } else {
     ack_t *v = b->v;
-    if (!ok && !q->closing && (reply == NULL) &&
+    if (again && !is_dead(reply) && !q->closing &&
         grow((void **)&q->acks, &q->capacks, q->nacks + b->n, sizeof(*v)) == 0) {
       memcpy(q->acks + q->nacks, v, b->n * sizeof(*v));
       q->nacks += b->n;
@@ -366,6 +383,8 @@ static void on_batch(void *arg, redisReply *reply) {
   }
   free(b);
   if (q->closing) return;
+  if (again && reply != NULL && !uv_is_active((uv_handle_t *)&q->flush_timer))
+    uv_timer_start(&q->flush_timer, on_flush, POLL_MS, 0); /* Redis is loading: not at once */
   schedule_flush(q);
   maybe_claim(q);
 }
@@ -540,8 +559,8 @@ static void on_robots_body(void *arg, redisReply *reply) {
   free(l);
   if (q->closing) return;
   if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
-    h->state = H_UNKNOWN; /* asked again when Redis is back (next claim of the host) */
-    if (q->up && h->nwait > 0) lookup_robots(q, h);
+    h->state = H_UNKNOWN; /* asked again after the next claim's answer */
+    q->lookups_lost = 1;
     return;
   }
   h->state = H_PARSING;
@@ -619,6 +638,11 @@ static void on_claim(void *arg, redisReply *reply) {
   q->claiming = 0;
   if (q->closing) return;
   if (reply == NULL) return; /* the connection went: claims resume when it is back */
+  if (is_transient(reply)) {
+    q->claim_after = uv_now(q->loop) + POLL_MS;
+    uv_timer_start(&q->claim_timer, on_claim_timer, POLL_MS, 0);
+    return;
+  }
   if (is_dead(reply)) {
     new_identity(q);
     maybe_claim(q);
@@ -633,6 +657,12 @@ static void on_claim(void *arg, redisReply *reply) {
     return;
   }
   long long wait = reply->element[0]->integer;
+  if (q->lookups_lost) {
+    q->lookups_lost = 0;
+    for (size_t i = 0; i < q->caphosts; i++)
+      if (q->hosts[i] && q->hosts[i]->state == H_UNKNOWN && q->hosts[i]->nwait > 0)
+        lookup_robots(q, q->hosts[i]);
+  }
   for (size_t i = 1; i < reply->elements; i++) take_item(q, reply->element[i]);
   if (reply->elements > 1) {
     wake(q);
@@ -758,6 +788,7 @@ static int rf_next(void *qv, uint64_t now_ns, uvcrawl__item_t *item, uint64_t *w
     host_t *h = origin_of(item->url, origin, sizeof(origin)) == 0 ? host_find(q, origin, 0)
                                                                    : NULL;
     item->disallowed = !allowed(h, item->url);
+    if (q->die_on != NULL && strstr(item->url, q->die_on) != NULL) raise(SIGKILL);
     return 1;
   }
   maybe_claim(q);
@@ -958,6 +989,7 @@ int uvcrawl__rf_new(uv_loop_t *loop, uvcrawl__frontier_t *local, const uvcrawl__
   q->lease_ms = o->lease_ms;
   q->max_held = o->max_held ? o->max_held : 64;
   q->ignore_robots = o->ignore_robots;
+  q->die_on = getenv("UVCRAWL_TEST_DIE_ON");
   char hn[64] = "host";
   gethostname(hn, sizeof(hn) - 1);
   hn[sizeof(hn) - 1] = '\0';

@@ -221,10 +221,49 @@ def test_kill9_redis_mid_crawl():
         redis.close()
 
 
+def test_url_that_keeps_killing_workers_fails():
+    redis = Redis()
+    try:
+        with Site("--pages", 200, "--delay", 2) as site:
+            want = {u for u, _, _ in site.expected()}
+            poison = sorted(u for u in want if "/missing/" in u)[0]
+            env = dict(os.environ, UVCRAWL_TEST_DIE_ON=poison[len(site.origin):])
+            # One lease each: only the poison is lost with a worker.
+            common = ["--max-tries", 2, "--lease", "300ms", "--max-inflight", 1]
+            outs = iter(os.path.join(TMP, f"x{i}.jsonl") for i in range(100))
+
+            def start(*seed):
+                return subprocess.Popen(
+                    [UVCRAWL, "-q", "--redis", redis.url, "--crawl", "c4", "-o", next(outs),
+                     *map(str, common), *seed], stdout=subprocess.DEVNULL,
+                    stderr=subprocess.PIPE, text=True, env=env)
+            procs = [start(site.root)]
+            wait_created(redis, "c4", procs[0])
+            procs.append(start())
+            deaths = 0
+            # Whoever takes the poison dies; a new worker replaces it, as a supervisor would.
+            while any(p.poll() is None for p in procs) and deaths < 10:
+                for i, p in enumerate(procs):
+                    if p.poll() == -signal.SIGKILL:
+                        deaths += 1
+                        procs[i] = start()
+                time.sleep(0.02)
+            for code, err in wait_all(procs):
+                check(code == 0, f"worker exit {code}: {err}")
+            check(deaths == 2, f"{deaths} workers died on {poison}, want --max-tries 2")
+            recs = {r["url"]: r for r in export(redis, "c4")}
+            check(set(recs) == want, f"export: missing {sorted(want - set(recs))[:5]}")
+            check("worker lost 2 times" in (recs[poison]["error"] or ""), f"{recs[poison]}")
+            s = status(redis, "c4")
+            check(s["failed"] == 1 and s["finished"], f"status {s}")
+    finally:
+        redis.close()
+
+
 if __name__ == "__main__":
     if shutil.which("redis-server") is None:
         print("SKIP: no redis-server")
         sys.exit(77)
     run_tests([test_three_workers_exact_set_caps_and_robots, test_kill9_worker_mid_crawl,
-               test_kill9_redis_mid_crawl])
+               test_kill9_redis_mid_crawl, test_url_that_keeps_killing_workers_fails])
     shutil.rmtree(TMP, ignore_errors=True)

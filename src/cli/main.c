@@ -219,7 +219,8 @@ static void on_result(uvcrawl_t *crawler, const uvcrawl_result_t *r) {
 static void on_done(uvcrawl_t *crawler, int status) {
   cli_t *cli = uvcrawl_get_data(crawler);
   if (status == UVCRAWL_EREDIS) {
-    fprintf(stderr, "uvcrawl: %s\n", uvcrawl_strerror(status));
+    const char *why = uvcrawl_cluster_error(crawler);
+    fprintf(stderr, "uvcrawl: %s\n", why ? why : uvcrawl_strerror(status));
     cli->exit_code = EXIT_RUNTIME;
   }
   if (cli->show_progress) draw_progress(cli, 1);
