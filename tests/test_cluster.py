@@ -221,6 +221,26 @@ def test_kill9_redis_mid_crawl():
         redis.close()
 
 
+def test_sigterm_worker_leaves_its_urls():
+    redis = Redis()
+    try:
+        with Site("--pages", 800, "--delay", 10) as site:
+            outs = [os.path.join(TMP, f"t{i}.jsonl") for i in range(2)]
+            # A lease longer than the test: only the worker's goodbye gives its URLs back.
+            common = ["--per-host", 4, "--max-inflight", 8, "--lease", "10m"]
+            procs = [worker(redis, "c5", outs[0], *common, site.root)]
+            wait_created(redis, "c5", procs[0])
+            procs.append(worker(redis, "c5", outs[1], *common))
+            wait_requests(site, len(site.expected()) // 3, procs)
+            procs[1].send_signal(signal.SIGTERM)
+            codes = wait_all(procs)
+            check(codes[0][0] == 0, f"worker 0: {codes[0]}")
+            check(codes[1][0] in (0, 130), f"worker 1: {codes[1]}")
+            check_exact(site, "c5", redis)
+    finally:
+        redis.close()
+
+
 def test_url_that_keeps_killing_workers_fails():
     redis = Redis()
     try:
@@ -229,7 +249,7 @@ def test_url_that_keeps_killing_workers_fails():
             poison = sorted(u for u in want if "/missing/" in u)[0]
             env = dict(os.environ, UVCRAWL_TEST_DIE_ON=poison[len(site.origin):])
             # One lease each: only the poison is lost with a worker.
-            common = ["--max-tries", 2, "--lease", "300ms", "--max-inflight", 1]
+            common = ["--max-tries", 2, "--lease", "1s", "--max-inflight", 1]
             outs = iter(os.path.join(TMP, f"x{i}.jsonl") for i in range(100))
 
             def start(*seed):
@@ -265,5 +285,6 @@ if __name__ == "__main__":
         print("SKIP: no redis-server")
         sys.exit(77)
     run_tests([test_three_workers_exact_set_caps_and_robots, test_kill9_worker_mid_crawl,
-               test_kill9_redis_mid_crawl, test_url_that_keeps_killing_workers_fails])
+               test_kill9_redis_mid_crawl, test_sigterm_worker_leaves_its_urls,
+               test_url_that_keeps_killing_workers_fails])
     shutil.rmtree(TMP, ignore_errors=True)
