@@ -57,6 +57,11 @@ local function offer(p, host, at)
   end
 end
 
+-- The least gap between request starts on a host: the crawl's delay or its Crawl-delay.
+local function host_base(p, hk)
+  return math.max(cfgnum(p, 'delay_ms'), tonumber(redis.call('HGET', hk, 'crawl_delay') or '0'))
+end
+
 local function release(p, host, kind)
   local hk = p .. 'h:' .. host
   if kind == 'R' then
@@ -239,11 +244,11 @@ local function ack(p, now, worker, token, url, record, throttle)
   redis.call('HDEL', p .. 'lease', url)
   redis.call('SREM', p .. 'wl:' .. worker, url)
   local hk = p .. 'h:' .. host
-  local base = cfgnum(p, 'delay_ms')
+  local base = host_base(p, hk)
   if kind == 'R' then
     redis.call('HSET', p .. 'robots', host, record)
     redis.call('HSET', hk, 'robots', 'done')
-    if throttle > base then redis.call('HSET', hk, 'delay_ms', throttle) end
+    if throttle > base then redis.call('HSET', hk, 'delay_ms', throttle, 'crawl_delay', throttle) end
     offer(p, host, now)
     return 1
   end
@@ -296,7 +301,7 @@ redis.register_function('uvc_throttle', function(keys, args)
   fresh()
   local p, host, ms, now = keys[1], args[2], tonumber(args[3]) or 0, now_ms()
   local hk = p .. 'h:' .. host
-  local base = cfgnum(p, 'delay_ms')
+  local base = host_base(p, hk)
   local delay = tonumber(redis.call('HGET', hk, 'delay_ms') or base)
   delay = math.max(delay * 2, base, 1)
   if delay > 60000 then delay = 60000 end
