@@ -165,6 +165,21 @@ def test_three_workers_exact_set_caps_and_robots():
         redis.close()
 
 
+def test_usage_and_unreachable_redis():
+    port = free_port()  # nothing listens there
+    url = f"redis://127.0.0.1:{port}"
+    code, _, err = crawl("--redis", url, "--crawl", "x", "-q", "http://127.0.0.1:1/")
+    check(code == 3 and str(port) in err, f"unreachable: {code} {err}")
+    code, _, err = crawl("--redis", url, "--crawl", "x", "--status")
+    check(code == 3, f"--status unreachable: {code} {err}")
+    for args in (["--redis", "http://127.0.0.1:1", "--crawl", "x"], ["--redis", url],
+                 ["--crawl", "x", "--status"], ["--redis", url, "--crawl", "a b"],
+                 ["--redis", url, "--crawl", "x", "--check", "http://127.0.0.1:1/"],
+                 ["--redis", url, "--crawl", "x", "--status", "--export"]):
+        code, _, err = crawl(*args)
+        check(code == 2, f"{args}: {code} {err}")
+
+
 def test_robots_rules_and_crawl_delay_shared():
     redis = Redis()
     rules = os.path.join(TMP, "robots.txt")
@@ -317,7 +332,7 @@ if __name__ == "__main__":
     if shutil.which("redis-server") is None:
         print("SKIP: no redis-server")
         sys.exit(77)
-    run_tests([test_three_workers_exact_set_caps_and_robots,
+    run_tests([test_usage_and_unreachable_redis, test_three_workers_exact_set_caps_and_robots,
                test_robots_rules_and_crawl_delay_shared, test_kill9_worker_mid_crawl,
                test_kill9_redis_mid_crawl, test_sigterm_worker_leaves_its_urls,
                test_url_that_keeps_killing_workers_fails])
