@@ -296,7 +296,7 @@ def test_url_that_keeps_killing_workers_fails():
             want = {u for u, _, _ in site.expected()}
             poison = sorted(u for u in want if "/missing/" in u)[0]
             env = dict(os.environ, UVCRAWL_TEST_DIE_ON=poison[len(site.origin):])
-            # One lease each: only the poison is lost with a worker.
+            # One lease each: little is lost with a worker but the poison.
             common = ["--max-tries", 2, "--lease", "1s", "--max-inflight", 1]
             outs = iter(os.path.join(TMP, f"x{i}.jsonl") for i in range(100))
 
@@ -322,8 +322,11 @@ def test_url_that_keeps_killing_workers_fails():
             recs = {r["url"]: r for r in export(redis, "c4")}
             check(set(recs) == want, f"export: missing {sorted(want - set(recs))[:5]}")
             check("worker lost 2 times" in (recs[poison]["error"] or ""), f"{recs[poison]}")
+            # A dying worker may also take a URL it finished whose ack was still waiting to go
+            # (acks are batched): those fail only if they are lost twice too.
+            failed = [r for r in recs.values() if "worker lost" in (r["error"] or "")]
             s = status(redis, "c4")
-            check(s["failed"] == 1 and s["finished"], f"status {s}")
+            check(s["finished"] and s["failed"] == len(failed) >= 1, f"status {s}")
     finally:
         redis.close()
 
