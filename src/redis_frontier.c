@@ -701,6 +701,9 @@ static void maybe_claim(uvcrawl__rf_t *q) {
       uv_timer_start(&q->claim_timer, on_claim_timer, q->claim_after - now, 0);
     return;
   }
+  /* What finished goes first: a worker that dies after this claim's answer loses no ack. */
+  send_adds(q);
+  send_acks(q);
   unsigned n = q->max_held - q->held;
   if (n > CLAIM_MAX) n = CLAIM_MAX;
   char num[16];
