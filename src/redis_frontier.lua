@@ -7,15 +7,17 @@
 --   cfg      hash   options (the crawl's identity), per_host, delay_ms, max_tries, ttl_ms, state
 --   stat     hash   queued, seen, done, failed, requeued, rejected
 --   s:<b>    set    seen URLs: 48-bit fingerprint integers in bucket b (an intset: ~8 bytes each)
---   q:<host> list   queued URLs of a host: "url \t depth \t referrer"
+--   q:<host> list   queued URLs of a host: "url \t depth \t losses \t referrer"
 --   ready    zset   hosts with queued URLs that may start a request; score: when (ms)
---   h:<host> hash   inflight, delay_ms (current, raised by throttling), robots (pending|done)
+--   h:<host> hash   inflight, delay_ms (current, raised by throttling), crawl_delay, not_before,
+--                   robots (pending|done)
 --   robots   hash   host -> robots.txt body as fetched (shared by every worker)
---   lease    hash   url -> "worker \t token \t host \t depth \t referrer \t kind"
---   wl:<w>   set    urls leased by worker w
+--   lease    hash   url -> "worker \t token \t host \t depth \t kind \t losses \t referrer"
+--                   (a dead worker's are found by reading it all: deaths are rare, leases few)
 --   workers  zset   live workers; score: when their heartbeat runs out (ms)
 --   known    set    every worker that ever joined (to tell a reaped one it is dead)
---   tries    hash   url -> claims so far (a URL that keeps killing workers fails after max_tries)
+--   losses (in the lease and queue entries): workers that died holding the URL; it fails
+--                   after max_tries instead of killing more
 --   rec      hash   url -> the record of its fetch (a JSON line), for export
 --   token    string the fencing counter
 
@@ -38,19 +40,22 @@ local function cfgnum(p, field)
 end
 
 -- A host may be offered again at `at` if it has URLs and a free slot.
-local function offer(p, host, at)
+-- (inflight and not_before as the caller read them, or nil: read here.)
+local function offer(p, host, at, inflight, nb)
   if redis.call('LLEN', p .. 'q:' .. host) == 0 then
     redis.call('ZREM', p .. 'ready', host)
     return
   end
+  if inflight == nil then
+    local h = redis.call('HMGET', p .. 'h:' .. host, 'inflight', 'not_before')
+    inflight, nb = tonumber(h[1] or '0'), tonumber(h[2] or '0')
+  end
   local per_host = cfgnum(p, 'per_host')
-  local inflight = tonumber(redis.call('HGET', p .. 'h:' .. host, 'inflight') or '0')
   if per_host > 0 and inflight >= per_host then
     redis.call('ZREM', p .. 'ready', host) -- an ack offers it again
     return
   end
-  local nb = tonumber(redis.call('HGET', p .. 'h:' .. host, 'not_before') or '0')
-  if nb > at then at = nb end
+  if (nb or 0) > at then at = nb end
   local cur = redis.call('ZSCORE', p .. 'ready', host)
   if cur == false or tonumber(cur) < at then
     redis.call('ZADD', p .. 'ready', at, host)
@@ -62,45 +67,54 @@ local function host_base(p, hk)
   return math.max(cfgnum(p, 'delay_ms'), tonumber(redis.call('HGET', hk, 'crawl_delay') or '0'))
 end
 
+-- Gives back a lease's slot; the host's requests in flight after it (URLs).
 local function release(p, host, kind)
   local hk = p .. 'h:' .. host
   if kind == 'R' then
     redis.call('HDEL', hk, 'robots')
-  else
-    if tonumber(redis.call('HGET', hk, 'inflight') or '0') > 0 then
-      redis.call('HINCRBY', hk, 'inflight', -1)
-    end
+    return 0
   end
+  local v = redis.call('HINCRBY', hk, 'inflight', -1)
+  if v < 0 then
+    redis.call('HSET', hk, 'inflight', 0)
+    v = 0
+  end
+  return v
 end
+
+local LEASE = '^([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t(.*)$'
+
 
 -- Puts back (or fails) every URL a dead worker held.
 local function reap(p, now)
   local dead = redis.call('ZRANGEBYSCORE', p .. 'workers', '-inf', now)
-  local max_tries = cfgnum(p, 'max_tries')
+  if #dead == 0 then return 0 end
+  local isdead = {}
   for _, w in ipairs(dead) do
-    local urls = redis.call('SMEMBERS', p .. 'wl:' .. w)
-    for _, url in ipairs(urls) do
-      local l = redis.call('HGET', p .. 'lease', url)
-      if l then
-        local lw, tok, host, depth, ref, kind = string.match(l, '^([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)$')
-        redis.call('HDEL', p .. 'lease', url)
-        release(p, host, kind)
-        local tries = tonumber(redis.call('HGET', p .. 'tries', url) or '0')
-        if kind ~= 'R' and max_tries > 0 and tries >= max_tries then
-          redis.call('HSET', p .. 'rec', url, cjson.encode({url = url, status = 0,
-            depth = tonumber(depth), error = 'worker lost ' .. tries .. ' times while fetching it'}))
-          redis.call('HINCRBY', p .. 'stat', 'done', 1)
-          redis.call('HINCRBY', p .. 'stat', 'failed', 1)
-        elseif kind ~= 'R' then
-          redis.call('LPUSH', p .. 'q:' .. host, url .. '\t' .. depth .. '\t' .. ref)
-          redis.call('HINCRBY', p .. 'stat', 'queued', 1)
-          redis.call('HINCRBY', p .. 'stat', 'requeued', 1)
-        end
-        offer(p, host, now)
-      end
-    end
-    redis.call('DEL', p .. 'wl:' .. w)
+    isdead[w] = true
     redis.call('ZREM', p .. 'workers', w)
+  end
+  local max_tries = cfgnum(p, 'max_tries')
+  local all = redis.call('HGETALL', p .. 'lease')
+  for i = 1, #all - 1, 2 do
+    local url = all[i]
+    local lw, tok, host, depth, kind, lost, ref = string.match(all[i + 1], LEASE)
+    if lw ~= nil and isdead[lw] then
+      redis.call('HDEL', p .. 'lease', url)
+      release(p, host, kind)
+      lost = (tonumber(lost) or 0) + 1
+      if kind ~= 'R' and max_tries > 0 and lost >= max_tries then
+        redis.call('HSET', p .. 'rec', url, cjson.encode({url = url, status = 0,
+          depth = tonumber(depth), error = 'worker lost ' .. lost .. ' times while fetching it'}))
+        redis.call('HINCRBY', p .. 'stat', 'done', 1)
+        redis.call('HINCRBY', p .. 'stat', 'failed', 1)
+      elseif kind ~= 'R' then
+        redis.call('LPUSH', p .. 'q:' .. host, url .. '\t' .. depth .. '\t' .. lost .. '\t' .. ref)
+        redis.call('HINCRBY', p .. 'stat', 'queued', 1)
+        redis.call('HINCRBY', p .. 'stat', 'requeued', 1)
+      end
+      offer(p, host, now)
+    end
   end
   return #dead
 end
@@ -145,7 +159,7 @@ redis.register_function('uvc_add', function(keys, args)
   for i = 2, #args - 5, 6 do
     if redis.call('SADD', p .. 's:' .. args[i], args[i + 1]) == 1 then
       local host = args[i + 3]
-      redis.call('RPUSH', p .. 'q:' .. host, args[i + 2] .. '\t' .. args[i + 4] .. '\t' .. args[i + 5])
+      redis.call('RPUSH', p .. 'q:' .. host, args[i + 2] .. '\t' .. args[i + 4] .. '\t0\t' .. args[i + 5])
       touched[host] = true
       added = added + 1
     end
@@ -176,13 +190,13 @@ redis.register_function('uvc_claim', function(keys, args)
   for _, host in ipairs(hosts) do
     if got >= n then break end
     local hk = p .. 'h:' .. host
-    local robots = redis.call('HGET', hk, 'robots')
+    local h = redis.call('HMGET', hk, 'robots', 'inflight', 'delay_ms', 'not_before')
+    local robots = h[1]
     if robots == false and cfgnum(p, 'robots') == 0 then
       -- The first worker here fetches robots.txt for everyone.
       local tok = redis.call('INCR', p .. 'token')
       redis.call('HSET', hk, 'robots', 'pending')
-      redis.call('HSET', p .. 'lease', host, worker .. '\t' .. tok .. '\t' .. host .. '\t0\t\tR')
-      redis.call('SADD', p .. 'wl:' .. worker, host)
+      redis.call('HSET', p .. 'lease', host, worker .. '\t' .. tok .. '\t' .. host .. '\t0\tR\t0\t')
       redis.call('ZREM', p .. 'ready', host)
       table.insert(out, {'R', host, '0', '', tostring(tok)})
       got = got + 1
@@ -190,29 +204,35 @@ redis.register_function('uvc_claim', function(keys, args)
       redis.call('ZREM', p .. 'ready', host) -- the robots ack offers it again
     else
       local take = 1
-      local inflight = tonumber(redis.call('HGET', hk, 'inflight') or '0')
-      local delay = tonumber(redis.call('HGET', hk, 'delay_ms') or base_delay)
+      local inflight = tonumber(h[2] or '0')
+      local delay = tonumber(h[3] or base_delay)
       -- Without a delay a host may give several URLs at once, up to its free slots.
       if delay == 0 then
         take = n - got
         if per_host > 0 and per_host - inflight < take then take = per_host - inflight end
       end
+      local items = {}
       for _ = 1, take do
         local item = redis.call('LPOP', p .. 'q:' .. host)
         if not item then break end
-        local url, depth, ref = string.match(item, '^([^\t]*)\t([^\t]*)\t(.*)$')
-        local tok = redis.call('INCR', p .. 'token')
-        redis.call('HINCRBY', hk, 'inflight', 1)
-        redis.call('HSET', p .. 'lease', url, worker .. '\t' .. tok .. '\t' .. host .. '\t' ..
-                   depth .. '\t' .. ref .. '\tU')
-        redis.call('SADD', p .. 'wl:' .. worker, url)
-        redis.call('HINCRBY', p .. 'tries', url, 1)
-        table.insert(out, {'U', url, depth, ref, tostring(tok)})
-        got = got + 1
-        taken = taken + 1
+        table.insert(items, item)
+      end
+      if #items > 0 then
+        -- One counter step and one slot count for the host's batch.
+        local tok = redis.call('INCRBY', p .. 'token', #items) - #items
+        inflight = redis.call('HINCRBY', hk, 'inflight', #items)
+        for _, item in ipairs(items) do
+          local url, depth, lost, ref = string.match(item, '^([^\t]*)\t([^\t]*)\t([^\t]*)\t(.*)$')
+          tok = tok + 1
+          redis.call('HSET', p .. 'lease', url, worker .. '\t' .. tok .. '\t' .. host .. '\t' ..
+                     depth .. '\tU\t' .. lost .. '\t' .. ref)
+          table.insert(out, {'U', url, depth, ref, tostring(tok)})
+        end
+        got = got + #items
+        taken = taken + #items
       end
       redis.call('ZREM', p .. 'ready', host)
-      offer(p, host, now + delay)
+      offer(p, host, now + delay, inflight, tonumber(h[4] or '0'))
     end
   end
   if taken > 0 then redis.call('HINCRBY', p .. 'stat', 'queued', -taken) end
@@ -230,30 +250,12 @@ end)
 -- throttle_ms > 0 (a 429/503 or Retry-After) pushes the host back and doubles its delay;
 -- 0 lets a raised delay decay towards the crawl's. For a robots item, record is the body and
 -- throttle_ms the Crawl-delay (ms) it sets.
-local function ack(p, now, worker, token, url, record, throttle)
-  local l = redis.call('HGET', p .. 'lease', url)
-  if not l then
-    redis.call('HINCRBY', p .. 'stat', 'rejected', 1)
-    return 0
-  end
-  local lw, tok, host, depth, ref, kind = string.match(l, '^([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)$')
-  if lw ~= worker or tok ~= token then
-    redis.call('HINCRBY', p .. 'stat', 'rejected', 1)
-    return 0
-  end
-  redis.call('HDEL', p .. 'lease', url)
-  redis.call('SREM', p .. 'wl:' .. worker, url)
-  local hk = p .. 'h:' .. host
-  local base = host_base(p, hk)
-  if kind == 'R' then
-    redis.call('HSET', p .. 'robots', host, record)
-    redis.call('HSET', hk, 'robots', 'done')
-    if throttle > base then redis.call('HSET', hk, 'delay_ms', throttle, 'crawl_delay', throttle) end
-    offer(p, host, now)
-    return 1
-  end
-  release(p, host, kind)
-  local delay = tonumber(redis.call('HGET', hk, 'delay_ms') or base)
+-- A URL's ack: its slot back, its host's delay adapted, its record kept.
+local function ack_url(p, now, url, record, throttle, host, hk)
+  local inflight = release(p, host, 'U')
+  local h = redis.call('HMGET', hk, 'crawl_delay', 'delay_ms', 'not_before')
+  local base = math.max(cfgnum(p, 'delay_ms'), tonumber(h[1] or '0'))
+  local delay = tonumber(h[2] or base)
   local at = now
   if throttle > 0 then
     delay = math.max(delay * 2, base, 1)
@@ -265,9 +267,30 @@ local function ack(p, now, worker, token, url, record, throttle)
     redis.call('HSET', hk, 'delay_ms', delay)
   end
   redis.call('HSET', p .. 'rec', url, record)
-  redis.call('HDEL', p .. 'tries', url)
-  offer(p, host, at)
+  offer(p, host, at, inflight, tonumber(h[3] or '0'))
   return 2 -- a URL done (1: a robots.txt)
+end
+
+local function ack(p, now, worker, token, url, record, throttle)
+  local l = redis.call('HGET', p .. 'lease', url)
+  if not l then
+    redis.call('HINCRBY', p .. 'stat', 'rejected', 1)
+    return 0
+  end
+  local lw, tok, host, _, kind = string.match(l, LEASE)
+  if lw ~= worker or tok ~= token then
+    redis.call('HINCRBY', p .. 'stat', 'rejected', 1)
+    return 0
+  end
+  redis.call('HDEL', p .. 'lease', url)
+  local hk = p .. 'h:' .. host
+  if kind ~= 'R' then return ack_url(p, now, url, record, throttle, host, hk) end
+  local base = host_base(p, hk)
+  redis.call('HSET', p .. 'robots', host, record)
+  redis.call('HSET', hk, 'robots', 'done')
+  if throttle > base then redis.call('HSET', hk, 'delay_ms', throttle, 'crawl_delay', throttle) end
+  offer(p, host, now)
+  return 1
 end
 
 -- The acks of one call: one heartbeat and one count for all of them.
