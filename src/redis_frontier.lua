@@ -30,13 +30,13 @@ end
 -- within it); fresh() at the start of every function forgets them.
 local cfgcache = {}
 local function fresh() cfgcache = {} end
+local CFG = {'per_host', 'delay_ms', 'max_tries', 'ttl_ms', 'robots'}
 local function cfgnum(p, field)
-  local v = cfgcache[field]
-  if v == nil then
-    v = tonumber(redis.call('HGET', p .. 'cfg', field) or '0') or 0
-    cfgcache[field] = v
+  if cfgcache.per_host == nil then -- all of them in one call
+    local v = redis.call('HMGET', p .. 'cfg', unpack(CFG))
+    for i, f in ipairs(CFG) do cfgcache[f] = tonumber(v[i] or '0') or 0 end
   end
-  return v
+  return cfgcache[field] or 0
 end
 
 -- A host may be offered again at `at` if it has URLs and a free slot.
@@ -120,8 +120,9 @@ local function reap(p, now)
 end
 
 local function beat(p, worker, now)
-  redis.call('ZADD', p .. 'workers', now + cfgnum(p, 'ttl_ms'), worker)
-  redis.call('SADD', p .. 'known', worker)
+  if redis.call('ZADD', p .. 'workers', now + cfgnum(p, 'ttl_ms'), worker) == 1 then
+    redis.call('SADD', p .. 'known', worker) -- a new member: first beat of this worker
+  end
 end
 
 -- A worker that was reaped must not go on: its leases went to others.
