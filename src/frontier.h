@@ -24,8 +24,8 @@ typedef struct {
   const char *(*robots_needed)(void *q);
   void (*robots_again)(void *q, const char *origin);
   /* What the robots.txt fetch of origin gave, before it is applied (NULL: nothing to share):
-   * status 0 when there was no answer (body is then the error text). */
-  void (*robots_fetched)(void *q, const char *origin, long status, const char *body,
+   * status 0 when there was no answer (body is then the error text, code curl's). */
+  void (*robots_fetched)(void *q, const char *origin, long status, int code, const char *body,
                          size_t len);
   void (*set_robots)(void *q, const char *origin, uvcrawl__robots_t *robots);
   /* 1 while the crawl may still give work (local: URLs queued; shared: not finished). */
@@ -60,8 +60,8 @@ typedef struct {
   void (*wake)(void *arg);  /* work, or the end of the crawl, may be there: pump */
   /* Another worker fetched origin's robots.txt (status 0: no answer, body the error): apply
    * it, then call set_robots. */
-  void (*robots_shared)(void *arg, const char *origin, long status, const char *body,
-                        size_t len);
+  void (*robots_shared)(void *arg, const char *origin, long status, int code,
+                        const char *body, size_t len);
   /* Redis said something this worker cannot go on after (why borrowed for the call). */
   void (*fatal)(void *arg, const char *why);
 } uvcrawl__rf_cbs_t;

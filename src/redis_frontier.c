@@ -23,6 +23,10 @@
 
 #include "frontier.h"
 #include "redis.h"
+#include "testhooks.h"
+
+static const char *test_die_on; /* testhooks.h */
+void uvcrawl__test_die_on(const char *substr) { test_die_on = substr; }
 
 extern const char uvcrawl__redis_lua[];
 extern const size_t uvcrawl__redis_lua_len;
@@ -570,19 +574,16 @@ static void on_robots_body(void *arg, redisReply *reply) {
   }
   h->state = H_PARSING;
   if (reply->type != REDIS_REPLY_STRING || reply->len < 1) {
-    q->cbs.robots_shared(q->arg, h->origin, 404, "", 0); /* nothing stored: no rules */
+    q->cbs.robots_shared(q->arg, h->origin, 404, 0, "", 0); /* nothing stored: no rules */
     return;
   }
-  /* "S<status>\n<body>" or "E<error text>" (see robots_fetched below). */
-  if (reply->str[0] == 'S') {
-    char *nl = memchr(reply->str, '\n', reply->len);
-    long status = strtol(reply->str + 1, NULL, 10);
-    const char *body = nl ? nl + 1 : "";
-    size_t len = nl ? reply->len - (size_t)(nl + 1 - reply->str) : 0;
-    q->cbs.robots_shared(q->arg, h->origin, status, body, len);
-  } else {
-    q->cbs.robots_shared(q->arg, h->origin, 0, reply->str + 1, reply->len - 1);
-  }
+  /* "S<status>\n<body>" or "E<curl code>\n<error text>" (see robots_fetched below). */
+  char *nl = memchr(reply->str, '\n', reply->len);
+  long num = strtol(reply->str + 1, NULL, 10);
+  const char *body = nl ? nl + 1 : "";
+  size_t len = nl ? reply->len - (size_t)(nl + 1 - reply->str) : 0;
+  if (reply->str[0] == 'S') q->cbs.robots_shared(q->arg, h->origin, num, 0, body, len);
+  else q->cbs.robots_shared(q->arg, h->origin, 0, (int)num, body, len);
 }
 
 static void take_item(uvcrawl__rf_t *q, const redisReply *it) {
@@ -846,15 +847,16 @@ static void rf_robots_again(void *qv, const char *origin) {
   q->todo[q->ntodo++] = h;
 }
 
-static void rf_robots_fetched(void *qv, const char *origin, long status, const char *body,
-                              size_t len) {
+static void rf_robots_fetched(void *qv, const char *origin, long status, int code,
+                              const char *body, size_t len) {
   uvcrawl__rf_t *q = qv;
   host_t *h = host_find(q, origin, 0);
   if (h == NULL) return;
   free(h->outcome);
   h->outcome = malloc(len + 24);
   if (h->outcome == NULL) return;
-  int n = status ? snprintf(h->outcome, 24, "S%ld\n", status) : snprintf(h->outcome, 24, "E");
+  int n = status ? snprintf(h->outcome, 24, "S%ld\n", status)
+                 : snprintf(h->outcome, 24, "E%d\n", code);
   memcpy(h->outcome + n, body, len);
   h->outcome_len = (size_t)n + len;
 }
@@ -997,7 +999,7 @@ int uvcrawl__rf_new(uv_loop_t *loop, uvcrawl__frontier_t *local, const uvcrawl__
   q->lease_ms = o->lease_ms;
   q->max_held = o->max_held ? o->max_held : 64;
   q->ignore_robots = o->ignore_robots;
-  q->die_on = getenv("UVCRAWL_TEST_DIE_ON");
+  q->die_on = test_die_on;
   char hn[64] = "host";
   gethostname(hn, sizeof(hn) - 1);
   hn[sizeof(hn) - 1] = '\0';
