@@ -1351,8 +1351,8 @@ int uvcrawl_join_cluster(uvcrawl_t *c, const char *redis_url, const char *name,
   if (whylen) why[0] = '\0';
   if (c->state != ST_IDLE || c->rf != NULL) return UVCRAWL_ESTATE;
   if (c->opts.check || c->journal || c->opts.sitemaps || c->opts.max_pages) {
-    snprintf(why, whylen, "a shared crawl does not take --check, --state, --sitemaps or "
-                          "--max-pages");
+    snprintf(why, whylen, "a shared crawl does not take the CHECK, STATE_DIR, SITEMAPS or "
+                          "MAX_PAGES options");
     return UV_ENOTSUP;
   }
   /* The seeds wait in the local queue: they go to Redis instead. */
