@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "frontier.h"
 #include "http.h"
 #include "retry.h"
 #include "scope.h"
@@ -43,7 +44,14 @@ struct uvcrawl_s {
   uvcrawl_options_t opts; /* the crawler's own deep copy */
   char *user_agent;
   uvcrawl__http_t *http; /* headers, credentials, proxy, the cookie jar */
-  uvcrawl__frontier_t *frontier;
+  uvcrawl__frontier_t *frontier; /* the seen set and string table; the queue in local mode */
+  const uvcrawl__fops_t *fops;   /* the queue: &uvcrawl__local_fops on frontier, or ... */
+  void *fq;
+  uvcrawl__rf_t *rf;             /* ... the shared one (uvcrawl_join_cluster), or NULL */
+  const uvcrawl__item_t *acking; /* emit(): the record completes this item */
+  char *identity;                /* the options that define a shared crawl */
+  int fatal;                     /* the crawl ends with this status (Redis gave up on us) */
+  char *fatal_why;               /* and why */
   uvcrawl__linkgraph_t *graph; /* with options.check */
   long accept[MAX_ACCEPT][2];
   size_t naccept;
@@ -252,6 +260,36 @@ static int open_journal(uvcrawl_t *c, const char *dir) {
                               &c->journal);
 }
 
+/* The options that decide which URLs a crawl fetches and how politely, as one string: the
+ * workers of a shared crawl must agree on it. NULL when out of memory. */
+static char *build_identity(const uvcrawl_options_t *o, const char *user_agent) {
+  char *b = NULL;
+  size_t len = 0, cap = 0;
+  char line[256];
+  snprintf(line, sizeof(line),
+           "uvcrawl cluster 1\nscope=%s\nmax_depth=%d\nper_host=%u\ndelay_ms=%u\n"
+           "random_delay=%d\nignore_robots=%d\nretries=%u\nmax_url_len=%u\nmax_links=%u\n"
+           "max_redirects=%u\nmax_parse=%llu\n",
+           o->scope ? o->scope : "host", o->max_depth, o->per_host, o->delay_ms,
+           o->random_delay, o->ignore_robots, o->retries, o->max_url_len, o->max_links,
+           o->max_redirects, (unsigned long long)o->max_parse);
+  int bad = uvcrawl__buf_add(&b, &len, &cap, line, strlen(line)) != 0;
+  const char *const *lists[2] = {o->include, o->exclude};
+  for (int k = 0; k < 2; k++)
+    for (size_t i = 0; lists[k] && lists[k][i]; i++) {
+      bad |= uvcrawl__buf_add(&b, &len, &cap, k ? "exclude=" : "include=", 8) != 0;
+      bad |= uvcrawl__buf_add(&b, &len, &cap, lists[k][i], strlen(lists[k][i])) != 0;
+      bad |= uvcrawl__buf_add(&b, &len, &cap, "\n", 1) != 0;
+    }
+  bad |= uvcrawl__buf_add(&b, &len, &cap, "user_agent=", 11) != 0;
+  bad |= user_agent == NULL || uvcrawl__buf_add(&b, &len, &cap, user_agent, strlen(user_agent) + 1) != 0;
+  if (bad) {
+    free(b);
+    return NULL;
+  }
+  return b;
+}
+
 static CURLcode global_init_result;
 static void global_init(void) {
   global_init_result = curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -281,6 +319,8 @@ static void free_parts(uvcrawl_t *c) {
   free(c->idle);
   free(c->scratch);
   uvcrawl__options_clear(&c->opts);
+  free(c->identity);
+  free(c->fatal_why);
   c->frontier = NULL;
 }
 
@@ -308,7 +348,11 @@ int uvcrawl_create(uv_loop_t *loop, const uvcrawl_options_t *opts, uvcrawl_t **o
                                             : "uvcrawl/" UVCRAWL_VERSION_STRING);
   c->idle = calloc(c->stats.inflight_cap, sizeof(*c->idle));
   c->frontier = uvcrawl__frontier_new();
-  if (c->user_agent == NULL || c->idle == NULL || c->frontier == NULL) goto fail;
+  c->fops = &uvcrawl__local_fops;
+  c->fq = c->frontier;
+  c->identity = build_identity(&c->opts, c->user_agent);
+  if (c->user_agent == NULL || c->idle == NULL || c->frontier == NULL || c->identity == NULL)
+    goto fail;
   if ((err = uvcrawl__http_new(&c->opts, &c->http)) != 0) goto fail;
   /* The setters checked these; parsed here into the forms the crawl uses. */
   if ((err = uvcrawl__accept_parse(c->opts.accept ? c->opts.accept : "200..299", c->accept,
@@ -555,7 +599,9 @@ static void page_finish(page_t *p) {
   r.links = (unsigned)p->job.ngiven;
   r.external = p->external;
   if (p->external) r.bytes = 0;
+  if (c->rf) c->acking = &p->item;
   emit(c, &r);
+  c->acking = NULL;
   page_free(p);
 }
 
@@ -586,10 +632,11 @@ static void emit(uvcrawl_t *c, uvcrawl_result_t *rp) {
     if (r.broken && uvcrawl__frontier_lookup(c->frontier, r.url, &interned, NULL))
       uvcrawl__linkgraph_broken(c->graph, interned, r.status, r.error, r.external);
   }
-  if (c->output || c->journal) {
+  if (c->output || c->journal || c->acking) {
     c->scratch_len = 0;
     if (uvcrawl__json_record(&r, &c->scratch, &c->scratch_len, &c->scratch_cap) == 0) {
       size_t line = c->scratch_len;
+      if (c->acking) c->fops->completed(c->fq, c->acking, c->scratch, line);
       if (c->output) {
         uvcrawl__output_append(c->output, c->scratch, line);
         uvcrawl__output_append(c->output, "\n", 1);
@@ -630,7 +677,7 @@ static void enqueue_hops(uvcrawl_t *c, const char *url, const page_t *from, unsi
       uvcrawl__frontier_lookup(c->frontier, from->item.url, &ref, NULL);
       emit_skipped(c, to, ref, depth, why);
     }
-  } else if (uvcrawl__frontier_add(c->frontier, url, from->item.url, depth) == 1) {
+  } else if (c->fops->add(c->fq, url, from->item.url, depth) == 1) {
     journal_record(c, 'D', url, from->item.url, depth);
     if (hops && uvcrawl__frontier_lookup(c->frontier, url, NULL, &state))
       *state |= (uint32_t)(hops > 255 ? 255 : hops) << HOPS_SHIFT;
@@ -649,7 +696,7 @@ static void enqueue(uvcrawl_t *c, const char *url, const page_t *from) {
 static void enqueue_sitemap(uvcrawl_t *c, const char *url, const char *referrer) {
   uint32_t *state;
   if (!in_scope(c, url)) return;
-  if (uvcrawl__frontier_add(c->frontier, url, referrer, 0) != 1) return;
+  if (c->fops->add(c->fq, url, referrer, 0) != 1) return;
   journal_record(c, 'S', url, referrer, 0);
   if (uvcrawl__frontier_lookup(c->frontier, url, NULL, &state)) *state |= URL_SITEMAP;
 }
@@ -743,7 +790,7 @@ static void on_robots_job_done(uvcrawl__job_t *job) {
       free(url);
     }
   }
-  uvcrawl__frontier_set_robots(c->frontier, p->robots_origin, r);
+  c->fops->set_robots(c->fq, p->robots_origin, r);
   page_free(p);
   pump(c);
 }
@@ -767,12 +814,12 @@ static void block_host(uvcrawl_t *c, const char *origin, const char *why, CURLco
 }
 
 /* RFC 9309 2.3.1: 2xx → parse (on the pool); 4xx → no rules; 5xx or 429 → the host is not
- * crawled; no answer at all → its URLs fail with that error. */
-static void robots_fetched(uvcrawl_t *c, page_t *p, CURL *easy, CURLcode code) {
+ * crawled; no answer at all (status 0, err says why) → its URLs fail with that error. The
+ * same whether this process fetched it or another worker of a shared crawl did. */
+static void robots_apply(uvcrawl_t *c, page_t *p, long status, CURLcode code,
+                         const char *err) {
   char why[CURL_ERROR_SIZE + 64];
-  p->easy = NULL;
-  release_easy(c, easy);
-  if (code == CURLE_OK && p->status >= 200 && p->status < 300 && c->state == ST_RUNNING) {
+  if (status >= 200 && status < 300 && c->state == ST_RUNNING) {
     p->job.body = p->body ? p->body : "";
     p->job.len = p->len;
     p->job.url = p->own_url;
@@ -782,22 +829,33 @@ static void robots_fetched(uvcrawl_t *c, page_t *p, CURL *easy, CURLcode code) {
     c->jobs++;
     return;
   }
-  if (code == CURLE_OK && p->status >= 400 && p->status < 500 && p->status != 429) {
-    uvcrawl__frontier_set_robots(c->frontier, p->robots_origin, uvcrawl__robots_allow_all());
+  if (status >= 400 && status < 500 && status != 429) {
+    c->fops->set_robots(c->fq, p->robots_origin, uvcrawl__robots_allow_all());
   } else {
-    if (code == CURLE_OK) {
+    if (status != 0) {
       snprintf(why, sizeof(why), "robots.txt answered %ld: the host is not crawled (RFC 9309)",
-               p->status);
+               status);
       block_host(c, p->robots_origin, why, code, 0);
     } else {
-      snprintf(why, sizeof(why), "robots.txt unreachable: %s",
-               p->errbuf[0] ? p->errbuf : curl_easy_strerror(code));
+      snprintf(why, sizeof(why), "robots.txt unreachable: %s", err);
       block_host(c, p->robots_origin, why, code, 1);
     }
-    uvcrawl__frontier_set_robots(c->frontier, p->robots_origin, uvcrawl__robots_disallow_all());
+    c->fops->set_robots(c->fq, p->robots_origin, uvcrawl__robots_disallow_all());
   }
   page_free(p);
   pump(c);
+}
+
+static void robots_fetched(uvcrawl_t *c, page_t *p, CURL *easy, CURLcode code) {
+  p->easy = NULL;
+  release_easy(c, easy);
+  const char *err = p->errbuf[0] ? p->errbuf : curl_easy_strerror(code);
+  long status = code == CURLE_OK ? p->status : 0;
+  if (c->fops->robots_fetched && c->state == ST_RUNNING) /* shared with the other workers */
+    c->fops->robots_fetched(c->fq, p->robots_origin, status, (int)code,
+                            status ? (p->body ? p->body : "") : err,
+                            status ? p->len : strlen(err));
+  robots_apply(c, p, status, code, err);
 }
 
 /* Our own socket(): it tells running out of fds apart from a failed connection. */
@@ -817,10 +875,10 @@ static void fd_backoff(uvcrawl_t *c, page_t *p, CURL *easy) {
   c->fd_pause_until = now + FD_PAUSE_MS * 1000000u;
   c->stats.fd_backoffs++;
   if (p->robots_origin) {
-    uvcrawl__frontier_robots_again(c->frontier, p->robots_origin);
+    c->fops->robots_again(c->fq, p->robots_origin);
   } else {
-    uvcrawl__frontier_done(c->frontier, &p->item, now, 0);
-    uvcrawl__frontier_retry(c->frontier, &p->item, c->fd_pause_until);
+    c->fops->done(c->fq, &p->item, now, 0);
+    c->fops->retry(c->fq, &p->item, c->fd_pause_until);
     c->started--;
   }
   p->easy = NULL;
@@ -847,14 +905,14 @@ static int retry_later(uvcrawl_t *c, page_t *p, CURL *easy, CURLcode code) {
   uint32_t throttle = 0;
   if (code == CURLE_OK && (p->status == 429 || p->status == 503))
     throttle = ra_ms ? (uint32_t)ra_ms : 1000;
-  uvcrawl__frontier_done(c->frontier, &p->item, now, throttle);
+  c->fops->done(c->fq, &p->item, now, throttle);
   if (!retryable(code, p->status) || p->too_big || p->item.attempts >= c->opts.retries ||
       c->state != ST_RUNNING)
     return 0;
   uint64_t wait_ms = ra_ms ? ra_ms : uvcrawl__backoff_ms(p->item.attempts, &c->rng);
   uvcrawl__item_t again = p->item;
   again.attempts++;
-  if (uvcrawl__frontier_retry(c->frontier, &again, now + wait_ms * 1000000u) != 0) return 0;
+  if (c->fops->retry(c->fq, &again, now + wait_ms * 1000000u) != 0) return 0;
   c->stats.retries++;
   c->started--; /* a retry does not use up --max-pages */
   p->easy = NULL;
@@ -1031,7 +1089,7 @@ static void on_wake(uv_timer_t *t) {
 }
 
 /* A URL robots.txt keeps us from: a skip record, or an error when robots.txt was unreachable. */
-static void report_disallowed(uvcrawl_t *c, const uvcrawl__item_t *item) {
+static void report_disallowed_record(uvcrawl_t *c, const uvcrawl__item_t *item) {
   for (size_t i = 0; i < c->nblocked; i++) {
     if (!uvcrawl__in_scope(item->url, (const char *const *)&c->blocked[i].origin, 1)) continue;
     if (!c->blocked[i].is_error) {
@@ -1052,6 +1110,12 @@ static void report_disallowed(uvcrawl_t *c, const uvcrawl__item_t *item) {
   emit_skipped(c, item->url, item->referrer, item->depth, "disallowed by robots.txt");
 }
 
+static void report_disallowed(uvcrawl_t *c, const uvcrawl__item_t *item) {
+  if (c->rf) c->acking = item;
+  report_disallowed_record(c, item);
+  c->acking = NULL;
+}
+
 /* Admits queued URLs while a slot is free (robots.txt first for a new host, then the next
  * URL of a host whose delay has passed); arms the wake timer for the earliest host that waits;
  * notices the end of the crawl. */
@@ -1066,15 +1130,15 @@ static void pump(uvcrawl_t *c) {
     return; /* the wake timer pumps again: a tick now would only spin */
   }
   while (may_admit(c)) {
-    if ((origin = uvcrawl__frontier_robots_needed(c->frontier)) != NULL) {
+    if ((origin = c->fops->robots_needed(c->fq)) != NULL) {
       memset(&item, 0, sizeof(item));
       fetch(c, &item, origin);
       continue;
     }
-    if (!uvcrawl__frontier_next(c->frontier, uv_hrtime(), &item, &wake)) break;
+    if (!c->fops->next(c->fq, uv_hrtime(), &item, &wake)) break;
     if (c->stats.resumed && uvcrawl__frontier_lookup(c->frontier, item.url, NULL, &state) &&
         (*state & URL_DONE)) {
-      if (!item.disallowed) uvcrawl__frontier_done(c->frontier, &item, uv_hrtime(), 0);
+      if (!item.disallowed) c->fops->done(c->fq, &item, uv_hrtime(), 0);
       continue; /* completed before the crash */
     }
     if (item.disallowed) {
@@ -1090,7 +1154,10 @@ static void pump(uvcrawl_t *c) {
     uv_timer_start(&c->wake, on_wake, ms, 0);
     return; /* URLs wait for a host's delay: the wake timer pumps again, no tick needed */
   }
-  if (c->inflight == 0 && c->jobs == 0 && c->state != ST_DONE) schedule_tick(c);
+  /* A shared frontier that waits for Redis wakes us itself: a tick now would only spin. */
+  if (c->inflight == 0 && c->jobs == 0 && c->state != ST_DONE &&
+      !(c->rf && c->state == ST_RUNNING && c->fops->more(c->fq)))
+    schedule_tick(c);
 }
 
 /* ---- lifecycle ----------------------------------------------------------------------- */
@@ -1103,7 +1170,7 @@ static void on_flushed(void *arg, int status) {
   c->state = ST_DONE;
   c->stats.wall_ms = (double)(uv_hrtime() - c->start_ns) / 1e6;
   if (uvcrawl__http_save(c->http) != 0) c->stats.output_errors = 1; /* --save-cookies */
-  if (c->on_done) c->on_done(c, was_stopped ? UV_ECANCELED : 0, c->cb_arg);
+  if (c->on_done) c->on_done(c, c->fatal ? c->fatal : was_stopped ? UV_ECANCELED : 0, c->cb_arg);
 }
 
 static void part_closed(uvcrawl_t *c) {
@@ -1144,11 +1211,14 @@ static void on_lag_sleep_closed(uv_handle_t *h) {
   part_closed(UVCRAWL_CONTAINER_OF((uv_prepare_t *)h, uvcrawl_t, lag_sleep));
 }
 
+static void on_rf_closed(void *arg) { part_closed(arg); }
+
 static void teardown(uvcrawl_t *c) {
   while (c->nidle > 0) curl_easy_cleanup(c->idle[--c->nidle]);
   if (c->mirror_fd >= 0) close(c->mirror_fd);
   c->mirror_fd = -1;
-  c->closing_parts = 7 + (c->output != NULL) + (c->journal != NULL);
+  c->closing_parts = 7 + (c->output != NULL) + (c->journal != NULL) + (c->rf != NULL);
+  if (c->rf) uvcrawl__rf_close(c->rf, on_rf_closed, c);
   uvcrawl__engine_close(c->engine, on_engine_closed, c);
   if (c->output) uvcrawl__output_close(c->output, on_output_closed, c);
   if (c->journal) uvcrawl__output_close(c->journal, on_output_closed, c);
@@ -1168,7 +1238,7 @@ static void on_tick(uv_timer_t *t) {
   }
   pump(c);
   if (c->inflight > 0 || c->jobs > 0 || c->state == ST_DONE || c->state == ST_IDLE) return;
-  if (c->state == ST_RUNNING && uvcrawl__frontier_queued(c->frontier) > 0 &&
+  if (c->state == ST_RUNNING && c->fops->more(c->fq) &&
       (c->opts.max_pages == 0 || c->started < c->opts.max_pages))
     return;
   uv_timer_stop(&c->tick);
@@ -1245,7 +1315,7 @@ int uvcrawl_get_stats(const uvcrawl_t *c, uvcrawl_stats_t *stats, size_t size) {
 static void fill_stats(const uvcrawl_t *c, uvcrawl_stats_t *s) {
   *s = c->stats;
   s->inflight = c->inflight;
-  s->queued = c->frontier ? uvcrawl__frontier_queued(c->frontier) : 0;
+  s->queued = c->frontier ? c->fops->queued(c->fq) : 0;
   s->seen = c->frontier ? uvcrawl__frontier_seen(c->frontier) : 0;
   if (c->engine) uvcrawl__engine_sockets(c->engine, &s->fds_max);
   s->lag_p50_ms = uvcrawl__hist_quantile_ms(&c->lag, 0.50);
@@ -1262,3 +1332,165 @@ static void fill_stats(const uvcrawl_t *c, uvcrawl_stats_t *s) {
   if (c->state == ST_RUNNING || c->state == ST_STOPPING)
     s->wall_ms = (double)(uv_hrtime() - c->start_ns) / 1e6;
 }
+
+/* ---- a crawl shared through Redis (frontier.h, redis_frontier.c) ------------------------- */
+
+static void rf_wake(void *arg) { schedule_tick(arg); }
+
+static void rf_fatal(void *arg, const char *why) {
+  uvcrawl_t *c = arg;
+  free(c->fatal_why);
+  c->fatal_why = strdup(why);
+  c->fatal = UVCRAWL_EREDIS;
+  uvcrawl_stop(c);
+}
+
+/* Another worker fetched origin's robots.txt: the same decisions as after our own fetch. */
+static void rf_robots_shared(void *arg, const char *origin, long status, int code,
+                             const char *body, size_t len) {
+  uvcrawl_t *c = arg;
+  page_t *p = calloc(1, sizeof(*p));
+  size_t n = strlen(origin) + sizeof("/robots.txt");
+  char *err = malloc(len + 1);
+  if (p == NULL || err == NULL || (p->own_url = malloc(n)) == NULL ||
+      (len > 0 && (p->body = malloc(len)) == NULL)) {
+    if (p) free(p->own_url);
+    free(p);
+    free(err);
+    c->fops->set_robots(c->fq, origin, uvcrawl__robots_allow_all()); /* lenient, as on ENOMEM */
+    return;
+  }
+  memcpy(err, body, len);
+  err[len] = '\0';
+  if (len > 0) memcpy(p->body, body, len);
+  p->len = p->cap = len;
+  snprintf(p->own_url, n, "%s/robots.txt", origin);
+  p->c = c;
+  p->robots_origin = origin; /* the shared frontier's string, valid until it is closed */
+  p->status = status;
+  p->next = c->pages;
+  if (c->pages) c->pages->prev = p;
+  c->pages = p;
+  robots_apply(c, p, status, (CURLcode)code, err);
+  free(err);
+}
+
+/* A seed the crawl was started with: its origin is in scope (nothing is queued here). */
+static int adopt_seed(uvcrawl_t *c, const char *url) {
+  char *norm;
+  int err = uvcrawl__url_resolve(NULL, url, &norm);
+  if (err == 0) err = add_origin(c, norm);
+  char **sd = err ? NULL : realloc(c->seeds, (c->nseeds + 1) * sizeof(*sd));
+  if (err == 0 && sd == NULL) err = UV_ENOMEM;
+  if (err) {
+    free(norm);
+    return err;
+  }
+  c->seeds = sd;
+  const char *auth = strstr(norm, "://");
+  char *slash = auth ? strchr(auth + 3, '/') : NULL, *q = slash ? strchr(slash, '?') : NULL;
+  if (q) *q = '\0';
+  char *last = strrchr(norm, '/');
+  if (last && last >= slash) last[1] = '\0';
+  c->seeds[c->nseeds++] = norm;
+  return 0;
+}
+
+static int cmp_str(const void *a, const void *b) {
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+int uvcrawl_join_cluster(uvcrawl_t *c, const char *redis_url, const char *name,
+                         unsigned lease_ms, unsigned max_tries, char *why, size_t whylen) {
+  uvcrawl__item_t item;
+  const char **mine = NULL;
+  size_t n = 0;
+  char *seeds = NULL, *stored = NULL;
+  size_t len = 0, cap = 0;
+  int err = 0;
+  if (whylen) why[0] = '\0';
+  if (c->state != ST_IDLE || c->rf != NULL) return UVCRAWL_ESTATE;
+  if (c->opts.check || c->journal || c->opts.sitemaps || c->opts.max_pages) {
+    snprintf(why, whylen, "a shared crawl does not take the CHECK, STATE_DIR, SITEMAPS or "
+                          "MAX_PAGES options");
+    return UV_ENOTSUP;
+  }
+  /* The seeds wait in the local queue: they go to Redis instead. */
+  while (uvcrawl__frontier_pop(c->frontier, &item)) {
+    const char **m = realloc(mine, (n + 1) * sizeof(*m));
+    if (m == NULL) {
+      free(mine);
+      return UV_ENOMEM;
+    }
+    mine = m;
+    mine[n++] = item.url;
+  }
+  if (n > 0) qsort(mine, n, sizeof(*mine), cmp_str);
+  for (size_t i = 0; i < n && err == 0; i++)
+    if (uvcrawl__buf_add(&seeds, &len, &cap, mine[i], strlen(mine[i])) != 0 ||
+        uvcrawl__buf_add(&seeds, &len, &cap, i + 1 < n ? "\n" : "", i + 1 < n ? 1 : 0) != 0)
+      err = UV_ENOMEM;
+  if (err == 0 && uvcrawl__buf_add(&seeds, &len, &cap, "", 1) != 0) err = UV_ENOMEM;
+  uvcrawl__rf_opts_t o;
+  memset(&o, 0, sizeof(o));
+  o.redis_url = redis_url;
+  o.name = name;
+  o.identity = c->identity;
+  o.seeds = seeds;
+  o.per_host = c->opts.per_host;
+  o.delay_ms = c->opts.delay_ms;
+  o.lease_ms = lease_ms ? lease_ms : 30000;
+  o.max_tries = max_tries ? max_tries : 5;
+  o.ignore_robots = c->opts.ignore_robots;
+  o.max_held = c->stats.inflight_cap;
+  uvcrawl__rf_cbs_t cbs = {rf_wake, rf_robots_shared, rf_fatal};
+  uvcrawl__rf_t *rf = NULL;
+  if (err == 0)
+    err = uvcrawl__rf_new(c->loop, c->frontier, &o, &cbs, c, &stored, why, whylen, &rf);
+  if (err == 0) {
+    c->rf = rf; /* from here the crawler's close closes it */
+    c->fops = &uvcrawl__rf_fops;
+    c->fq = rf;
+    if (n > 0 && strcmp(stored, seeds) != 0) {
+      snprintf(why, whylen, "the crawl was started with other seeds:\n%s", stored);
+      err = UVCRAWL_ECLUSTER;
+    }
+  }
+  for (size_t i = 0; err == 0 && i < n; i++)
+    if (uvcrawl__rf_push(rf, mine[i], NULL, 0) < 0) err = UV_ENOMEM;
+  /* A worker started without seeds takes the crawl's, for its scope. */
+  for (char *s = stored, *e; err == 0 && n == 0 && s && *s; s = e + (*e != '\0')) {
+    e = s + strcspn(s, "\n");
+    char save = *e;
+    *e = '\0';
+    err = adopt_seed(c, s);
+    *e = save;
+    if (save == '\0') break;
+  }
+  free(stored);
+  free(seeds);
+  free(mine);
+  return err;
+}
+
+int uvcrawl_cluster_status(const char *redis_url, const char *name, char **json, char *why,
+                           size_t whylen) {
+  return uvcrawl__rf_status(redis_url, name, json, why, whylen);
+}
+
+int uvcrawl_cluster_export(const char *redis_url, const char *name, const char *path,
+                           uint64_t *n, char *why, size_t whylen) {
+  int fd = strcmp(path, "-") == 0 ? 1 : open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    snprintf(why, whylen, "cannot write %s: %s", path, strerror(errno));
+    return -errno;
+  }
+  int err = uvcrawl__rf_export(redis_url, name, fd, n, why, whylen);
+  if (fd != 1 && close(fd) != 0 && err == 0) {
+    snprintf(why, whylen, "cannot write %s: %s", path, strerror(errno));
+    err = UV_EIO;
+  }
+  return err;
+}
+
+const char *uvcrawl_cluster_error(const uvcrawl_t *c) { return c->fatal_why; }
