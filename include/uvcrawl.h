@@ -123,6 +123,16 @@ typedef struct {
   int parser;                /* link extraction: UVCRAWL_PARSER_FAST (default: a streaming
                                 scanner, gumbo for the pages it cannot be sure of) or
                                 UVCRAWL_PARSER_GUMBO (gumbo for every page, within max_parse) */
+  /* Mirrors to browse offline (wget's -p, -k, -E). */
+  int page_requisites;       /* fetch the requisites of every crawled page (images, style
+                                sheets and what they import, scripts, media, icons: see
+                                doc/uvcrawl.1) also on other hosts and past max_depth, without
+                                crawling those hosts further; their robots.txt is obeyed */
+  int convert_links;         /* with mirror_dir: once the crawl is done, rewrite the links of
+                                every saved HTML and CSS file, to a relative path where the
+                                target was saved, else to its absolute URL */
+  int adjust_extension;      /* with mirror_dir: save text/html as NAME.html and text/css as
+                                NAME.css when the URL's name does not end so */
 } uvcrawl_options_t;
 
 #define UVCRAWL_PARSER_FAST 0
@@ -187,6 +197,9 @@ typedef struct {
   uint64_t parse_fast;     /* HTML pages whose links the fast scanner gave */
   uint64_t parse_bailouts; /* HTML pages it handed to gumbo (the rest of the parsed ones were
                               gumbo's because options.parser asked for it) */
+  uint64_t convert_total;  /* convert_links: saved HTML and CSS files to convert */
+  uint64_t converted;      /* ... converted so far (files rewritten or already right) */
+  uint64_t convert_errors; /* ... that could not be read or written back */
 } uvcrawl_stats_t;
 
 /* A broken URL and every page that links it (pointers borrowed for the callback). */
