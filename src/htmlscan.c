@@ -85,6 +85,7 @@ typedef struct {
   size_t template_depth;
   int in_select; /* the "in select" insertion mode: most start tags are dropped */
   size_t table_open; /* <table>s open: table parts outside one are dropped */
+  int table_nested;  /* a <table> while one was open: it may have closed that one instead */
   int form_open;     /* a <form> inside a form is dropped */
   int html_style, body_style; /* later <html>/<body> tags only add attributes not there yet */
   uvcrawl__htmlspan_cb span_cb; /* span mode (conversion): report where values are */
@@ -1022,6 +1023,7 @@ static int take_style(scan_t *s, const tag_t *t) {
       case TAG_FRAME: return 0;
       case TAG_CAPTION: case TAG_COLGROUP: case TAG_COL: case TAG_TBODY: case TAG_TFOOT:
       case TAG_THEAD: case TAG_TR: case TAG_TD: case TAG_TH:
+        if (s->table_nested) return bail(s, UVCRAWL__HTMLSCAN_STYLE);
         if (s->table_open == 0) return 0; /* dropped outside a table */
         break;
       case TAG_FORM:
@@ -1210,7 +1212,10 @@ static int html_start_tag(scan_t *s, const tag_t *t, const char **p) {
     case TAG_THEAD: case TAG_TR: case TAG_TD: case TAG_TH:
       if (s->template_depth > 0) return bail(s, UVCRAWL__HTMLSCAN_TEMPLATE_TABLE);
       return 0;
-    case TAG_TABLE: s->table_seen = 1; s->table_open++; return 0;
+    case TAG_TABLE:
+      s->table_seen = 1;
+      if (s->table_open++ > 0) s->table_nested = 1;
+      return 0;
     case TAG_FORM: s->form_open = 1; return 0;
     case TAG_TEMPLATE: s->template_depth++; return 0;
     case TAG_SVG: return t->self_closing ? 0 : push_foreign(s, t, NS_SVG);
