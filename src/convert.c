@@ -534,12 +534,17 @@ static int css_span(void *arg, const char *url, size_t len, size_t start, size_t
   sb_t ref = {0};
   (void)len;
   c->err = convert_ref(c->cv, c->from, c->against, url, &ref);
-  if (c->err == 0 && ref.len > 0 && start >= c->copied) {
+  sb_t esc = {0};
+  if (c->err == 0 && ref.len > 0) sb_css_url(&esc, ref.s);
+  if (c->err == 0 && esc.len > 0 && start >= c->copied &&
+      (esc.len != end - start || memcmp(esc.s, c->css + start, esc.len) != 0)) {
     sb_add(&c->out, c->css + c->copied, start - c->copied);
-    sb_css_url(&c->out, ref.s);
+    sb_add(&c->out, esc.s, esc.len);
     c->copied = end;
     c->changed = 1;
   }
+  if (esc.err) c->err = esc.err;
+  free(esc.s);
   free(ref.s);
   if (c->out.err) c->err = c->out.err;
   return c->err;
