@@ -1192,7 +1192,9 @@ static int html_start_tag(scan_t *s, const tag_t *t, const char **p) {
       case TAG_SELECT: s->in_select = 0; return 0; /* acts as </select> */
       case TAG_INPUT: case TAG_KEYGEN: case TAG_TEXTAREA: s->in_select = 0; break;
       case TAG_SCRIPT: break;
-      case TAG_OPTION: case TAG_OPTGROUP: return take_style(s, t);
+      case TAG_OPTION: case TAG_OPTGROUP:
+      case TAG_HTML: /* in-body rules: its attributes go to the html element */
+        return take_style(s, t);
       case TAG_TEMPLATE: return bail(s, UVCRAWL__HTMLSCAN_SELECT);
       default:
         /* "in select in table" closes the select at a table part: which mode is on needs the
