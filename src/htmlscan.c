@@ -927,7 +927,7 @@ static int want_for(int id, int foreign) {
     case TAG_AUDIO: case TAG_TRACK: return WANT_STYLE | (foreign ? 0 : WANT_SRC);
     case TAG_OBJECT: return WANT_STYLE | (foreign ? 0 : WANT_DATA);
     case TAG_INPUT: return WANT_STYLE | (foreign ? 0 : WANT_SRC | WANT_TYPE);
-    case TAG_META: return WANT_STYLE | (foreign ? 0 : WANT_META);
+    case TAG_META: return WANT_STYLE | WANT_META; /* a breakout tag: HTML wherever it is */
     default: return WANT_STYLE;
   }
 }

@@ -354,6 +354,29 @@ def test_requisites_convert_adjust():
         cdn.close()
 
 
+def test_requisites_past_max_depth():
+    """-p --max-depth 0: the seed's requisites (and a style sheet's imports) but no page."""
+    site, cdn = make_sites()
+    try:
+        root = os.path.join(TMP, "depth0")
+        code, err, recs = uvcrawl_mirror(site, root, "--max-depth", 0)
+        check(code == 0, f"exit {code}: {err}")
+        got = {r["url"] for r in recs if r["status"] == 200}
+        for path in ("/css/site.css", "/css/more.css", "/img/more.png", "/fonts/f.woff2",
+                     "/img/a-2x.png", "/media/subs.vtt", "/img/button.png"):
+            check(site.origin + path in got, f"requisite {path} not fetched")
+        check(cdn.origin + "/fonts/cdn.woff2" in got, "the CDN sheet's font not fetched")
+        for path in ("/page", "/sub/", "/refreshed.html"):
+            check(site.origin + path not in got, f"a page past --max-depth: {path}")
+        # Without -p nothing past the seed.
+        code, _, _ = crawl(site.origin + "/", "--max-depth", 0, "-o", root + ".plain.jsonl")
+        check({r["url"] for r in records(root + ".plain.jsonl")} == {site.origin + "/"},
+              "--max-depth 0 without -p fetched more than the seed")
+    finally:
+        site.close()
+        cdn.close()
+
+
 def test_check_broken_image_in_css():
     site = StaticSite({
         "/index.html": (HTML, b'<link rel="stylesheet" href="s.css"><a href="ok.html">ok</a>'),
@@ -493,7 +516,8 @@ http {{
 
 if __name__ == "__main__":
     try:
-        run_tests([test_requisites_convert_adjust, test_check_broken_image_in_css,
+        run_tests([test_requisites_convert_adjust, test_requisites_past_max_depth,
+                   test_check_broken_image_in_css,
                    test_resume_converts, test_python_docs])
     finally:
         shutil.rmtree(TMP, ignore_errors=True)
