@@ -295,6 +295,9 @@ def test_requisites_convert_adjust():
         code, err, recs = uvcrawl_mirror(site, root)
         check(code == 0, f"exit {code}: {err}")
         by_url = {r["url"]: r for r in recs}
+        # The summary counts the converted files, none failed.
+        m = re.search(r"convert-links: (\d+) of (\d+) saved HTML/CSS files done, 0 could not", err)
+        check(m is not None and m.group(1) == m.group(2), f"no conversion summary: {err}")
         # Every requisite on the site and on the CDN, nothing the CDN does not need.
         for path in site.files:
             if path == "/robots.txt":
