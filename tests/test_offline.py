@@ -11,20 +11,17 @@ import json
 import os
 import re
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
-import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 sys.path.insert(0, os.path.dirname(__file__))
-from sitelib import check, crawl, records, run_tests, stop  # noqa: E402
+from nginxlib import NGINX, Nginx  # noqa: E402
+from sitelib import check, crawl, records, run_tests  # noqa: E402
 
 TMP = tempfile.mkdtemp(prefix="uvcrawl-offline-")
-NGINX = os.environ.get("NGINX", "/usr/sbin/nginx")
 PYDOCS = "/usr/share/doc/python3/html"
 
 
@@ -434,14 +431,6 @@ def test_resume_converts():
 
 # ---- the python3 docs, served by nginx --------------------------------------------------
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 def test_python_docs():
     if not os.path.isdir(PYDOCS) or not os.access(NGINX, os.X_OK):
         print("skip: needs nginx-light and python3-doc")
@@ -449,43 +438,8 @@ def test_python_docs():
     ntmp = os.path.join(TMP, "nginx")
     os.makedirs(ntmp)
     docs = os.path.realpath(PYDOCS)
-    proc = None
-    for _ in range(8):
-        port = free_port()
-        conf = f"""
-{'user root;' if os.geteuid() == 0 else ''}
-daemon off; master_process off; worker_processes 1;
-pid {ntmp}/nginx.pid; lock_file {ntmp}/nginx.lock; error_log {ntmp}/error.log warn;
-events {{ worker_connections 256; }}
-http {{
-  include /etc/nginx/mime.types;
-  default_type application/octet-stream;
-  client_body_temp_path {ntmp}/body; proxy_temp_path {ntmp}/proxy;
-  fastcgi_temp_path {ntmp}/fastcgi; uwsgi_temp_path {ntmp}/uwsgi; scgi_temp_path {ntmp}/scgi;
-  access_log off;
-  server {{ listen 127.0.0.1:{port}; root {docs}; }}
-}}
-"""
-        with open(os.path.join(ntmp, "nginx.conf"), "w") as f:
-            f.write(conf)
-        proc = subprocess.Popen([NGINX, "-p", ntmp, "-c", os.path.join(ntmp, "nginx.conf"),
-                                 "-e", os.path.join(ntmp, "error.log")],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
-        ready = False
-        while time.monotonic() < deadline and proc.poll() is None and not ready:
-            try:
-                with open(os.path.join(ntmp, "nginx.pid")) as f:
-                    if f.read().strip() == str(proc.pid):
-                        socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                        ready = True
-            except OSError:
-                time.sleep(0.05)
-        if ready:
-            break
-        stop(proc)
-        proc = None
-    check(proc is not None, "nginx did not start")
+    nginx = Nginx(ntmp, lambda ports: f"server {{ listen 127.0.0.1:{ports[0]}; root {docs}; }}")
+    port = nginx.port
     try:
         origin = f"http://127.0.0.1:{port}"
         root = os.path.join(TMP, "pydocs")
@@ -514,7 +468,7 @@ http {{
         print(f"python docs: {len(recs)} records, {pages} pages compared, {n} relative links, "
               f"{len(unsaved)} URLs not saved")
     finally:
-        stop(proc)
+        nginx.close()
 
 
 if __name__ == "__main__":
