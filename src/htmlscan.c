@@ -631,7 +631,7 @@ static const char *scan_tag(scan_t *s, const char *p, int want, tag_t *t) {
    * tags (and names it would compare differently: non-ASCII, NUL) are left to gumbo. */
   span_t seen[32];
   size_t nseen;
-  int dup_pending, quirk = 0;
+  int dup_pending, quirk = 0, valueless = 0;
 
   t->name = p;
   while (p < end && !(cls[(unsigned char)*p] & (C_WS | C_SLASH | C_GT))) p++;
@@ -702,7 +702,18 @@ static const char *scan_tag(scan_t *s, const char *p, int want, tag_t *t) {
         avl = (size_t)(p - av);
       }
     }
-    if (want) {
+    if (want == WANT_STYLE) {
+      /* Most tags: only style="" matters, and only gumbo's duplicate-name quirk can rename
+       * it, which needs a valueless attribute before it. */
+      if (anl == 5 && !t->style.set && IEQ(an, anl, "style")) {
+        if (valueless) quirk = 1;
+        t->style.v = av != NULL ? av : "";
+        t->style.n = avl;
+        t->style.set = 1;
+        t->style.quote = quote;
+      }
+      if (av == NULL && !has_eq) valueless = 1;
+    } else if (want) {
       span_t *sp = NULL;
       size_t k;
       if (dup_pending || nseen == 32) quirk = 1;

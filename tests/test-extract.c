@@ -29,6 +29,7 @@ static const fixture_t fixtures[] = {
   {"requisites", 0, 0},      /* media, object, input image, meta refresh, link rels: kinds */
   {"css-inline", 0, 0},      /* <style> and style="" CSS, with kinds */
   {"style-tags", 0, 0},      /* style="" where tree building drops or merges the tag */
+  {"style-quirk", 0, UVCRAWL__HTMLSCAN_ATTRS}, /* a valueless attribute before style="" */
   {"malformed", 0, 0},       /* unclosed tags, unquoted/mixed-case attrs, stray '<', EOF in tag */
   {"entities", 0, 0},        /* character references in attribute values */
   {"charrefs", 0, 0},        /* the legacy no-semicolon rule, numeric edge cases */
