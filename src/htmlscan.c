@@ -1019,9 +1019,9 @@ static int take_style_attr(scan_t *s, const tag_t *t) {
 
 /* style="" of an element tree building keeps. A few tags are dropped or only add attributes
  * to an element that exists; where that needs the tree, gumbo decides. */
-static int take_style(scan_t *s, const tag_t *t) {
+static int take_style(scan_t *s, const tag_t *t, int foreign) {
   if (!t->style.set) return 0;
-  if (s->span_cb == NULL) {
+  if (s->span_cb == NULL && !foreign) { /* in svg/math every tag is an element */
     switch (t->id) {
       case TAG_HTML: case TAG_BODY: {
         int *seen = t->id == TAG_HTML ? &s->html_style : &s->body_style;
@@ -1205,7 +1205,7 @@ static int html_start_tag(scan_t *s, const tag_t *t, const char **p) {
       case TAG_SCRIPT: break;
       case TAG_OPTION: case TAG_OPTGROUP:
       case TAG_HTML: /* in-body rules: its attributes go to the html element */
-        return take_style(s, t);
+        return take_style(s, t, 0);
       case TAG_TEMPLATE: return bail(s, UVCRAWL__HTMLSCAN_SELECT);
       default:
         /* "in select in table" closes the select at a table part: which mode is on needs the
@@ -1214,7 +1214,7 @@ static int html_start_tag(scan_t *s, const tag_t *t, const char **p) {
         return 0;
     }
   }
-  if (t->id != TAG_FRAMESET && (err = take_style(s, t)) != 0) return err;
+  if (t->id != TAG_FRAMESET && (err = take_style(s, t, 0)) != 0) return err;
   switch (t->id) {
     case TAG_SELECT:
       if (s->template_depth > 0) return bail(s, UVCRAWL__HTMLSCAN_SELECT);
@@ -1274,7 +1274,7 @@ static int start_tag(scan_t *s, const tag_t *t, const char **p) {
     return bail(s, UVCRAWL__HTMLSCAN_INTEGRATION);
   }
   if (top->kind == KIND_ANNOTATION && t->id == TAG_SVG) {
-    int err = take_style(s, t);
+    int err = take_style(s, t, 1);
     if (err != 0) return err;
     return t->self_closing ? 0 : push_foreign(s, t, NS_SVG);
   }
@@ -1289,7 +1289,7 @@ static int start_tag(scan_t *s, const tag_t *t, const char **p) {
   }
   {
     int err = take_links(s, t, 1);
-    if (err == 0) err = take_style(s, t);
+    if (err == 0) err = take_style(s, t, 1);
     if (err != 0) return err;
   }
   return t->self_closing ? 0 : push_foreign(s, t, top->ns);
