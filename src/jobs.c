@@ -610,9 +610,11 @@ struct uvcrawl__converter_s {
 static void convert_work(uv_work_t *req) {
   cwork_t *w = UVCRAWL_CONTAINER_OF(req, cwork_t, req);
   w->errors = 0;
-  for (size_t i = w->first; i < w->first + w->count; i++)
+  for (size_t i = w->first; i < w->first + w->count; i++) {
+    if (uvcrawl__thread_probe) uvcrawl__thread_probe("convert");
     if (uvcrawl__convert_file(w->owner->cv, i, w->owner->root_fd, w->owner->do_fsync) != 0)
       w->errors++;
+  }
 }
 
 static void convert_next(uvcrawl__converter_t *k, cwork_t *w);
