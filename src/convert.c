@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -461,16 +462,79 @@ static int has_scheme(const char *ref) {
   return *p == ':';
 }
 
-/* The converted form of ref (decoded and trimmed) on the page at from (its file) whose links
- * resolve against `against`: into b (b->len 0 on entry), or nothing when ref stays. */
-static int convert_ref(const uvcrawl__convert_t *cv, const char *from, const char *against,
-                       const char *ref, sb_t *b) {
-  char *abs;
-  const char *frag;
+/* Resolutions of one document's refs: a page repeats its links (navigation, an index's
+ * "page.html#x" entries), and curl parses each one. Keyed as jobs.c's resolve_fast() keys
+ * them: the ref up to and with its '#', and whether a '%' follows. */
+#define MEMO_BUCKETS 1024
+typedef struct memo_s {
+  struct memo_s *next;
+  char *abs; /* NULL: not a link */
+  size_t len;
+  int flag;
+  char key[];
+} memo_t;
+
+typedef struct {
+  const uvcrawl__convert_t *cv;
+  const char *from;    /* the document's file */
+  const char *against; /* its base URL */
+  memo_t **memo;       /* MEMO_BUCKETS chains */
+} doc_t;
+
+static void memo_free(memo_t **memo) {
+  if (memo == NULL) return;
+  for (size_t i = 0; i < MEMO_BUCKETS; i++) {
+    for (memo_t *m = memo[i], *next; m != NULL; m = next) {
+      next = m->next;
+      free(m->abs);
+      free(m);
+    }
+  }
+  free(memo);
+}
+
+/* uvcrawl__url_resolve(d->against, ref) through the memo: *abs is the memo's (borrowed) or
+ * NULL when ref is not a link. Returns 0 or UV_ENOMEM. */
+static int resolve(doc_t *d, const char *ref, const char **abs) {
+  const char *hash = strchr(ref, '#');
+  size_t len = hash != NULL ? (size_t)(hash - ref) + 1 : strlen(ref);
+  int flag = hash != NULL && strchr(hash, '%') != NULL;
+  uint32_t h = 2166136261u ^ (uint32_t)flag;
+  for (size_t i = 0; i < len; i++) h = (h ^ (unsigned char)ref[i]) * 16777619u;
+  memo_t **chain = &d->memo[h % MEMO_BUCKETS];
+  for (memo_t *m = *chain; m != NULL; m = m->next) {
+    if (m->len == len && m->flag == flag && memcmp(m->key, ref, len) == 0) {
+      *abs = m->abs;
+      return 0;
+    }
+  }
+  char *r = NULL;
+  int err = uvcrawl__url_resolve(d->against, ref, &r);
+  if (err == UV_ENOMEM) return err;
+  memo_t *m = malloc(sizeof(*m) + len);
+  if (m == NULL) {
+    free(r);
+    return UV_ENOMEM;
+  }
+  m->abs = r;
+  m->len = len;
+  m->flag = flag;
+  memcpy(m->key, ref, len);
+  m->next = *chain;
+  *chain = m;
+  *abs = r;
+  return 0;
+}
+
+/* The converted form of ref (decoded and trimmed) on the document d: into b (b->len 0 on
+ * entry), or nothing when ref stays. */
+static int convert_ref(doc_t *d, const char *ref, sb_t *b) {
+  const uvcrawl__convert_t *cv = d->cv;
+  const char *from = d->from, *abs, *frag;
   entry_t *e;
   if (ref[0] == '\0' || ref[0] == '#') return 0; /* the page itself */
-  int err = uvcrawl__url_resolve(against, ref, &abs);
-  if (err != 0) return err == UV_ENOMEM ? err : 0;
+  int err = resolve(d, ref, &abs);
+  if (err != 0 || abs == NULL) return err;
   frag = strchr(ref, '#');
   e = find_url(cv, abs, cv->n);
   if (e != NULL) {
@@ -480,7 +544,6 @@ static int convert_ref(const uvcrawl__convert_t *cv, const char *from, const cha
     sb_str(b, abs);
     if (frag != NULL) sb_str(b, frag);
   }
-  free(abs);
   return b->err;
 }
 
@@ -520,8 +583,7 @@ static void sb_css_url(sb_t *b, const char *s) {
 /* ---- CSS --------------------------------------------------------------------------------- */
 
 typedef struct {
-  const uvcrawl__convert_t *cv;
-  const char *from, *against;
+  doc_t *d;
   const char *css;
   sb_t out;
   size_t copied; /* css bytes before this are in out */
@@ -533,7 +595,7 @@ static int css_span(void *arg, const char *url, size_t len, size_t start, size_t
   css_conv_t *c = arg;
   sb_t ref = {0};
   (void)len;
-  c->err = convert_ref(c->cv, c->from, c->against, url, &ref);
+  c->err = convert_ref(c->d, url, &ref);
   sb_t esc = {0};
   if (c->err == 0 && ref.len > 0) sb_css_url(&esc, ref.s);
   if (c->err == 0 && esc.len > 0 && start >= c->copied &&
@@ -551,9 +613,8 @@ static int css_span(void *arg, const char *url, size_t len, size_t start, size_t
 }
 
 /* css converted into *out (changed set when it differs). */
-static int convert_css(const uvcrawl__convert_t *cv, const char *from, const char *against,
-                       const char *css, size_t len, sb_t *out, int *changed) {
-  css_conv_t c = {cv, from, against, css, {0}, 0, 0, 0};
+static int convert_css(doc_t *d, const char *css, size_t len, sb_t *out, int *changed) {
+  css_conv_t c = {d, css, {0}, 0, 0, 0};
   int err = uvcrawl__css_scan_spans(css, len, css_span, &c);
   if (err == 0) err = c.err;
   sb_add(&c.out, css + c.copied, len - c.copied);
@@ -601,8 +662,7 @@ static char *trim(char *s) {
 }
 
 /* The new text of one span, into b (nothing: it stays). */
-static int convert_span(const uvcrawl__convert_t *cv, const char *from, const char *against,
-                        const char *html, const uvcrawl__htmlspan_t *sp, sb_t *b) {
+static int convert_span(doc_t *d, const char *html, const uvcrawl__htmlspan_t *sp, sb_t *b) {
   const char *raw = html + sp->start;
   char *dec = NULL;
   size_t dlen;
@@ -610,7 +670,7 @@ static int convert_span(const uvcrawl__convert_t *cv, const char *from, const ch
   sb_t v = {0};
 
   if (sp->what == UVCRAWL__SPAN_STYLE) { /* raw text: CSS as it is */
-    err = convert_css(cv, from, against, raw, sp->len, &v, &changed);
+    err = convert_css(d, raw, sp->len, &v, &changed);
     if (err == 0 && changed) sb_add(b, v.s, v.len);
     free(v.s);
     return err != 0 ? err : b->err;
@@ -618,7 +678,7 @@ static int convert_span(const uvcrawl__convert_t *cv, const char *from, const ch
   if ((err = uvcrawl__html_decode(raw, sp->len, &dec, &dlen)) != 0) return err;
   switch (sp->what) {
     case UVCRAWL__SPAN_URL:
-      err = convert_ref(cv, from, against, trim(dec), &v);
+      err = convert_ref(d, trim(dec), &v);
       changed = v.len > 0;
       break;
     case UVCRAWL__SPAN_SRCSET: {
@@ -631,7 +691,7 @@ static int convert_span(const uvcrawl__convert_t *cv, const char *from, const ch
           err = UV_ENOMEM;
           break;
         }
-        err = convert_ref(cv, from, against, u, &ref);
+        err = convert_ref(d, u, &ref);
         if (err == 0 && ref.len > 0) {
           sb_add(&v, dec + copied, (size_t)(url - dec) - copied);
           sb_add(&v, ref.s, ref.len);
@@ -645,7 +705,7 @@ static int convert_span(const uvcrawl__convert_t *cv, const char *from, const ch
       break;
     }
     case UVCRAWL__SPAN_STYLE_ATTR:
-      err = convert_css(cv, from, against, dec, dlen, &v, &changed);
+      err = convert_css(d, dec, dlen, &v, &changed);
       break;
     case UVCRAWL__SPAN_REFRESH: {
       size_t start, len;
@@ -656,7 +716,7 @@ static int convert_span(const uvcrawl__convert_t *cv, const char *from, const ch
           err = UV_ENOMEM;
           break;
         }
-        err = convert_ref(cv, from, against, u, &ref);
+        err = convert_ref(d, u, &ref);
         if (err == 0 && ref.len > 0) {
           sb_add(&v, dec, start);
           sb_add(&v, ref.s, ref.len);
@@ -683,13 +743,14 @@ int uvcrawl__convert_doc(const uvcrawl__convert_t *cv, const char *url, const ch
                          size_t *nconverted) {
   sb_t o = {0};
   char *base = NULL;
-  const char *against = url;
   int err, changed = 0;
+  doc_t d = {cv, rel, url, calloc(MEMO_BUCKETS, sizeof(memo_t *))};
   *out = NULL;
   *outlen = 0;
   *nconverted = 0;
+  if (d.memo == NULL) return UV_ENOMEM;
   if (css) {
-    err = convert_css(cv, rel, url, body, len, &o, &changed);
+    err = convert_css(&d, body, len, &o, &changed);
     if (err == 0 && changed) {
       *out = o.s;
       *outlen = o.len;
@@ -697,12 +758,14 @@ int uvcrawl__convert_doc(const uvcrawl__convert_t *cv, const char *url, const ch
     } else {
       free(o.s);
     }
+    memo_free(d.memo);
     return err;
   }
   spans_t sp = {0};
   err = uvcrawl__htmlscan_spans(body, len, collect, &sp);
   if (err != 0) {
     free(sp.v);
+    memo_free(d.memo);
     return err;
   }
   if (sp.n > 1) qsort(sp.v, sp.n, sizeof(*sp.v), cmp_span);
@@ -713,7 +776,7 @@ int uvcrawl__convert_doc(const uvcrawl__convert_t *cv, const char *url, const ch
     char *dec;
     size_t dlen;
     if ((err = uvcrawl__html_decode(body + sp.v[i].start, sp.v[i].len, &dec, &dlen)) != 0) break;
-    if (uvcrawl__url_resolve(url, trim(dec), &base) == 0) against = base;
+    if (uvcrawl__url_resolve(url, trim(dec), &base) == 0) d.against = base;
     free(dec);
     break;
   }
@@ -729,7 +792,7 @@ int uvcrawl__convert_doc(const uvcrawl__convert_t *cv, const char *url, const ch
       if (tmp.err == 0) sb_attr(&r, tmp.s, tmp.len, s->quote);
       free(tmp.s);
     } else {
-      err = convert_span(cv, rel, against, body, s, &r);
+      err = convert_span(&d, body, s, &r);
     }
     if (err == 0 && r.len > 0 && (r.len != s->len || memcmp(r.s, body + s->start, r.len) != 0)) {
       sb_add(&o, body + copied, s->start - copied);
@@ -741,6 +804,7 @@ int uvcrawl__convert_doc(const uvcrawl__convert_t *cv, const char *url, const ch
     free(r.s);
   }
   free(sp.v);
+  memo_free(d.memo); /* before base: the memo's results were resolved against it */
   free(base);
   if (err == 0 && *nconverted > 0) {
     sb_add(&o, body + copied, len - copied);
