@@ -726,10 +726,12 @@ static void enqueue_hops(uvcrawl_t *c, const char *url, const page_t *from, unsi
     }
   } else if (uvcrawl__frontier_add(c->frontier, url, from->item.url, depth) == 1) {
     journal_record(c, requisite ? 'R' : 'D', url, from->item.url, depth);
-    if ((hops || requisite) && uvcrawl__frontier_lookup(c->frontier, url, NULL, &state))
-      *state |= (uint32_t)(hops > 255 ? 255 : hops) << HOPS_SHIFT |
-                (requisite ? URL_REQUISITE : 0);
+    if (hops && uvcrawl__frontier_lookup(c->frontier, url, NULL, &state))
+      *state |= (uint32_t)(hops > 255 ? 255 : hops) << HOPS_SHIFT;
   }
+  /* Seen first as a plain link and still queued: a requisite all the same (fetched whole). */
+  if (requisite && uvcrawl__frontier_lookup(c->frontier, url, NULL, &state))
+    *state |= URL_REQUISITE;
   /* Link checking: remember who links a URL until it is known good. */
   if (c->graph && uvcrawl__frontier_lookup(c->frontier, url, &to, &state) &&
       (*state & URL_VERDICT) != URL_GOOD)
@@ -1097,7 +1099,8 @@ static void fetch(uvcrawl_t *c, const uvcrawl__item_t *item, const char *robots_
     snprintf(p->own_url, n, "%s/robots.txt", robots_origin);
     p->item.url = p->own_url;
   }
-  p->external = c->opts.check && !in_scope(c, item->url) && !is_requisite(c, item->url);
+  p->external = c->opts.check && !in_scope(c, item->url) &&
+                !(item->url != NULL && is_requisite(c, item->url)); /* NULL: a robots.txt */
   p->next = c->pages;
   if (c->pages) c->pages->prev = p;
   c->pages = p;

@@ -31,11 +31,13 @@ class StaticSite:
     def __init__(self, files):
         self.files = files
         self.log = []
+        self.requests = []  # (method, path)
         site = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self):
                 site.log.append(self.path)
+                site.requests.append((self.command, self.path))
                 path = self.path
                 if path in site.redirects:
                     self.send_response(301)
@@ -377,6 +379,27 @@ def test_requisites_past_max_depth():
         cdn.close()
 
 
+def test_requisites_with_check():
+    """--check -p: a requisite on the CDN is fetched whole (GET) and saved; an ordinary link
+    to the CDN is only checked (HEAD)."""
+    site, cdn = make_sites()
+    try:
+        root = os.path.join(TMP, "checked")
+        code, err, recs = uvcrawl_mirror(site, root, "--check")
+        broken = {r["url"] for r in recs if r["broken"]}
+        check(code == 1 and broken == {"http://127.0.0.1:9/never.html"},
+              f"exit {code}, broken {broken}: {err}")
+        check(("GET", "/img/cdn.png") in cdn.requests, f"CDN image not fetched: {cdn.requests}")
+        check(("HEAD", "/img/cdn.png") not in cdn.requests, "a requisite was only checked")
+        check(("HEAD", "/other.html") in cdn.requests, f"CDN link not checked: {cdn.requests}")
+        check(("GET", "/other.html") not in cdn.requests, "a CDN page was fetched whole")
+        check(os.path.isfile(mirror_file(root, cdn.origin, "/img/cdn.png")), "not saved")
+        check(not os.path.exists(mirror_file(root, cdn.origin, "/other.html.html")), "saved")
+    finally:
+        site.close()
+        cdn.close()
+
+
 def test_check_broken_image_in_css():
     site = StaticSite({
         "/index.html": (HTML, b'<link rel="stylesheet" href="s.css"><a href="ok.html">ok</a>'),
@@ -474,6 +497,7 @@ def test_python_docs():
 if __name__ == "__main__":
     try:
         run_tests([test_requisites_convert_adjust, test_requisites_past_max_depth,
+                   test_requisites_with_check,
                    test_check_broken_image_in_css,
                    test_resume_converts, test_python_docs])
     finally:
