@@ -428,6 +428,7 @@ int uvcrawl_create(uv_loop_t *loop, const uvcrawl_options_t *opts, uvcrawl_t **o
   err = UV_ENOMEM;
   if (c->opts.check && (c->graph = uvcrawl__linkgraph_new(url_is_good, c)) == NULL) goto fail;
   if ((err = uvcrawl__pool_new(loop, &c->pool)) != 0) goto fail;
+  err = UV_ENOMEM;
   if (c->opts.convert_links && c->opts.mirror_dir != NULL &&
       (c->convert = uvcrawl__convert_new(c->opts.adjust_extension)) == NULL)
     goto fail;
