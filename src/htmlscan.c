@@ -1038,7 +1038,9 @@ static int take_style(scan_t *s, const tag_t *t, int foreign) {
         if (s->table_open == 0) return 0; /* dropped outside a table */
         break;
       case TAG_FORM:
-        if (s->form_open && s->template_depth == 0) return 0; /* a form in a form: dropped */
+        /* gumbo's form element pointer: a form in a form is dropped; templates change it */
+        if (s->template_depth > 0) return bail(s, UVCRAWL__HTMLSCAN_STYLE);
+        if (s->form_open) return 0;
         break;
       default: break;
     }
@@ -1229,7 +1231,9 @@ static int html_start_tag(scan_t *s, const tag_t *t, const char **p) {
       s->table_seen = 1;
       if (s->table_open++ > 0) s->table_nested = 1;
       return 0;
-    case TAG_FORM: s->form_open = 1; return 0;
+    case TAG_FORM:
+      if (s->template_depth == 0) s->form_open = 1;
+      return 0;
     case TAG_TEMPLATE: s->template_depth++; return 0;
     case TAG_SVG: return t->self_closing ? 0 : push_foreign(s, t, NS_SVG);
     case TAG_MATH: return t->self_closing ? 0 : push_foreign(s, t, NS_MATH);
@@ -1306,7 +1310,7 @@ static int end_tag(scan_t *s, const tag_t *t) {
     }
     if (t->id == TAG_TEMPLATE && s->template_depth > 0) s->template_depth--;
     if (t->id == TAG_TABLE && s->table_open > 0) s->table_open--;
-    if (t->id == TAG_FORM) s->form_open = 0;
+    if (t->id == TAG_FORM && s->template_depth == 0) s->form_open = 0;
     return 0;
   }
   /* gumbo compares the whole source text between "</" and ">" with the open elements' names,

@@ -37,7 +37,7 @@
   XX(CAP, "more links than max_links")                                         \
   XX(CHARREF, "numeric character reference out of range")                     \
   XX(ATTRS, "duplicate attribute without a value, or a non-ASCII attribute name") \
-  XX(STYLE, "style attribute on <head>, <isindex>, <html>/<body> in a template, or a table part after nested tables")
+  XX(STYLE, "style attribute on <head>, <isindex>, <html>/<body>/<form> in a template, or a table part after nested tables")
 
 typedef enum {
 #define XX(name, text) UVCRAWL__HTMLSCAN_##name,
