@@ -517,10 +517,9 @@ static void dispatch(uvcrawl__pool_t *pool) {
   }
 }
 
-int uvcrawl__pool_new(uv_loop_t *loop, uvcrawl__pool_t **out) {
-  /* libuv's own rule for its pool size: more batches than threads would only queue. */
-  const char *env = getenv("UV_THREADPOOL_SIZE");
-  unsigned long slots = env != NULL ? strtoul(env, NULL, 10) : 4;
+int uvcrawl__pool_new(uv_loop_t *loop, unsigned threads, uvcrawl__pool_t **out) {
+  /* One batch per pool thread: more would only queue. */
+  unsigned long slots = threads;
   if (slots < 1) slots = 1;
   if (slots > 1024) slots = 1024;
   uvcrawl__pool_t *pool = calloc(1, sizeof(*pool) + slots * sizeof(batch_t));

@@ -152,6 +152,9 @@ int uvcrawl__json_record(const uvcrawl_result_t *r, char **b, size_t *len, size_
   STR(r->redirect);
   LIT(",\"error\":");
   STR(r->error);
+  snprintf(num, sizeof(num), ",\"curl_code\":%d,\"error_name\":", r->curl_code);
+  LIT(num);
+  STR(r->error_name);
   snprintf(num, sizeof(num), ",\"ms\":%.3f,\"links\":%u,\"attempts\":%u,\"external\":%s,"
            "\"broken\":%s,\"skipped\":",
            r->ms, r->links, r->attempts, r->external ? "true" : "false",
@@ -293,6 +296,26 @@ static void finish_close(uvcrawl__output_t *o) {
   free(o->writing.data);
   free(o);
   if (cb) cb(arg, error);
+}
+
+void uvcrawl__output_discard(uvcrawl__output_t *o) {
+  if (o->own_fd) {
+    uv_fs_t req;
+    uv_fs_close(NULL, &req, o->fd, NULL); /* synchronous: nothing was queued on the loop */
+    uv_fs_req_cleanup(&req);
+  }
+  free(o->pending.data);
+  free(o->writing.data);
+  free(o);
+}
+
+const char *uvcrawl__record_note(const uvcrawl__job_t *job) {
+  if (job->max_links && job->ngiven >= job->max_links)
+    return "link cap reached (max_links): later links on this page were not followed";
+  if (job->parse_capped)
+    return "page longer than the parse cap (max_parse): links after that point were not "
+           "followed";
+  return NULL;
 }
 
 void uvcrawl__output_close(uvcrawl__output_t *o, uvcrawl__output_cb cb, void *arg) {

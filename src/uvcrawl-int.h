@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "options.h"
 #include "uvcrawl.h"
 
 #define UVCRAWL_CONTAINER_OF(ptr, type, field) \
@@ -184,6 +185,10 @@ void uvcrawl__easy_setup(CURL *e, const uvcrawl_options_t *o, const char *user_a
                          const char *url, curl_write_callback on_body, void *arg,
                          char *errbuf, const struct uvcrawl__http_s *http);
 
+/* The name of a CURLcode as curl's header spells it ("CURLE_OPERATION_TIMEDOUT"), for
+ * records' error_name; "CURLE_UNKNOWN" for a code this build does not know. Static. */
+const char *uvcrawl__curl_code_name(int code);
+
 /* The HTTP version of e's last response, as records spell it ("1.0", "1.1", "2", "3"), or
  * NULL when there was none. Static storage. */
 const char *uvcrawl__http_version(CURL *e);
@@ -279,9 +284,10 @@ struct uvcrawl__job_s {
 };
 
 /* The crawler's way into the libuv thread pool: jobs run in batches, one batch per pool thread
- * at most. *out is owned by the caller: uvcrawl__pool_free() once no job is queued or running
- * (it holds no handle). Returns 0 or UV_ENOMEM. */
-int uvcrawl__pool_new(uv_loop_t *loop, uvcrawl__pool_t **out);
+ * at most (threads: the pool's size, what UV_THREADPOOL_SIZE set; 1..1024). *out is owned by
+ * the caller: uvcrawl__pool_free() once no job is queued or running (it holds no handle).
+ * Returns 0 or UV_ENOMEM. */
+int uvcrawl__pool_new(uv_loop_t *loop, unsigned threads, uvcrawl__pool_t **out);
 void uvcrawl__pool_free(uvcrawl__pool_t *pool);
 /* Jobs submitted and batches run so far. */
 void uvcrawl__pool_counts(const uvcrawl__pool_t *pool, uint64_t *jobs, uint64_t *batches);
@@ -350,8 +356,7 @@ int uvcrawl__store_write(int root_fd, const char *relpath, const char *body, siz
                          int do_fsync);
 /* mkdir -p dir and open it; *fd is the caller's to close. Returns 0 or a negative errno. */
 int uvcrawl__store_open_root(const char *dir, int *fd);
-/* Test hook: every mirror write sleeps this long first (a slow disk). */
-extern unsigned uvcrawl__store_delay_ms;
+#include "testhooks.h" /* uvcrawl__test_write_delay(): a slow disk */
 
 /* ---- links.c: who links each broken URL (pure) ----------------------------------------- */
 
@@ -368,7 +373,8 @@ int uvcrawl__linkgraph_broken(uvcrawl__linkgraph_t *g, const char *url, long sta
                               const char *error, int external);
 /* Calls cb for each broken URL, sorted, with its distinct referrers sorted. Returns how many
  * or UV_ENOMEM. */
-int uvcrawl__linkgraph_foreach(uvcrawl__linkgraph_t *g, uvcrawl_broken_cb cb, void *arg);
+typedef void (*uvcrawl__broken_cb)(void *arg, const uvcrawl_broken_t *broken);
+int uvcrawl__linkgraph_foreach(uvcrawl__linkgraph_t *g, uvcrawl__broken_cb cb, void *arg);
 
 /* ---- journal.c: what was discovered and completed, for --resume (pure) ----------------- */
 
@@ -422,6 +428,8 @@ int uvcrawl__output_open(uv_loop_t *loop, const char *path, int append, unsigned
 int uvcrawl__output_append(uvcrawl__output_t *o, const void *data, size_t len);
 /* cb(arg, status) runs once everything recorded so far is written (status: first write error). */
 void uvcrawl__output_flush(uvcrawl__output_t *o, uvcrawl__output_cb cb, void *arg);
+/* Closes the file and frees o at once, nothing written: the failure path of a setup. */
+void uvcrawl__output_discard(uvcrawl__output_t *o);
 /* Flushes, closes the file and frees o; cb may be NULL. */
 void uvcrawl__output_close(uvcrawl__output_t *o, uvcrawl__output_cb cb, void *arg);
 /* A growable byte buffer (*data, *len, *cap): reserve room for more, or append n bytes.
@@ -433,6 +441,10 @@ int uvcrawl__buf_add(char **data, size_t *len, size_t *cap, const void *s, size_
  * (nothing appended) or UV_ENOMEM. */
 int uvcrawl__body_append(char **buf, size_t *len, size_t *cap, const char *p, size_t n,
                          uint64_t max, size_t *grown);
+/* A record's messages, the same from both engines (no command-line flag in them). */
+#define UVCRAWL__MSG_TOO_BIG "body exceeds the size cap (max_body)"
+/* The note of a page whose links were cut short by max_links or max_parse, or NULL. */
+const char *uvcrawl__record_note(const uvcrawl__job_t *job);
 /* Appends r as a JSON object (no newline) to a malloc'd buffer (*buf, *len, *cap).
  * Pure; returns 0 or UV_ENOMEM. */
 int uvcrawl__json_record(const uvcrawl_result_t *r, char **buf, size_t *len, size_t *cap);
