@@ -1220,7 +1220,7 @@ static int html_start_tag(scan_t *s, const tag_t *t, const char **p) {
   switch (t->id) {
     case TAG_SELECT:
       if (s->template_depth > 0) return bail(s, UVCRAWL__HTMLSCAN_SELECT);
-      s->in_select = 1;
+      s->in_select = s->span_cb == NULL; /* span mode: what the tree drops is converted too */
       return 0;
     case TAG_FRAMESET: return bail(s, UVCRAWL__HTMLSCAN_FRAMESET);
     case TAG_CAPTION: case TAG_COLGROUP: case TAG_COL: case TAG_TBODY: case TAG_TFOOT:

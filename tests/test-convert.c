@@ -123,6 +123,13 @@ static const struct {
      "@import \"../a\";\nb { background: url(../404.png) } /* url(../i.png) */ c{d:url(\"../i.png\")}",
      "@import \"../a.html\";\nb { background: url(http://h/404.png) } /* url(../i.png) */ c{d:url(\"../i.png\")}"},
     {"http://h/d/s.css", "h/d/s.css", 1, "x{y:url(/quo%22te.png)}", "x{y:url(../quo%22te.png)}"},
+    /* pages the link scan hands to gumbo (a select in a table, svg integration points) are
+     * converted by the same tokenizer */
+    {"http://h/", "h/index.html", 0,
+     "<table><tr><td><select><option><td><a href=\"a\">x</a></table>"
+     "<svg><foreignObject><div><img src=\"i.png\" style=\"x:url(404.png)\"></div></svg>",
+     "<table><tr><td><select><option><td><a href=\"a.html\">x</a></table>"
+     "<svg><foreignObject><div><img src=\"i.png\" style=\"x:url(http://h/404.png)\"></div></svg>"},
     /* no links at all, and markup the tokenizer must not misread */
     {"http://h/", "h/index.html", 0,
      "<script>var s='<a href=\"old\">';</script><!-- <a href=old> --><textarea><a href=old></textarea>",
