@@ -196,7 +196,8 @@ typedef struct {
   uint64_t output_errors;  /* 1 when the records or the journal could not all be written */
   uint64_t mirror_errors;  /* bodies that could not be saved (the URL's record says why) */
   uint64_t buffered_max;   /* high-water mark of body bytes held in memory */
-  double lag_p50_ms;       /* loop lag: how late a 1 ms repeating timer fired */
+  double lag_p50_ms;       /* loop lag: how late a 1 ms repeating timer fired (it pauses
+                            * while the loop sleeps; those ticks count as on time) */
   double lag_p99_ms;
   double lag_max_ms;
   double wall_ms;          /* since uvcrawl_start() */

@@ -143,6 +143,8 @@ void uvcrawl__http_apply(const uvcrawl__http_t *h, CURL *e, const char *url) {
   curl_easy_setopt(e, CURLOPT_SHARE, h->share);
   if (h->headers != NULL) curl_easy_setopt(e, CURLOPT_HTTPHEADER, h->headers);
   if (h->proxy != NULL) curl_easy_setopt(e, CURLOPT_PROXY, h->proxy);
+  /* No proxy at all (''): then curl need not read NO_PROXY from the environment either. */
+  if (h->proxy != NULL && h->proxy[0] == '\0') curl_easy_setopt(e, CURLOPT_NOPROXY, "");
   if (h->netrc) curl_easy_setopt(e, CURLOPT_NETRC, (long)CURL_NETRC_OPTIONAL);
   if (h->userpwd != NULL && is_seed_origin(h, url)) {
     /* Basic, sent with the first request: a crawler has no reason to wait for a 401. */

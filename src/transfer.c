@@ -8,6 +8,11 @@
 #include "uvcrawl-int.h"
 
 #define FD_RESERVE 16 /* the loop's own fds, output files, stdio */
+/* curl fills its receive buffer with one recv, then polls to see whether more is pending: an
+ * 8 KB buffer took two of each for an 8 KB page, twelve for a 95 KB one. The buffers of all
+ * transfers together stay within this (2 MB: 64 KB each up to 32 in flight, 8 KB from 256),
+ * each between 8 and 64 KB. */
+#define RECV_BUDGET (2ul << 20)
 
 /* Open fds now: /proc/self/fd where there is one, a guess elsewhere. */
 static unsigned count_open_fds(void) {
@@ -64,7 +69,11 @@ void uvcrawl__easy_setup(CURL *e, const uvcrawl_options_t *o, const char *user_a
   /* x thousands in flight: 16 KB each is a lot. But not with HTTP/2: libcurl 7.88 overruns a
    * buffer smaller than its default once an easy handle is reused on a multiplexed connection
    * (found by ASan in tests/test_h2.py). */
-  if (!h2) curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 8192L);
+  if (!h2) {
+    unsigned long size = RECV_BUDGET / (o->max_inflight ? o->max_inflight : 1);
+    size = size < 8192 ? 8192 : size > 65536 ? 65536 : size;
+    curl_easy_setopt(e, CURLOPT_BUFFERSIZE, (long)size);
+  }
   if (o->cacert != NULL) curl_easy_setopt(e, CURLOPT_CAINFO, o->cacert);
   if (o->insecure) {
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);

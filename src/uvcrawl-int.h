@@ -21,6 +21,16 @@
  * UVCRAWL_ESCHEME or UV_ENOMEM. */
 int uvcrawl__url_resolve(const char *base, const char *ref, char **out);
 
+/* A base URL parsed once, for many uvcrawl__url_resolve(base, ref) calls: curl copies the
+ * parsed handle for each ref instead of parsing base again. uvcrawl__url_base_new returns 0,
+ * or what uvcrawl__url_resolve would fail with for any ref (UVCRAWL_EURL, UVCRAWL_ESCHEME,
+ * UV_ENOMEM); *out is the caller's, freed with uvcrawl__url_base_free (NULL is fine).
+ * uvcrawl__url_resolve_base(b, ref, out) is uvcrawl__url_resolve(base, ref, out). */
+typedef struct uvcrawl__urlbase_s uvcrawl__urlbase_t;
+int uvcrawl__url_base_new(const char *base, uvcrawl__urlbase_t **out);
+int uvcrawl__url_resolve_base(const uvcrawl__urlbase_t *b, const char *ref, char **out);
+void uvcrawl__url_base_free(uvcrawl__urlbase_t *b);
+
 /* 1 when a normalized URL looks like a spider trap: a path segment that repeats more than 3
  * times, or more than 64 segments. Pure. */
 int uvcrawl__url_is_trap(const char *url);
@@ -224,6 +234,8 @@ int uvcrawl__engine_add(uvcrawl__engine_t *e, CURL *easy);
 void uvcrawl__engine_remove(uvcrawl__engine_t *e, CURL *easy);
 /* Sockets libcurl holds now, and the most it ever held. */
 unsigned uvcrawl__engine_sockets(const uvcrawl__engine_t *e, unsigned *max);
+/* uv_poll_t set up so far: one per socket, kept across the transfers of a connection. */
+uint64_t uvcrawl__engine_polls(const uvcrawl__engine_t *e);
 /* Tears the multi handle down (every transfer must have been removed), closes every uv handle
  * and frees e; cb(arg) runs once the last handle is closed. Never from inside a done callback. */
 void uvcrawl__engine_close(uvcrawl__engine_t *e, uvcrawl__engine_close_cb cb, void *arg);
@@ -407,6 +419,8 @@ typedef struct {
 
 /* Records a sample of us microseconds that ended at at_ns (uv_hrtime()). */
 void uvcrawl__hist_add(uvcrawl__hist_t *h, uint64_t us, uint64_t at_ns);
+/* Records n samples of 0 us (ticks an idle loop would have answered on time). */
+void uvcrawl__hist_add_idle(uvcrawl__hist_t *h, uint64_t n);
 /* Copies the worst samples into out, worst first; returns how many there are. */
 unsigned uvcrawl__hist_worst(const uvcrawl__hist_t *h, uint64_t at_ns[UVCRAWL_LAG_WORST],
                              uint64_t us[UVCRAWL_LAG_WORST]);

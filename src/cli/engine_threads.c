@@ -385,6 +385,7 @@ int cli_threads_run(const uvcrawl_options_t *opts, const char *const *seeds, siz
   if (unsupported(&s.opts)) return UV_ENOTSUP;
   if (s.opts.http_version < 0 || s.opts.http_version > 2) return UV_EINVAL;
   nthreads = uvcrawl__fd_room(threads ? threads : 1, FDS_PER_THREAD);
+  s.opts.max_inflight = nthreads; /* what the transfers size their buffers by */
 
   user_agent = strdup(s.opts.user_agent ? s.opts.user_agent : "uvcrawl/" UVCRAWL_VERSION_STRING);
   s.user_agent = user_agent;

@@ -448,6 +448,7 @@ int main(int argc, char **argv) {
   int pool_nice = 10;
   unsigned nthreads = 64;
   const char *stats_path = NULL, *report_path = NULL, *status_spec = NULL;
+  int proxy_given = 0;
   struct sockaddr_storage status_addr;
   FILE *report_out = stdout;
   report_format_t format = FMT_TEXT;
@@ -687,7 +688,10 @@ int main(int argc, char **argv) {
       SET_STR(USERPWD, optarg);
       break;
     case OPT_NETRC: SET_INT(NETRC, 1); break;
-    case OPT_PROXY: SET_STR(PROXY, optarg); break;
+    case OPT_PROXY:
+      SET_STR(PROXY, optarg);
+      proxy_given = 1;
+      break;
     case OPT_REPORT: report_path = optarg; break;
     case OPT_CONFIG: configs_named++; break; /* read by gather_args, before the rest */
     case ':': return usage_error("option '%s' needs a value", argv[optind - 1]);
@@ -768,6 +772,16 @@ int main(int argc, char **argv) {
     if (perr != 0 && !quiet)
       fprintf(stderr, "uvcrawl: warning: could not renice the thread pool: %s\n",
               uv_strerror(perr));
+  }
+  /* No proxy anywhere: say so, or libcurl reads five environment variables per transfer
+   * (the ones it would take a proxy from; an empty one means none, as in curl). */
+  if (!proxy_given) {
+    static const char *const names[] = {"http_proxy", "https_proxy", "HTTPS_PROXY",
+                                        "all_proxy", "ALL_PROXY"};
+    int env = 0;
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+      env |= getenv(names[i]) != NULL && getenv(names[i])[0] != '\0';
+    if (!env) SET_STR(PROXY, "");
   }
   /* Test hook (tests/test_mirror.py): a slow disk under every mirror write. */
   const char *delay = getenv("UVCRAWL_TEST_WRITE_DELAY_MS");
