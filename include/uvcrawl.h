@@ -117,7 +117,11 @@ typedef struct uvcrawl_s uvcrawl_t;
   XX(PROXY, 41, STR, proxy, NULL, ANY) /* NULL: curl's environment variables; "": none */   \
   XX(PARSER, 42, INT, parser, UVCRAWL_PARSER_FAST, RANGE(0, 1))                             \
   /* Engine */                                                                              \
-  XX(POOL_THREADS, 43, INT, pool_threads, 4, RANGE(1, 1024)) /* the uv pool's size */
+  XX(POOL_THREADS, 43, INT, pool_threads, 4, RANGE(1, 1024)) /* the uv pool's size */      \
+  /* Mirrors to browse offline (wget's -p, -k, -E) */                                        \
+  XX(PAGE_REQUISITES, 44, BOOL, page_requisites, 0, ANY) /* off-host, past max_depth */     \
+  XX(CONVERT_LINKS, 45, BOOL, convert_links, 0, ANY) /* with mirror_dir, after the crawl */ \
+  XX(ADJUST_EXTENSION, 46, BOOL, adjust_extension, 0, ANY) /* .html, .css names */
 
 #define UVCRAWL_PARSER_FAST 0  /* a streaming scanner, gumbo for the pages it cannot be sure of */
 #define UVCRAWL_PARSER_GUMBO 1 /* gumbo for every page (within MAX_PARSE) */
@@ -211,6 +215,9 @@ typedef struct {
   uint64_t parse_fast;     /* HTML pages whose links the fast scanner gave */
   uint64_t parse_bailouts; /* HTML pages it handed to gumbo (the rest of the parsed ones were
                               gumbo's because PARSER asked for it) */
+  uint64_t convert_total;  /* convert_links: saved HTML and CSS files to convert */
+  uint64_t converted;      /* ... converted so far (files rewritten or already right) */
+  uint64_t convert_errors; /* ... that could not be read or written back */
 } uvcrawl_stats_t;
 
 /* A broken URL and every page that links it (pointers borrowed for the callback). */

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "frontier.h"
+#include "convert.h"
 #include "http.h"
 #include "retry.h"
 #include "scope.h"
@@ -27,6 +28,7 @@
 enum { URL_GOOD = 1, URL_BROKEN = 2, URL_VERDICT = 3, URL_DONE = 4 };
 #define HOPS_SHIFT 8 /* bits 8..15 of the state word: redirect hops that led to the URL */
 #define URL_SITEMAP (1u << 16) /* fetch it as a sitemap: its <loc>s are its links */
+#define URL_REQUISITE (1u << 17) /* --page-requisites: fetched (not HEAD-checked) off scope too */
 
 
 /* RFC 9309: at least 500 KiB must be read. One byte more lets the parser see that the last
@@ -101,6 +103,9 @@ struct uvcrawl_s {
   uint64_t lag_prev_ns;
   uvcrawl__hist_t lag;
   int mirror_fd;
+  uvcrawl__convert_t *convert;    /* --convert-links: what was saved where */
+  uvcrawl__converter_t *converter; /* the conversion running after the crawl */
+  int converted;                  /* 1 once it ran (or had nothing to do) */
   state_t state;
   int closing_parts;
   uvcrawl_result_cb on_result;
@@ -160,6 +165,13 @@ static int url_is_good(void *arg, const char *url) {
          (*state & URL_VERDICT) == URL_GOOD;
 }
 
+/* 1 when url was queued as a requisite of a page (--page-requisites). */
+static int is_requisite(const uvcrawl_t *c, const char *url) {
+  uint32_t *state;
+  return c->opts.page_requisites && uvcrawl__frontier_lookup(c->frontier, url, NULL, &state) &&
+         (*state & URL_REQUISITE);
+}
+
 /* Scope and filters are scope.c's; these read the crawler's. */
 static int in_scope(const uvcrawl_t *c, const char *url) {
   return uvcrawl__scope_match(c->scope, url, (const char *const *)c->origins, c->norigins,
@@ -207,13 +219,15 @@ static int on_replay(void *arg, int type, const char *url, const char *ref, size
                      int depth) {
   uvcrawl_t *c = arg;
   uint32_t *state;
-  if (type == 'D' || type == 'S') {
+  if (type == 'D' || type == 'S' || type == 'R') {
     if (ref == NULL && depth == 0 && add_origin(c, url) != 0) return -1;
     if (uvcrawl__frontier_add(c->frontier, url, ref, depth) < 0) return -1;
-    if (type == 'S' && uvcrawl__frontier_lookup(c->frontier, url, NULL, &state))
-      *state |= URL_SITEMAP;
+    if (type != 'D' && uvcrawl__frontier_lookup(c->frontier, url, NULL, &state))
+      *state |= type == 'S' ? URL_SITEMAP : URL_REQUISITE;
     return 0;
   }
+  /* The files saved before the crash are converted at the end like the new ones. */
+  if (c->convert != NULL && uvcrawl__convert_record(c->convert, ref, len) != 0) return -1;
   if (!uvcrawl__frontier_lookup(c->frontier, url, NULL, &state) || (*state & URL_DONE))
     return 0; /* completed twice (in flight at a kill, then redone): the first record stands */
   *state |= URL_DONE;
@@ -314,6 +328,8 @@ static void free_parts(uvcrawl_t *c) {
   uvcrawl__frontier_free(c->frontier);
   uvcrawl__linkgraph_free(c->graph);
   uvcrawl__pool_free(c->pool);
+  uvcrawl__convert_free(c->convert);
+  uvcrawl__converter_free(c->converter);
   uvcrawl__http_free(c->http); /* after every easy handle was cleaned up */
   free(c->user_agent);
   free(c->idle);
@@ -369,6 +385,10 @@ int uvcrawl_create(uv_loop_t *loop, const uvcrawl_options_t *opts, uvcrawl_t **o
   err = UV_ENOMEM;
   if (c->opts.check && (c->graph = uvcrawl__linkgraph_new(url_is_good, c)) == NULL) goto fail;
   if ((err = uvcrawl__pool_new(loop, c->opts.pool_threads, &c->pool)) != 0) goto fail;
+  err = UV_ENOMEM;
+  if (c->opts.convert_links && c->opts.mirror_dir != NULL &&
+      (c->convert = uvcrawl__convert_new(c->opts.adjust_extension)) == NULL)
+    goto fail;
   if (c->opts.mirror_dir != NULL &&
       (err = uvcrawl__store_open_root(c->opts.mirror_dir, &c->mirror_fd)) != 0)
     goto fail;
@@ -652,6 +672,13 @@ static void emit(uvcrawl_t *c, uvcrawl_result_t *rp) {
         uvcrawl__output_append(c->journal, c->scratch + line, c->scratch_len - line);
     }
   }
+  if (c->convert != NULL && r.skipped == NULL && !r.external && r.error == NULL) {
+    /* --convert-links: what went to the mirror (out of memory: that link stays as it is) */
+    if (r.status >= 200 && r.status < 300)
+      (void)uvcrawl__convert_saved(c->convert, r.url, r.content_type);
+    else if (r.status >= 300 && r.status < 400 && r.redirect != NULL)
+      (void)uvcrawl__convert_redirect(c->convert, r.url, r.redirect);
+  }
   if (c->on_result && c->state != ST_CLOSING) c->on_result(c, &r, c->cb_arg);
 }
 
@@ -663,12 +690,15 @@ static const char *skip_reason(const uvcrawl_t *c, const char *url, unsigned hop
   return NULL;
 }
 
-/* A link (or a redirect target, hops > 0) found on page from. */
-static void enqueue_hops(uvcrawl_t *c, const char *url, const page_t *from, unsigned hops) {
+/* A link (or a redirect target, hops > 0) found on page from; requisite: the page needs it
+ * to display (--page-requisites fetches it past --max-depth and off scope). */
+static void enqueue_hops(uvcrawl_t *c, const char *url, const page_t *from, unsigned hops,
+                         int requisite) {
   const char *to;
   uint32_t *state;
   int depth = from->item.depth + 1;
-  if (c->opts.max_depth >= 0 && depth > c->opts.max_depth) return;
+  requisite = requisite && c->opts.page_requisites;
+  if (c->opts.max_depth >= 0 && depth > c->opts.max_depth && !requisite) return;
   if (!passes_filters(c, url)) return;
   const char *why = skip_reason(c, url, hops);
   if (why != NULL) {
@@ -678,18 +708,21 @@ static void enqueue_hops(uvcrawl_t *c, const char *url, const page_t *from, unsi
       emit_skipped(c, to, ref, depth, why);
     }
   } else if (c->fops->add(c->fq, url, from->item.url, depth) == 1) {
-    journal_record(c, 'D', url, from->item.url, depth);
+    journal_record(c, requisite ? 'R' : 'D', url, from->item.url, depth);
     if (hops && uvcrawl__frontier_lookup(c->frontier, url, NULL, &state))
       *state |= (uint32_t)(hops > 255 ? 255 : hops) << HOPS_SHIFT;
   }
+  /* Seen first as a plain link and still queued: a requisite all the same (fetched whole). */
+  if (requisite && uvcrawl__frontier_lookup(c->frontier, url, NULL, &state))
+    *state |= URL_REQUISITE;
   /* Link checking: remember who links a URL until it is known good. */
   if (c->graph && uvcrawl__frontier_lookup(c->frontier, url, &to, &state) &&
       (*state & URL_VERDICT) != URL_GOOD)
     uvcrawl__linkgraph_add(c->graph, from->item.url, to);
 }
 
-static void enqueue(uvcrawl_t *c, const char *url, const page_t *from) {
-  enqueue_hops(c, url, from, 0);
+static void enqueue(uvcrawl_t *c, const char *url, const page_t *from, int requisite) {
+  enqueue_hops(c, url, from, 0, requisite);
 }
 
 /* Queues url as a sitemap (depth 0: sitemaps are entry points like seeds). */
@@ -716,10 +749,14 @@ static int queue_links(uvcrawl_t *c, page_t *p, size_t *budget) {
   size_t total = job->nlinks + job->nforeign;
   for (; p->next_link < total && *budget > 0; p->next_link++, (*budget)--) {
     size_t i = p->next_link;
-    if (i >= job->nlinks) enqueue(c, job->foreign[i - job->nlinks], p);
-    else if (job->sitemap_index) enqueue_sitemap(c, job->links[i], p->item.url);
-    else if (c->scope == UVCRAWL__SCOPE_HOST || c->opts.check || in_scope(c, job->links[i]))
-      enqueue(c, job->links[i], p);
+    if (i >= job->nlinks) {
+      enqueue(c, job->foreign[i - job->nlinks], p, job->foreign_kinds[i - job->nlinks]);
+    } else if (job->sitemap_index) {
+      enqueue_sitemap(c, job->links[i], p->item.url);
+    } else if (c->scope == UVCRAWL__SCOPE_HOST || c->opts.check || in_scope(c, job->links[i]) ||
+               (c->opts.page_requisites && job->link_kinds[i] == UVCRAWL__REF_REQUISITE)) {
+      enqueue(c, job->links[i], p, job->link_kinds[i]);
+    }
   }
   return p->next_link == total;
 }
@@ -954,7 +991,7 @@ static void on_transfer_done(void *arg, CURL *easy, CURLcode code) {
     unsigned hops = 1;
     if (uvcrawl__frontier_lookup(c->frontier, p->item.url, NULL, &state))
       hops += (*state >> HOPS_SHIFT) & 255;
-    enqueue_hops(c, p->redirect, p, hops);
+    enqueue_hops(c, p->redirect, p, hops, is_requisite(c, p->item.url));
   }
   if (p->hung_up && code == CURLE_WRITE_ERROR) code = p->code = CURLE_OK;
   if (p->too_big) {
@@ -997,8 +1034,18 @@ static void on_transfer_done(void *arg, CURL *easy, CURLcode code) {
   p->job.body = p->body;
   p->job.len = p->len;
   p->job.url = p->item.url;
-  p->job.parse = code == CURLE_OK && uvcrawl__should_parse(p->status, p->content_type,
-                                                            p->item.depth, c->opts.max_depth);
+  /* --page-requisites: a page at --max-depth is read for its requisites (deeper links are
+   * dropped at enqueue), and a style sheet for what it imports whatever its depth. */
+  int req = c->opts.page_requisites;
+  p->job.css = uvcrawl__is_css(p->content_type);
+  p->job.parse = code == CURLE_OK &&
+                 uvcrawl__should_parse(p->status, p->content_type, p->item.depth,
+                                       req && (p->job.css || c->opts.max_depth < 0) ? -1
+                                       : req ? c->opts.max_depth + 1
+                                             : c->opts.max_depth);
+  p->job.keep_requisites = req;
+  p->job.content_type = p->content_type;
+  p->job.adjust_ext = c->opts.adjust_extension;
   p->job.origins = (const char *const *)c->origins;
   /* Other scopes are filtered on the loop. */
   p->job.norigins = c->scope == UVCRAWL__SCOPE_HOST ? c->norigins : 0;
@@ -1039,7 +1086,8 @@ static void fetch(uvcrawl_t *c, const uvcrawl__item_t *item, const char *robots_
     snprintf(p->own_url, n, "%s/robots.txt", robots_origin);
     p->item.url = p->own_url;
   }
-  p->external = c->opts.check && !in_scope(c, item->url);
+  p->external = c->opts.check && !in_scope(c, item->url) &&
+                !(item->url != NULL && is_requisite(c, item->url)); /* NULL: a robots.txt */
   p->next = c->pages;
   if (c->pages) c->pages->prev = p;
   c->pages = p;
@@ -1230,6 +1278,31 @@ static void teardown(uvcrawl_t *c) {
   uv_close((uv_handle_t *)&c->drain, on_drain_closed);
 }
 
+static void on_converted(void *arg) {
+  uvcrawl_t *c = arg;
+  c->jobs--;
+  c->converted = 1;
+  schedule_tick(c);
+}
+
+/* --convert-links, once the crawl is done: every saved HTML and CSS file, on the pool. It
+ * counts as a job, so the crawl ends (and a close waits) only after it. */
+static void start_convert(uvcrawl_t *c) {
+  size_t n = 0;
+  c->converted = 1;
+  if (uvcrawl__convert_freeze(c->convert, &n) != 0) {
+    c->stats.convert_errors++;
+    return;
+  }
+  c->stats.convert_total = n;
+  if (uvcrawl__convert_start(c->loop, c->convert, n, c->mirror_fd, c->opts.fsync,
+                             &c->stats.converted, &c->stats.convert_errors, on_converted, c,
+                             &c->converter) != 0)
+    return; /* nothing to convert, or out of memory */
+  c->converted = 0;
+  c->jobs++;
+}
+
 static void on_tick(uv_timer_t *t) {
   uvcrawl_t *c = UVCRAWL_CONTAINER_OF(t, uvcrawl_t, tick);
   if (c->state == ST_CLOSING) {
@@ -1241,6 +1314,10 @@ static void on_tick(uv_timer_t *t) {
   if (c->state == ST_RUNNING && c->fops->more(c->fq) &&
       (c->opts.max_pages == 0 || c->started < c->opts.max_pages))
     return;
+  if (c->convert != NULL && !c->converted && c->state == ST_RUNNING) {
+    start_convert(c); /* the tick comes back when it is done */
+    if (!c->converted) return;
+  }
   uv_timer_stop(&c->tick);
   lag_stop(c);
   uv_timer_stop(&c->wake);

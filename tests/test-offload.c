@@ -8,13 +8,14 @@
 #include "uvcrawl-int.h"
 
 static pthread_t loop_thread;
-static atomic_uint on_loop, md5_calls, parse_calls, write_calls;
+static atomic_uint on_loop, md5_calls, parse_calls, write_calls, convert_calls;
 
 static void probe(const char *what) {
   if (pthread_equal(pthread_self(), loop_thread)) atomic_fetch_add(&on_loop, 1);
   if (strcmp(what, "md5") == 0) atomic_fetch_add(&md5_calls, 1);
   else if (strcmp(what, "parse") == 0) atomic_fetch_add(&parse_calls, 1);
   else if (strcmp(what, "write") == 0) atomic_fetch_add(&write_calls, 1);
+  else if (strcmp(what, "convert") == 0) atomic_fetch_add(&convert_calls, 1);
 }
 
 static unsigned results, saved_ok;
@@ -273,6 +274,7 @@ int main(int argc, char **argv) {
   ASSERT_EQ(uv_loop_init(&loop), 0);
   uvcrawl__options_defaults(&opts); /* the internal struct: fields borrowed, create copies */
   opts.mirror_dir = dir;
+  opts.convert_links = 1; /* the conversion after the crawl runs on the pool too */
   opts.max_inflight = 16;
   ASSERT_EQ(uvcrawl_create(&loop, &opts, &c), 0);
   snprintf(seed, sizeof(seed), "http://127.0.0.1:%d/", port);
@@ -290,13 +292,17 @@ int main(int argc, char **argv) {
   ASSERT_EQ(atomic_load(&on_loop), 0);
   ASSERT_GE(atomic_load(&md5_calls), results - 50); /* every body (404s/301s have bodies too) */
   ASSERT_GE(atomic_load(&parse_calls), 400);
-  ASSERT_EQ(atomic_load(&write_calls), saved_ok);
+  /* every saved body, and the converted files that changed (one call per file converted) */
+  ASSERT_GE(atomic_load(&convert_calls), 100);
+  ASSERT_GE(atomic_load(&write_calls), saved_ok);
+  ASSERT_LE(atomic_load(&write_calls), saved_ok + atomic_load(&convert_calls));
   ASSERT_GE(seen, 50000); /* what the first --max-parse bytes hold */
   ASSERT_LE(seen_jump_max, 4096); /* LINKS_PER_TURN in crawler.c */
   printf("offload: %llu links queued, at most %llu per loop iteration\n", (unsigned long long)seen,
          (unsigned long long)seen_jump_max);
-  printf("offload: %u md5, %u parse, %u write calls, none on the loop thread\n",
-         atomic_load(&md5_calls), atomic_load(&parse_calls), atomic_load(&write_calls));
+  printf("offload: %u md5, %u parse, %u write, %u convert calls, none on the loop thread\n",
+         atomic_load(&md5_calls), atomic_load(&parse_calls), atomic_load(&write_calls),
+         atomic_load(&convert_calls));
   char cmd[128];
   snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
   return system(cmd) == 0 ? 0 : 1;

@@ -38,6 +38,7 @@ enum {
 enum { OPT_STATUS_LISTEN = 1000 };
 /* The shared crawl's options: a range of their own, for the same reason. */
 enum { OPT_REDIS = 1100, OPT_CRAWL, OPT_CLUSTER_STATUS, OPT_EXPORT, OPT_LEASE, OPT_MAX_TRIES };
+enum { OPT_CONVERT_LINKS = 1200 }; /* away from the list's end too: fewer merge conflicts */
 
 typedef struct {
   uv_loop_t loop;
@@ -69,6 +70,12 @@ static const char usage_text[] =
     "      --max-pages N        stop after N fetched URLs (default: unlimited)\n"
     "      --mirror DIR         save every 2xx body under DIR/host[:port]/path (like wget -r)\n"
     "      --fsync              fsync each mirrored file before renaming it into place\n"
+    "  -p, --page-requisites    also fetch what crawled pages need to display (images, CSS\n"
+    "                           and its imports, scripts, media, icons), on other hosts and\n"
+    "                           past --max-depth too, without crawling those hosts\n"
+    "      --convert-links      after the crawl, point every link in the saved HTML and CSS\n"
+    "                           files at the saved copy (relative), else at the absolute URL\n"
+    "  -E, --adjust-extension   save text/html as NAME.html and text/css as NAME.css\n"
     "Scope and filters:\n"
     "      --scope SCOPE        host (default), domain (and subdomains), prefix (under the\n"
     "                           seed's directory), all\n"
@@ -207,9 +214,13 @@ static void draw_progress(cli_t *cli, int final) {
   double secs = s.wall_ms / 1000.0;
   fprintf(stderr,
           "\r\033[K%" PRIu64 " done, %" PRIu64 " queued, %u in flight, %" PRIu64
-          " errors, %.0f pages/s, %.1f MB%s",
+          " errors, %.0f pages/s, %.1f MB",
           s.pages, s.queued, s.inflight, s.errors, secs > 0 ? (double)s.pages / secs : 0.0,
-          (double)s.bytes / 1e6, final ? "\n" : "");
+          (double)s.bytes / 1e6);
+  if (s.convert_total > 0) /* --convert-links, after the crawl */
+    fprintf(stderr, ", links converted in %" PRIu64 "/%" PRIu64 " files", s.converted,
+            s.convert_total);
+  fputs(final ? "\n" : "", stderr);
 }
 
 static void on_progress(uv_timer_t *t) {
@@ -394,6 +405,9 @@ int main(int argc, char **argv) {
       {"threads", required_argument, NULL, OPT_THREADS},
       {"mirror", required_argument, NULL, OPT_MIRROR},
       {"fsync", no_argument, NULL, OPT_FSYNC},
+      {"page-requisites", no_argument, NULL, 'p'},
+      {"convert-links", no_argument, NULL, OPT_CONVERT_LINKS},
+      {"adjust-extension", no_argument, NULL, 'E'},
       {"stats-json", required_argument, NULL, OPT_STATS},
       {"status-listen", required_argument, NULL, OPT_STATUS_LISTEN},
       {"redis", required_argument, NULL, OPT_REDIS},
@@ -449,7 +463,8 @@ int main(int argc, char **argv) {
     const char *output_path, *mirror_dir, *state_dir;
     unsigned max_inflight;
     int check, resume;
-  } opts = {NULL, NULL, NULL, 64, 0, 0};
+    int page_requisites, convert_links, adjust_extension;
+  } opts = {NULL, NULL, NULL, 64, 0, 0, 0, 0, 0};
   cli_t cli;
   uint64_t v;
   int ch, err, quiet = 0, verbose = 0, force_progress = 0, use_threads = 0, have_format = 0;
@@ -477,7 +492,7 @@ int main(int argc, char **argv) {
   argc = (int)all.n;
   argv = all.argv;
   opterr = 0;
-  while ((ch = getopt_long(argc, argv, ":o:qhkV", longopts, NULL)) != -1) {
+  while ((ch = getopt_long(argc, argv, ":o:qhkVpE", longopts, NULL)) != -1) {
     /* optind - 1 is the option's own argument, or its value's (both on the command line). */
     const char *where = optind >= 1 && optind <= argc ? all.where[optind - 1] : NULL;
     static char where_buf[1100];
@@ -583,6 +598,9 @@ int main(int argc, char **argv) {
       break;
     case OPT_MIRROR: opts.mirror_dir = optarg; break;
     case OPT_FSYNC: SET_INT(FSYNC, 1); break;
+    case 'p': opts.page_requisites = 1; break;
+    case OPT_CONVERT_LINKS: opts.convert_links = 1; break;
+    case 'E': opts.adjust_extension = 1; break;
     case OPT_STATS: stats_path = optarg; break;
     case OPT_STATUS_LISTEN:
       if (cli_status_parse_addr(optarg, &status_addr) != 0)
@@ -783,12 +801,20 @@ int main(int argc, char **argv) {
     return usage_error("%s", "--check works with --engine loop only");
   if (status_spec != NULL && use_threads)
     return usage_error("%s", "--status-listen works with --engine loop only");
+  if ((opts.page_requisites || opts.convert_links || opts.adjust_extension) && use_threads)
+    return usage_error("%s", "--page-requisites, --convert-links and --adjust-extension work "
+                             "with --engine loop only");
+  if ((opts.convert_links || opts.adjust_extension) && opts.mirror_dir == NULL)
+    return usage_error("%s", "--convert-links and --adjust-extension need --mirror DIR");
   SET_STR(OUTPUT_PATH, opts.output_path);
   SET_STR(MIRROR_DIR, opts.mirror_dir);
   SET_STR(STATE_DIR, opts.state_dir);
   SET_INT(MAX_INFLIGHT, opts.max_inflight);
   SET_INT(CHECK, opts.check);
   SET_INT(RESUME, opts.resume);
+  SET_INT(PAGE_REQUISITES, opts.page_requisites);
+  SET_INT(CONVERT_LINKS, opts.convert_links);
+  SET_INT(ADJUST_EXTENSION, opts.adjust_extension);
   /* Opened before the crawl: a report that cannot be written is better known at once. */
   if (report_path != NULL && format != FMT_JSONL && strcmp(report_path, "-") != 0 &&
       (report_out = fopen(report_path, "w")) == NULL) {
@@ -946,7 +972,8 @@ finish:
     fprintf(stderr, "uvcrawl: cannot write %s: %s\n", stats_path, strerror(errno));
     cli.exit_code = EXIT_RUNTIME;
   }
-  if (cli.stats.mirror_errors > 0 || cli.stats.output_errors > 0) cli.exit_code = EXIT_RUNTIME;
+  if (cli.stats.mirror_errors > 0 || cli.stats.output_errors > 0 || cli.stats.convert_errors > 0)
+    cli.exit_code = EXIT_RUNTIME;
   if (cli.stats.output_errors > 0)
     fputs("uvcrawl: the records, the journal or the --save-cookies file could not all be "
           "written\n", stderr);
