@@ -38,7 +38,9 @@ extern "C" {
   XX(EACCEPT, -30007, "bad status list (want e.g. 200..299,403)")                \
   XX(ESTATEDIR, -30008, "the state directory holds a crawl: resume it or remove it") \
   XX(EREGEX, -30009, "bad regular expression (POSIX extended)")                  \
-  XX(ESCOPE, -30010, "scope is host, domain, prefix or all")
+  XX(ESCOPE, -30010, "scope is host, domain, prefix or all")                     \
+  XX(ECLUSTER, -30050, "the crawl in Redis was started with other options or seeds") \
+  XX(EREDIS, -30051, "Redis is unreachable or refused the crawl's commands")
 
 typedef enum {
 #define XX(code, val, msg) UVCRAWL_##code = val,
@@ -115,13 +117,17 @@ typedef struct uvcrawl_s uvcrawl_t;
   XX(PROXY, 41, STR, proxy, NULL, ANY) /* NULL: curl's environment variables; "": none */   \
   XX(PARSER, 42, INT, parser, UVCRAWL_PARSER_FAST, RANGE(0, 1))                             \
   /* Engine */                                                                              \
-  XX(POOL_THREADS, 43, INT, pool_threads, 4, RANGE(1, 1024)) /* the uv pool's size */     \
+  XX(POOL_THREADS, 43, INT, pool_threads, 4, RANGE(1, 1024)) /* the uv pool's size */      \
+  /* Mirrors to browse offline (wget's -p, -k, -E) */                                        \
+  XX(PAGE_REQUISITES, 44, BOOL, page_requisites, 0, ANY) /* off-host, past max_depth */     \
+  XX(CONVERT_LINKS, 45, BOOL, convert_links, 0, ANY) /* with mirror_dir, after the crawl */ \
+  XX(ADJUST_EXTENSION, 46, BOOL, adjust_extension, 0, ANY) /* .html, .css names */     \
   /* WARC 1.1 output (see README): every fetch as a response and a request record, content  \
      coding kept; revisits for payloads archived before (in this crawl or WARC_DEDUP) */      \
-  XX(WARC_PATH, 44, STR, warc_path, NULL, ANY) /* FILE.warc.gz or FILE.warc; NULL: none */  \
-  XX(WARC_MAX_SIZE, 45, INT, warc_max_size, 0, RANGE(0, INT64_MAX)) /* 0: one file */       \
-  XX(WARC_CDX, 46, STR, warc_cdx, NULL, ANY) /* sorted CDXJ index, written at the end */    \
-  XX(WARC_DEDUP, 47, STR, warc_dedup, NULL, ANY) /* a previous crawl's CDXJ */
+  XX(WARC_PATH, 47, STR, warc_path, NULL, ANY) /* FILE.warc.gz or FILE.warc; NULL: none */  \
+  XX(WARC_MAX_SIZE, 48, INT, warc_max_size, 0, RANGE(0, INT64_MAX)) /* 0: one file */       \
+  XX(WARC_CDX, 49, STR, warc_cdx, NULL, ANY) /* sorted CDXJ index, written at the end */    \
+  XX(WARC_DEDUP, 50, STR, warc_dedup, NULL, ANY) /* a previous crawl's CDXJ */
 
 #define UVCRAWL_PARSER_FAST 0  /* a streaming scanner, gumbo for the pages it cannot be sure of */
 #define UVCRAWL_PARSER_GUMBO 1 /* gumbo for every page (within MAX_PARSE) */
@@ -219,6 +225,9 @@ typedef struct {
   uint64_t parse_fast;     /* HTML pages whose links the fast scanner gave */
   uint64_t parse_bailouts; /* HTML pages it handed to gumbo (the rest of the parsed ones were
                               gumbo's because PARSER asked for it) */
+  uint64_t convert_total;  /* convert_links: saved HTML and CSS files to convert */
+  uint64_t converted;      /* ... converted so far (files rewritten or already right) */
+  uint64_t convert_errors; /* ... that could not be read or written back */
 } uvcrawl_stats_t;
 
 /* A broken URL and every page that links it (pointers borrowed for the callback). */
@@ -279,6 +288,36 @@ UVCRAWL_EXTERN int uvcrawl_foreach_broken(uvcrawl_t *crawler, uvcrawl_broken_cb 
  * 0, or UV_EINVAL when stats is NULL. */
 UVCRAWL_EXTERN int uvcrawl_get_stats(const uvcrawl_t *crawler, uvcrawl_stats_t *stats,
                                      size_t size);
+
+/* A crawl shared by many processes (on many machines) through one Redis 7 server.
+ *
+ * uvcrawl_join_cluster() makes the crawler a worker of the crawl `name` at redis_url
+ * ("redis://HOST[:PORT][/DB]"). Call it after uvcrawl_add_seed() (seeds optional: a worker
+ * without seeds joins the crawl and takes its seeds' scope) and before uvcrawl_start(). It
+ * blocks for a few round trips (connect, FUNCTION LOAD of the crawl's function library when it
+ * is missing or another version, join): call it before running the loop. The first worker's
+ * seeds and options (scope, filters, depth, politeness, retries, user agent: everything that
+ * decides what is fetched and how often) define the crawl; a worker with other options or
+ * other seeds gets UVCRAWL_ECLUSTER. Leases of a worker that stops beating come back after
+ * lease_ms (0: 30 s); a URL that was leased by max_tries (0: 5) workers that died fails.
+ * on_done runs when the crawl is finished for the whole cluster (status 0), or with
+ * UVCRAWL_EREDIS when Redis refused the crawl's commands. Returns 0, UVCRAWL_ECLUSTER,
+ * UVCRAWL_EREDIS, UVCRAWL_ENOSEED (no such crawl and no seeds), UV_ENOTSUP (built without
+ * hiredis; or options.check, state_dir, sitemaps or max_pages, which a shared crawl does not
+ * take) or UV_ENOMEM; why (whylen bytes) gets a message for the user. */
+UVCRAWL_EXTERN int uvcrawl_join_cluster(uvcrawl_t *crawler, const char *redis_url,
+                                        const char *name, unsigned lease_ms, unsigned max_tries,
+                                        char *why, size_t whylen);
+/* Why on_done had UVCRAWL_EREDIS (valid until uvcrawl_close()), or NULL. */
+UVCRAWL_EXTERN const char *uvcrawl_cluster_error(const uvcrawl_t *crawler);
+/* Blocking, no loop. The crawl's progress as one JSON object (*json malloc'd: free() it). */
+UVCRAWL_EXTERN int uvcrawl_cluster_status(const char *redis_url, const char *name, char **json,
+                                          char *why, size_t whylen);
+/* Blocking, no loop. Every record of the crawl, each URL once, as JSON lines to path ("-":
+ * stdout); *n gets how many. */
+UVCRAWL_EXTERN int uvcrawl_cluster_export(const char *redis_url, const char *name,
+                                          const char *path, uint64_t *n, char *why,
+                                          size_t whylen);
 
 /* Library version, e.g. "0.1.0"; static storage. */
 UVCRAWL_EXTERN const char *uvcrawl_version(void);

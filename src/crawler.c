@@ -14,6 +14,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "frontier.h"
+#include "convert.h"
 #include "http.h"
 #include "retry.h"
 #include "scope.h"
@@ -29,6 +31,7 @@
 enum { URL_GOOD = 1, URL_BROKEN = 2, URL_VERDICT = 3, URL_DONE = 4 };
 #define HOPS_SHIFT 8 /* bits 8..15 of the state word: redirect hops that led to the URL */
 #define URL_SITEMAP (1u << 16) /* fetch it as a sitemap: its <loc>s are its links */
+#define URL_REQUISITE (1u << 17) /* --page-requisites: fetched (not HEAD-checked) off scope too */
 
 
 /* RFC 9309: at least 500 KiB must be read. One byte more lets the parser see that the last
@@ -46,7 +49,14 @@ struct uvcrawl_s {
   uvcrawl_options_t opts; /* the crawler's own deep copy */
   char *user_agent;
   uvcrawl__http_t *http; /* headers, credentials, proxy, the cookie jar */
-  uvcrawl__frontier_t *frontier;
+  uvcrawl__frontier_t *frontier; /* the seen set and string table; the queue in local mode */
+  const uvcrawl__fops_t *fops;   /* the queue: &uvcrawl__local_fops on frontier, or ... */
+  void *fq;
+  uvcrawl__rf_t *rf;             /* ... the shared one (uvcrawl_join_cluster), or NULL */
+  const uvcrawl__item_t *acking; /* emit(): the record completes this item */
+  char *identity;                /* the options that define a shared crawl */
+  int fatal;                     /* the crawl ends with this status (Redis gave up on us) */
+  char *fatal_why;               /* and why */
   uvcrawl__linkgraph_t *graph; /* with options.check */
   long accept[MAX_ACCEPT][2];
   size_t naccept;
@@ -97,6 +107,9 @@ struct uvcrawl_s {
   uint64_t lag_prev_ns;
   uvcrawl__hist_t lag;
   int mirror_fd;
+  uvcrawl__convert_t *convert;    /* --convert-links: what was saved where */
+  uvcrawl__converter_t *converter; /* the conversion running after the crawl */
+  int converted;                  /* 1 once it ran (or had nothing to do) */
   state_t state;
   int closing_parts;
   uvcrawl_result_cb on_result;
@@ -162,6 +175,13 @@ static int url_is_good(void *arg, const char *url) {
          (*state & URL_VERDICT) == URL_GOOD;
 }
 
+/* 1 when url was queued as a requisite of a page (--page-requisites). */
+static int is_requisite(const uvcrawl_t *c, const char *url) {
+  uint32_t *state;
+  return c->opts.page_requisites && uvcrawl__frontier_lookup(c->frontier, url, NULL, &state) &&
+         (*state & URL_REQUISITE);
+}
+
 /* Scope and filters are scope.c's; these read the crawler's. */
 static int in_scope(const uvcrawl_t *c, const char *url) {
   return uvcrawl__scope_match(c->scope, url, (const char *const *)c->origins, c->norigins,
@@ -209,13 +229,15 @@ static int on_replay(void *arg, int type, const char *url, const char *ref, size
                      int depth) {
   uvcrawl_t *c = arg;
   uint32_t *state;
-  if (type == 'D' || type == 'S') {
+  if (type == 'D' || type == 'S' || type == 'R') {
     if (ref == NULL && depth == 0 && add_origin(c, url) != 0) return -1;
     if (uvcrawl__frontier_add(c->frontier, url, ref, depth) < 0) return -1;
-    if (type == 'S' && uvcrawl__frontier_lookup(c->frontier, url, NULL, &state))
-      *state |= URL_SITEMAP;
+    if (type != 'D' && uvcrawl__frontier_lookup(c->frontier, url, NULL, &state))
+      *state |= type == 'S' ? URL_SITEMAP : URL_REQUISITE;
     return 0;
   }
+  /* The files saved before the crash are converted at the end like the new ones. */
+  if (c->convert != NULL && uvcrawl__convert_record(c->convert, ref, len) != 0) return -1;
   if (!uvcrawl__frontier_lookup(c->frontier, url, NULL, &state) || (*state & URL_DONE))
     return 0; /* completed twice (in flight at a kill, then redone): the first record stands */
   *state |= URL_DONE;
@@ -283,6 +305,36 @@ static int open_warc(uvcrawl_t *c) {
   return uvcrawl__warcout_open(c->loop, c->pool, &conf, &c->warc);
 }
 
+/* The options that decide which URLs a crawl fetches and how politely, as one string: the
+ * workers of a shared crawl must agree on it. NULL when out of memory. */
+static char *build_identity(const uvcrawl_options_t *o, const char *user_agent) {
+  char *b = NULL;
+  size_t len = 0, cap = 0;
+  char line[256];
+  snprintf(line, sizeof(line),
+           "uvcrawl cluster 1\nscope=%s\nmax_depth=%d\nper_host=%u\ndelay_ms=%u\n"
+           "random_delay=%d\nignore_robots=%d\nretries=%u\nmax_url_len=%u\nmax_links=%u\n"
+           "max_redirects=%u\nmax_parse=%llu\n",
+           o->scope ? o->scope : "host", o->max_depth, o->per_host, o->delay_ms,
+           o->random_delay, o->ignore_robots, o->retries, o->max_url_len, o->max_links,
+           o->max_redirects, (unsigned long long)o->max_parse);
+  int bad = uvcrawl__buf_add(&b, &len, &cap, line, strlen(line)) != 0;
+  const char *const *lists[2] = {o->include, o->exclude};
+  for (int k = 0; k < 2; k++)
+    for (size_t i = 0; lists[k] && lists[k][i]; i++) {
+      bad |= uvcrawl__buf_add(&b, &len, &cap, k ? "exclude=" : "include=", 8) != 0;
+      bad |= uvcrawl__buf_add(&b, &len, &cap, lists[k][i], strlen(lists[k][i])) != 0;
+      bad |= uvcrawl__buf_add(&b, &len, &cap, "\n", 1) != 0;
+    }
+  bad |= uvcrawl__buf_add(&b, &len, &cap, "user_agent=", 11) != 0;
+  bad |= user_agent == NULL || uvcrawl__buf_add(&b, &len, &cap, user_agent, strlen(user_agent) + 1) != 0;
+  if (bad) {
+    free(b);
+    return NULL;
+  }
+  return b;
+}
+
 static CURLcode global_init_result;
 static void global_init(void) {
   global_init_result = curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -307,11 +359,15 @@ static void free_parts(uvcrawl_t *c) {
   uvcrawl__frontier_free(c->frontier);
   uvcrawl__linkgraph_free(c->graph);
   uvcrawl__pool_free(c->pool);
+  uvcrawl__convert_free(c->convert);
+  uvcrawl__converter_free(c->converter);
   uvcrawl__http_free(c->http); /* after every easy handle was cleaned up */
   free(c->user_agent);
   free(c->idle);
   free(c->scratch);
   uvcrawl__options_clear(&c->opts);
+  free(c->identity);
+  free(c->fatal_why);
   c->frontier = NULL;
 }
 
@@ -339,7 +395,11 @@ int uvcrawl_create(uv_loop_t *loop, const uvcrawl_options_t *opts, uvcrawl_t **o
                                             : "uvcrawl/" UVCRAWL_VERSION_STRING);
   c->idle = calloc(c->stats.inflight_cap, sizeof(*c->idle));
   c->frontier = uvcrawl__frontier_new();
-  if (c->user_agent == NULL || c->idle == NULL || c->frontier == NULL) goto fail;
+  c->fops = &uvcrawl__local_fops;
+  c->fq = c->frontier;
+  c->identity = build_identity(&c->opts, c->user_agent);
+  if (c->user_agent == NULL || c->idle == NULL || c->frontier == NULL || c->identity == NULL)
+    goto fail;
   if ((err = uvcrawl__http_new(&c->opts, &c->http)) != 0) goto fail;
   /* The setters checked these; parsed here into the forms the crawl uses. */
   if ((err = uvcrawl__accept_parse(c->opts.accept ? c->opts.accept : "200..299", c->accept,
@@ -356,6 +416,10 @@ int uvcrawl_create(uv_loop_t *loop, const uvcrawl_options_t *opts, uvcrawl_t **o
   err = UV_ENOMEM;
   if (c->opts.check && (c->graph = uvcrawl__linkgraph_new(url_is_good, c)) == NULL) goto fail;
   if ((err = uvcrawl__pool_new(loop, c->opts.pool_threads, &c->pool)) != 0) goto fail;
+  err = UV_ENOMEM;
+  if (c->opts.convert_links && c->opts.mirror_dir != NULL &&
+      (c->convert = uvcrawl__convert_new(c->opts.adjust_extension)) == NULL)
+    goto fail;
   if (c->opts.mirror_dir != NULL &&
       (err = uvcrawl__store_open_root(c->opts.mirror_dir, &c->mirror_fd)) != 0)
     goto fail;
@@ -594,7 +658,9 @@ static void page_finish(page_t *p) {
   r.warc_file = p->warc_file;
   r.warc_offset = p->warc_offset;
   r.warc_record_id = p->warc_file ? p->warc_id : NULL;
+  if (c->rf) c->acking = &p->item;
   emit(c, &r);
+  c->acking = NULL;
   page_free(p);
 }
 
@@ -625,10 +691,11 @@ static void emit(uvcrawl_t *c, uvcrawl_result_t *rp) {
     if (r.broken && uvcrawl__frontier_lookup(c->frontier, r.url, &interned, NULL))
       uvcrawl__linkgraph_broken(c->graph, interned, r.status, r.error, r.external);
   }
-  if (c->output || c->journal) {
+  if (c->output || c->journal || c->acking) {
     c->scratch_len = 0;
     if (uvcrawl__json_record(&r, &c->scratch, &c->scratch_len, &c->scratch_cap) == 0) {
       size_t line = c->scratch_len;
+      if (c->acking) c->fops->completed(c->fq, c->acking, c->scratch, line);
       if (c->output) {
         uvcrawl__output_append(c->output, c->scratch, line);
         uvcrawl__output_append(c->output, "\n", 1);
@@ -644,6 +711,13 @@ static void emit(uvcrawl_t *c, uvcrawl_result_t *rp) {
         uvcrawl__output_append(c->journal, c->scratch + line, c->scratch_len - line);
     }
   }
+  if (c->convert != NULL && r.skipped == NULL && !r.external && r.error == NULL) {
+    /* --convert-links: what went to the mirror (out of memory: that link stays as it is) */
+    if (r.status >= 200 && r.status < 300)
+      (void)uvcrawl__convert_saved(c->convert, r.url, r.content_type);
+    else if (r.status >= 300 && r.status < 400 && r.redirect != NULL)
+      (void)uvcrawl__convert_redirect(c->convert, r.url, r.redirect);
+  }
   if (c->on_result && c->state != ST_CLOSING) c->on_result(c, &r, c->cb_arg);
 }
 
@@ -655,12 +729,15 @@ static const char *skip_reason(const uvcrawl_t *c, const char *url, unsigned hop
   return NULL;
 }
 
-/* A link (or a redirect target, hops > 0) found on page from. */
-static void enqueue_hops(uvcrawl_t *c, const char *url, const page_t *from, unsigned hops) {
+/* A link (or a redirect target, hops > 0) found on page from; requisite: the page needs it
+ * to display (--page-requisites fetches it past --max-depth and off scope). */
+static void enqueue_hops(uvcrawl_t *c, const char *url, const page_t *from, unsigned hops,
+                         int requisite) {
   const char *to;
   uint32_t *state;
   int depth = from->item.depth + 1;
-  if (c->opts.max_depth >= 0 && depth > c->opts.max_depth) return;
+  requisite = requisite && c->opts.page_requisites;
+  if (c->opts.max_depth >= 0 && depth > c->opts.max_depth && !requisite) return;
   if (!passes_filters(c, url)) return;
   const char *why = skip_reason(c, url, hops);
   if (why != NULL) {
@@ -669,26 +746,29 @@ static void enqueue_hops(uvcrawl_t *c, const char *url, const page_t *from, unsi
       uvcrawl__frontier_lookup(c->frontier, from->item.url, &ref, NULL);
       emit_skipped(c, to, ref, depth, why);
     }
-  } else if (uvcrawl__frontier_add(c->frontier, url, from->item.url, depth) == 1) {
-    journal_record(c, 'D', url, from->item.url, depth);
+  } else if (c->fops->add(c->fq, url, from->item.url, depth) == 1) {
+    journal_record(c, requisite ? 'R' : 'D', url, from->item.url, depth);
     if (hops && uvcrawl__frontier_lookup(c->frontier, url, NULL, &state))
       *state |= (uint32_t)(hops > 255 ? 255 : hops) << HOPS_SHIFT;
   }
+  /* Seen first as a plain link and still queued: a requisite all the same (fetched whole). */
+  if (requisite && uvcrawl__frontier_lookup(c->frontier, url, NULL, &state))
+    *state |= URL_REQUISITE;
   /* Link checking: remember who links a URL until it is known good. */
   if (c->graph && uvcrawl__frontier_lookup(c->frontier, url, &to, &state) &&
       (*state & URL_VERDICT) != URL_GOOD)
     uvcrawl__linkgraph_add(c->graph, from->item.url, to);
 }
 
-static void enqueue(uvcrawl_t *c, const char *url, const page_t *from) {
-  enqueue_hops(c, url, from, 0);
+static void enqueue(uvcrawl_t *c, const char *url, const page_t *from, int requisite) {
+  enqueue_hops(c, url, from, 0, requisite);
 }
 
 /* Queues url as a sitemap (depth 0: sitemaps are entry points like seeds). */
 static void enqueue_sitemap(uvcrawl_t *c, const char *url, const char *referrer) {
   uint32_t *state;
   if (!in_scope(c, url)) return;
-  if (uvcrawl__frontier_add(c->frontier, url, referrer, 0) != 1) return;
+  if (c->fops->add(c->fq, url, referrer, 0) != 1) return;
   journal_record(c, 'S', url, referrer, 0);
   if (uvcrawl__frontier_lookup(c->frontier, url, NULL, &state)) *state |= URL_SITEMAP;
 }
@@ -708,10 +788,14 @@ static int queue_links(uvcrawl_t *c, page_t *p, size_t *budget) {
   size_t total = job->nlinks + job->nforeign;
   for (; p->next_link < total && *budget > 0; p->next_link++, (*budget)--) {
     size_t i = p->next_link;
-    if (i >= job->nlinks) enqueue(c, job->foreign[i - job->nlinks], p);
-    else if (job->sitemap_index) enqueue_sitemap(c, job->links[i], p->item.url);
-    else if (c->scope == UVCRAWL__SCOPE_HOST || c->opts.check || in_scope(c, job->links[i]))
-      enqueue(c, job->links[i], p);
+    if (i >= job->nlinks) {
+      enqueue(c, job->foreign[i - job->nlinks], p, job->foreign_kinds[i - job->nlinks]);
+    } else if (job->sitemap_index) {
+      enqueue_sitemap(c, job->links[i], p->item.url);
+    } else if (c->scope == UVCRAWL__SCOPE_HOST || c->opts.check || in_scope(c, job->links[i]) ||
+               (c->opts.page_requisites && job->link_kinds[i] == UVCRAWL__REF_REQUISITE)) {
+      enqueue(c, job->links[i], p, job->link_kinds[i]);
+    }
   }
   return p->next_link == total;
 }
@@ -870,7 +954,7 @@ static void on_robots_job_done(uvcrawl__job_t *job) {
       free(url);
     }
   }
-  uvcrawl__frontier_set_robots(c->frontier, p->robots_origin, r);
+  c->fops->set_robots(c->fq, p->robots_origin, r);
   job->warc = NULL;
   warc_archive(c, p);
   page_free(p);
@@ -896,12 +980,12 @@ static void block_host(uvcrawl_t *c, const char *origin, const char *why, CURLco
 }
 
 /* RFC 9309 2.3.1: 2xx → parse (on the pool); 4xx → no rules; 5xx or 429 → the host is not
- * crawled; no answer at all → its URLs fail with that error. */
-static void robots_fetched(uvcrawl_t *c, page_t *p, CURL *easy, CURLcode code) {
+ * crawled; no answer at all (status 0, err says why) → its URLs fail with that error. The
+ * same whether this process fetched it or another worker of a shared crawl did. */
+static void robots_apply(uvcrawl_t *c, page_t *p, long status, CURLcode code,
+                         const char *err) {
   char why[CURL_ERROR_SIZE + 64];
-  p->easy = NULL;
-  release_easy(c, easy);
-  if (code == CURLE_OK && p->status >= 200 && p->status < 300 && c->state == ST_RUNNING) {
+  if (status >= 200 && status < 300 && c->state == ST_RUNNING) {
     p->job.body = p->body ? p->body : "";
     p->job.len = p->len;
     p->job.url = p->own_url;
@@ -913,23 +997,34 @@ static void robots_fetched(uvcrawl_t *c, page_t *p, CURL *easy, CURLcode code) {
     c->jobs++;
     return;
   }
-  if (code == CURLE_OK && p->status >= 400 && p->status < 500 && p->status != 429) {
-    uvcrawl__frontier_set_robots(c->frontier, p->robots_origin, uvcrawl__robots_allow_all());
+  if (status >= 400 && status < 500 && status != 429) {
+    c->fops->set_robots(c->fq, p->robots_origin, uvcrawl__robots_allow_all());
   } else {
-    if (code == CURLE_OK) {
+    if (status != 0) {
       snprintf(why, sizeof(why), "robots.txt answered %ld: the host is not crawled (RFC 9309)",
-               p->status);
+               status);
       block_host(c, p->robots_origin, why, code, 0);
     } else {
-      snprintf(why, sizeof(why), "robots.txt unreachable: %s",
-               p->errbuf[0] ? p->errbuf : curl_easy_strerror(code));
+      snprintf(why, sizeof(why), "robots.txt unreachable: %s", err);
       block_host(c, p->robots_origin, why, code, 1);
     }
-    uvcrawl__frontier_set_robots(c->frontier, p->robots_origin, uvcrawl__robots_disallow_all());
+    c->fops->set_robots(c->fq, p->robots_origin, uvcrawl__robots_disallow_all());
   }
   warc_archive(c, p);
   page_free(p);
   pump(c);
+}
+
+static void robots_fetched(uvcrawl_t *c, page_t *p, CURL *easy, CURLcode code) {
+  p->easy = NULL;
+  release_easy(c, easy);
+  const char *err = p->errbuf[0] ? p->errbuf : curl_easy_strerror(code);
+  long status = code == CURLE_OK ? p->status : 0;
+  if (c->fops->robots_fetched && c->state == ST_RUNNING) /* shared with the other workers */
+    c->fops->robots_fetched(c->fq, p->robots_origin, status, (int)code,
+                            status ? (p->body ? p->body : "") : err,
+                            status ? p->len : strlen(err));
+  robots_apply(c, p, status, code, err);
 }
 
 /* Our own socket(): it tells running out of fds apart from a failed connection. */
@@ -949,10 +1044,10 @@ static void fd_backoff(uvcrawl_t *c, page_t *p, CURL *easy) {
   c->fd_pause_until = now + FD_PAUSE_MS * 1000000u;
   c->stats.fd_backoffs++;
   if (p->robots_origin) {
-    uvcrawl__frontier_robots_again(c->frontier, p->robots_origin);
+    c->fops->robots_again(c->fq, p->robots_origin);
   } else {
-    uvcrawl__frontier_done(c->frontier, &p->item, now, 0);
-    uvcrawl__frontier_retry(c->frontier, &p->item, c->fd_pause_until);
+    c->fops->done(c->fq, &p->item, now, 0);
+    c->fops->retry(c->fq, &p->item, c->fd_pause_until);
     c->started--;
   }
   p->easy = NULL;
@@ -979,14 +1074,14 @@ static int retry_later(uvcrawl_t *c, page_t *p, CURL *easy, CURLcode code) {
   uint32_t throttle = 0;
   if (code == CURLE_OK && (p->status == 429 || p->status == 503))
     throttle = ra_ms ? (uint32_t)ra_ms : 1000;
-  uvcrawl__frontier_done(c->frontier, &p->item, now, throttle);
+  c->fops->done(c->fq, &p->item, now, throttle);
   if (!retryable(code, p->status) || p->too_big || p->item.attempts >= c->opts.retries ||
       c->state != ST_RUNNING)
     return 0;
   uint64_t wait_ms = ra_ms ? ra_ms : uvcrawl__backoff_ms(p->item.attempts, &c->rng);
   uvcrawl__item_t again = p->item;
   again.attempts++;
-  if (uvcrawl__frontier_retry(c->frontier, &again, now + wait_ms * 1000000u) != 0) return 0;
+  if (c->fops->retry(c->fq, &again, now + wait_ms * 1000000u) != 0) return 0;
   c->stats.retries++;
   c->started--; /* a retry does not use up --max-pages */
   warc_archive(c, p); /* every fetch is archived, the failed ones too */
@@ -1030,7 +1125,7 @@ static void on_transfer_done(void *arg, CURL *easy, CURLcode code) {
     unsigned hops = 1;
     if (uvcrawl__frontier_lookup(c->frontier, p->item.url, NULL, &state))
       hops += (*state >> HOPS_SHIFT) & 255;
-    enqueue_hops(c, p->redirect, p, hops);
+    enqueue_hops(c, p->redirect, p, hops, is_requisite(c, p->item.url));
   }
   if (p->hung_up && code == CURLE_WRITE_ERROR) code = p->code = CURLE_OK;
   if (p->too_big) {
@@ -1086,8 +1181,18 @@ static void on_transfer_done(void *arg, CURL *easy, CURLcode code) {
   p->job.body = p->body;
   p->job.len = p->len;
   p->job.url = p->item.url;
-  p->job.parse = code == CURLE_OK && uvcrawl__should_parse(p->status, p->content_type,
-                                                            p->item.depth, c->opts.max_depth);
+  /* --page-requisites: a page at --max-depth is read for its requisites (deeper links are
+   * dropped at enqueue), and a style sheet for what it imports whatever its depth. */
+  int req = c->opts.page_requisites;
+  p->job.css = uvcrawl__is_css(p->content_type);
+  p->job.parse = code == CURLE_OK &&
+                 uvcrawl__should_parse(p->status, p->content_type, p->item.depth,
+                                       req && (p->job.css || c->opts.max_depth < 0) ? -1
+                                       : req ? c->opts.max_depth + 1
+                                             : c->opts.max_depth);
+  p->job.keep_requisites = req;
+  p->job.content_type = p->content_type;
+  p->job.adjust_ext = c->opts.adjust_extension;
   p->job.origins = (const char *const *)c->origins;
   /* Other scopes are filtered on the loop. */
   p->job.norigins = c->scope == UVCRAWL__SCOPE_HOST ? c->norigins : 0;
@@ -1130,9 +1235,9 @@ static void fetch(uvcrawl_t *c, const uvcrawl__item_t *item, const char *robots_
     snprintf(p->own_url, n, "%s/robots.txt", robots_origin);
     p->item.url = p->own_url;
   }
-  /* robots.txt is never an external check (item->url is NULL for it): a HEAD would give
-   * no rules at all. */
-  p->external = robots_origin == NULL && c->opts.check && !in_scope(c, item->url);
+  /* robots.txt (item->url NULL) is never an external check: a HEAD would give no rules. */
+  p->external = robots_origin == NULL && c->opts.check && !in_scope(c, item->url) &&
+                !is_requisite(c, item->url);
   p->next = c->pages;
   if (c->pages) c->pages->prev = p;
   c->pages = p;
@@ -1184,7 +1289,7 @@ static void on_wake(uv_timer_t *t) {
 }
 
 /* A URL robots.txt keeps us from: a skip record, or an error when robots.txt was unreachable. */
-static void report_disallowed(uvcrawl_t *c, const uvcrawl__item_t *item) {
+static void report_disallowed_record(uvcrawl_t *c, const uvcrawl__item_t *item) {
   for (size_t i = 0; i < c->nblocked; i++) {
     if (!uvcrawl__in_scope(item->url, (const char *const *)&c->blocked[i].origin, 1)) continue;
     if (!c->blocked[i].is_error) {
@@ -1205,6 +1310,12 @@ static void report_disallowed(uvcrawl_t *c, const uvcrawl__item_t *item) {
   emit_skipped(c, item->url, item->referrer, item->depth, "disallowed by robots.txt");
 }
 
+static void report_disallowed(uvcrawl_t *c, const uvcrawl__item_t *item) {
+  if (c->rf) c->acking = item;
+  report_disallowed_record(c, item);
+  c->acking = NULL;
+}
+
 /* Admits queued URLs while a slot is free (robots.txt first for a new host, then the next
  * URL of a host whose delay has passed); arms the wake timer for the earliest host that waits;
  * notices the end of the crawl. */
@@ -1219,15 +1330,15 @@ static void pump(uvcrawl_t *c) {
     return; /* the wake timer pumps again: a tick now would only spin */
   }
   while (may_admit(c)) {
-    if ((origin = uvcrawl__frontier_robots_needed(c->frontier)) != NULL) {
+    if ((origin = c->fops->robots_needed(c->fq)) != NULL) {
       memset(&item, 0, sizeof(item));
       fetch(c, &item, origin);
       continue;
     }
-    if (!uvcrawl__frontier_next(c->frontier, uv_hrtime(), &item, &wake)) break;
+    if (!c->fops->next(c->fq, uv_hrtime(), &item, &wake)) break;
     if (c->stats.resumed && uvcrawl__frontier_lookup(c->frontier, item.url, NULL, &state) &&
         (*state & URL_DONE)) {
-      if (!item.disallowed) uvcrawl__frontier_done(c->frontier, &item, uv_hrtime(), 0);
+      if (!item.disallowed) c->fops->done(c->fq, &item, uv_hrtime(), 0);
       continue; /* completed before the crash */
     }
     if (item.disallowed) {
@@ -1243,7 +1354,10 @@ static void pump(uvcrawl_t *c) {
     uv_timer_start(&c->wake, on_wake, ms, 0);
     return; /* URLs wait for a host's delay: the wake timer pumps again, no tick needed */
   }
-  if (c->inflight == 0 && c->jobs == 0 && c->state != ST_DONE) schedule_tick(c);
+  /* A shared frontier that waits for Redis wakes us itself: a tick now would only spin. */
+  if (c->inflight == 0 && c->jobs == 0 && c->state != ST_DONE &&
+      !(c->rf && c->state == ST_RUNNING && c->fops->more(c->fq)))
+    schedule_tick(c);
 }
 
 /* ---- lifecycle ----------------------------------------------------------------------- */
@@ -1256,7 +1370,7 @@ static void on_flushed(void *arg, int status) {
   c->state = ST_DONE;
   c->stats.wall_ms = (double)(uv_hrtime() - c->start_ns) / 1e6;
   if (uvcrawl__http_save(c->http) != 0) c->stats.output_errors = 1; /* --save-cookies */
-  if (c->on_done) c->on_done(c, was_stopped ? UV_ECANCELED : 0, c->cb_arg);
+  if (c->on_done) c->on_done(c, c->fatal ? c->fatal : was_stopped ? UV_ECANCELED : 0, c->cb_arg);
 }
 
 static void part_closed(uvcrawl_t *c) {
@@ -1297,11 +1411,15 @@ static void on_lag_sleep_closed(uv_handle_t *h) {
   part_closed(UVCRAWL_CONTAINER_OF((uv_prepare_t *)h, uvcrawl_t, lag_sleep));
 }
 
+static void on_rf_closed(void *arg) { part_closed(arg); }
+
 static void teardown(uvcrawl_t *c) {
   while (c->nidle > 0) curl_easy_cleanup(c->idle[--c->nidle]);
   if (c->mirror_fd >= 0) close(c->mirror_fd);
   c->mirror_fd = -1;
-  c->closing_parts = 7 + (c->output != NULL) + (c->journal != NULL) + (c->warc != NULL);
+  c->closing_parts = 7 + (c->output != NULL) + (c->journal != NULL) + (c->rf != NULL) +
+                     (c->warc != NULL);
+  if (c->rf) uvcrawl__rf_close(c->rf, on_rf_closed, c);
   if (c->warc) uvcrawl__warcout_close(c->warc, on_output_closed, c);
   c->warc = NULL;
   uvcrawl__engine_close(c->engine, on_engine_closed, c);
@@ -1315,6 +1433,31 @@ static void teardown(uvcrawl_t *c) {
   uv_close((uv_handle_t *)&c->drain, on_drain_closed);
 }
 
+static void on_converted(void *arg) {
+  uvcrawl_t *c = arg;
+  c->jobs--;
+  c->converted = 1;
+  schedule_tick(c);
+}
+
+/* --convert-links, once the crawl is done: every saved HTML and CSS file, on the pool. It
+ * counts as a job, so the crawl ends (and a close waits) only after it. */
+static void start_convert(uvcrawl_t *c) {
+  size_t n = 0;
+  c->converted = 1;
+  if (uvcrawl__convert_freeze(c->convert, &n) != 0) {
+    c->stats.convert_errors++;
+    return;
+  }
+  c->stats.convert_total = n;
+  if (uvcrawl__convert_start(c->loop, c->convert, n, c->mirror_fd, c->opts.fsync,
+                             &c->stats.converted, &c->stats.convert_errors, on_converted, c,
+                             &c->converter) != 0)
+    return; /* nothing to convert, or out of memory */
+  c->converted = 0;
+  c->jobs++;
+}
+
 static void on_tick(uv_timer_t *t) {
   uvcrawl_t *c = UVCRAWL_CONTAINER_OF(t, uvcrawl_t, tick);
   if (c->state == ST_CLOSING) {
@@ -1323,9 +1466,13 @@ static void on_tick(uv_timer_t *t) {
   }
   pump(c);
   if (c->inflight > 0 || c->jobs > 0 || c->state == ST_DONE || c->state == ST_IDLE) return;
-  if (c->state == ST_RUNNING && uvcrawl__frontier_queued(c->frontier) > 0 &&
+  if (c->state == ST_RUNNING && c->fops->more(c->fq) &&
       (c->opts.max_pages == 0 || c->started < c->opts.max_pages))
     return;
+  if (c->convert != NULL && !c->converted && c->state == ST_RUNNING) {
+    start_convert(c); /* the tick comes back when it is done */
+    if (!c->converted) return;
+  }
   uv_timer_stop(&c->tick);
   lag_stop(c);
   uv_timer_stop(&c->wake);
@@ -1401,7 +1548,7 @@ int uvcrawl_get_stats(const uvcrawl_t *c, uvcrawl_stats_t *stats, size_t size) {
 static void fill_stats(const uvcrawl_t *c, uvcrawl_stats_t *s) {
   *s = c->stats;
   s->inflight = c->inflight;
-  s->queued = c->frontier ? uvcrawl__frontier_queued(c->frontier) : 0;
+  s->queued = c->frontier ? c->fops->queued(c->fq) : 0;
   s->seen = c->frontier ? uvcrawl__frontier_seen(c->frontier) : 0;
   if (c->engine) uvcrawl__engine_sockets(c->engine, &s->fds_max);
   s->lag_p50_ms = uvcrawl__hist_quantile_ms(&c->lag, 0.50);
@@ -1418,3 +1565,165 @@ static void fill_stats(const uvcrawl_t *c, uvcrawl_stats_t *s) {
   if (c->state == ST_RUNNING || c->state == ST_STOPPING)
     s->wall_ms = (double)(uv_hrtime() - c->start_ns) / 1e6;
 }
+
+/* ---- a crawl shared through Redis (frontier.h, redis_frontier.c) ------------------------- */
+
+static void rf_wake(void *arg) { schedule_tick(arg); }
+
+static void rf_fatal(void *arg, const char *why) {
+  uvcrawl_t *c = arg;
+  free(c->fatal_why);
+  c->fatal_why = strdup(why);
+  c->fatal = UVCRAWL_EREDIS;
+  uvcrawl_stop(c);
+}
+
+/* Another worker fetched origin's robots.txt: the same decisions as after our own fetch. */
+static void rf_robots_shared(void *arg, const char *origin, long status, int code,
+                             const char *body, size_t len) {
+  uvcrawl_t *c = arg;
+  page_t *p = calloc(1, sizeof(*p));
+  size_t n = strlen(origin) + sizeof("/robots.txt");
+  char *err = malloc(len + 1);
+  if (p == NULL || err == NULL || (p->own_url = malloc(n)) == NULL ||
+      (len > 0 && (p->body = malloc(len)) == NULL)) {
+    if (p) free(p->own_url);
+    free(p);
+    free(err);
+    c->fops->set_robots(c->fq, origin, uvcrawl__robots_allow_all()); /* lenient, as on ENOMEM */
+    return;
+  }
+  memcpy(err, body, len);
+  err[len] = '\0';
+  if (len > 0) memcpy(p->body, body, len);
+  p->len = p->cap = len;
+  snprintf(p->own_url, n, "%s/robots.txt", origin);
+  p->c = c;
+  p->robots_origin = origin; /* the shared frontier's string, valid until it is closed */
+  p->status = status;
+  p->next = c->pages;
+  if (c->pages) c->pages->prev = p;
+  c->pages = p;
+  robots_apply(c, p, status, (CURLcode)code, err);
+  free(err);
+}
+
+/* A seed the crawl was started with: its origin is in scope (nothing is queued here). */
+static int adopt_seed(uvcrawl_t *c, const char *url) {
+  char *norm;
+  int err = uvcrawl__url_resolve(NULL, url, &norm);
+  if (err == 0) err = add_origin(c, norm);
+  char **sd = err ? NULL : realloc(c->seeds, (c->nseeds + 1) * sizeof(*sd));
+  if (err == 0 && sd == NULL) err = UV_ENOMEM;
+  if (err) {
+    free(norm);
+    return err;
+  }
+  c->seeds = sd;
+  const char *auth = strstr(norm, "://");
+  char *slash = auth ? strchr(auth + 3, '/') : NULL, *q = slash ? strchr(slash, '?') : NULL;
+  if (q) *q = '\0';
+  char *last = strrchr(norm, '/');
+  if (last && last >= slash) last[1] = '\0';
+  c->seeds[c->nseeds++] = norm;
+  return 0;
+}
+
+static int cmp_str(const void *a, const void *b) {
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+int uvcrawl_join_cluster(uvcrawl_t *c, const char *redis_url, const char *name,
+                         unsigned lease_ms, unsigned max_tries, char *why, size_t whylen) {
+  uvcrawl__item_t item;
+  const char **mine = NULL;
+  size_t n = 0;
+  char *seeds = NULL, *stored = NULL;
+  size_t len = 0, cap = 0;
+  int err = 0;
+  if (whylen) why[0] = '\0';
+  if (c->state != ST_IDLE || c->rf != NULL) return UVCRAWL_ESTATE;
+  if (c->opts.check || c->journal || c->opts.sitemaps || c->opts.max_pages) {
+    snprintf(why, whylen, "a shared crawl does not take the CHECK, STATE_DIR, SITEMAPS or "
+                          "MAX_PAGES options");
+    return UV_ENOTSUP;
+  }
+  /* The seeds wait in the local queue: they go to Redis instead. */
+  while (uvcrawl__frontier_pop(c->frontier, &item)) {
+    const char **m = realloc(mine, (n + 1) * sizeof(*m));
+    if (m == NULL) {
+      free(mine);
+      return UV_ENOMEM;
+    }
+    mine = m;
+    mine[n++] = item.url;
+  }
+  if (n > 0) qsort(mine, n, sizeof(*mine), cmp_str);
+  for (size_t i = 0; i < n && err == 0; i++)
+    if (uvcrawl__buf_add(&seeds, &len, &cap, mine[i], strlen(mine[i])) != 0 ||
+        uvcrawl__buf_add(&seeds, &len, &cap, i + 1 < n ? "\n" : "", i + 1 < n ? 1 : 0) != 0)
+      err = UV_ENOMEM;
+  if (err == 0 && uvcrawl__buf_add(&seeds, &len, &cap, "", 1) != 0) err = UV_ENOMEM;
+  uvcrawl__rf_opts_t o;
+  memset(&o, 0, sizeof(o));
+  o.redis_url = redis_url;
+  o.name = name;
+  o.identity = c->identity;
+  o.seeds = seeds;
+  o.per_host = c->opts.per_host;
+  o.delay_ms = c->opts.delay_ms;
+  o.lease_ms = lease_ms ? lease_ms : 30000;
+  o.max_tries = max_tries ? max_tries : 5;
+  o.ignore_robots = c->opts.ignore_robots;
+  o.max_held = c->stats.inflight_cap;
+  uvcrawl__rf_cbs_t cbs = {rf_wake, rf_robots_shared, rf_fatal};
+  uvcrawl__rf_t *rf = NULL;
+  if (err == 0)
+    err = uvcrawl__rf_new(c->loop, c->frontier, &o, &cbs, c, &stored, why, whylen, &rf);
+  if (err == 0) {
+    c->rf = rf; /* from here the crawler's close closes it */
+    c->fops = &uvcrawl__rf_fops;
+    c->fq = rf;
+    if (n > 0 && strcmp(stored, seeds) != 0) {
+      snprintf(why, whylen, "the crawl was started with other seeds:\n%s", stored);
+      err = UVCRAWL_ECLUSTER;
+    }
+  }
+  for (size_t i = 0; err == 0 && i < n; i++)
+    if (uvcrawl__rf_push(rf, mine[i], NULL, 0) < 0) err = UV_ENOMEM;
+  /* A worker started without seeds takes the crawl's, for its scope. */
+  for (char *s = stored, *e; err == 0 && n == 0 && s && *s; s = e + (*e != '\0')) {
+    e = s + strcspn(s, "\n");
+    char save = *e;
+    *e = '\0';
+    err = adopt_seed(c, s);
+    *e = save;
+    if (save == '\0') break;
+  }
+  free(stored);
+  free(seeds);
+  free(mine);
+  return err;
+}
+
+int uvcrawl_cluster_status(const char *redis_url, const char *name, char **json, char *why,
+                           size_t whylen) {
+  return uvcrawl__rf_status(redis_url, name, json, why, whylen);
+}
+
+int uvcrawl_cluster_export(const char *redis_url, const char *name, const char *path,
+                           uint64_t *n, char *why, size_t whylen) {
+  int fd = strcmp(path, "-") == 0 ? 1 : open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    snprintf(why, whylen, "cannot write %s: %s", path, strerror(errno));
+    return -errno;
+  }
+  int err = uvcrawl__rf_export(redis_url, name, fd, n, why, whylen);
+  if (fd != 1 && close(fd) != 0 && err == 0) {
+    snprintf(why, whylen, "cannot write %s: %s", path, strerror(errno));
+    err = UV_EIO;
+  }
+  return err;
+}
+
+const char *uvcrawl_cluster_error(const uvcrawl_t *c) { return c->fatal_why; }

@@ -14,7 +14,10 @@ typedef struct {
   char *buf; /* scratch for the value being decoded */
   size_t len, cap;
   uvcrawl__css_url_cb cb;
+  uvcrawl__css_span_cb span_cb; /* instead of cb: with the value's source span */
   void *arg;
+  const unsigned char *start;   /* the input's first byte */
+  const unsigned char *vstart, *vend; /* the value's source bytes */
   int err;   /* -ENOMEM, or what cb returned */
 } scan_t;
 
@@ -140,7 +143,10 @@ static int report(scan_t *s) {
   if (s->len == 0) return 0;
   if (reserve(s, 1) != 0) return -1;
   s->buf[s->len] = '\0';
-  int r = s->cb(s->arg, s->buf, s->len);
+  int r = s->span_cb != NULL
+              ? s->span_cb(s->arg, s->buf, s->len, (size_t)(s->vstart - s->start),
+                           (size_t)(s->vend - s->start))
+              : s->cb(s->arg, s->buf, s->len);
   if (r != 0) {
     s->err = r;
     return -1;
@@ -180,9 +186,11 @@ static int name_is_url(scan_t *s) {
  * Returns 1 for a string, 0 for a bad string (a raw newline), -1 on error. */
 static int string_token(scan_t *s, int quote) {
   s->len = 0;
+  s->vstart = s->p;
   while (s->p < s->end) {
     int c = *s->p;
     if (c == quote) {
+      s->vend = s->p;
       s->p++;
       return 1;
     }
@@ -196,6 +204,7 @@ static int string_token(scan_t *s, int quote) {
     }
     if (put_byte(s) != 0) return -1;
   }
+  s->vend = s->p;
   return 1; /* EOF: a parse error, but still a string */
 }
 
@@ -218,13 +227,16 @@ static void bad_url(scan_t *s) {
 /* "Consume a url token" (4.3.6), p past "url(" and its whitespace. Reports it unless bad. */
 static int url_token(scan_t *s) {
   s->len = 0;
+  s->vstart = s->p;
   while (s->p < s->end) {
     int c = *s->p;
     if (c == ')') {
+      s->vend = s->p;
       s->p++;
       return report(s);
     }
     if (is_ws(c)) {
+      s->vend = s->p;
       while (s->p < s->end && is_ws(*s->p)) s->p++;
       if (s->p == s->end) break;
       if (*s->p == ')') {
@@ -250,6 +262,7 @@ static int url_token(scan_t *s) {
     }
     if (put_byte(s) != 0) return -1;
   }
+  s->vend = s->p;
   return report(s); /* EOF: a parse error, but still a url token */
 }
 
@@ -314,9 +327,10 @@ static void numeric(scan_t *s) {
   else if (at(s, 0) == '%') s->p++;
 }
 
-int uvcrawl__css_scan(const char *css, size_t len, uvcrawl__css_url_cb cb, void *arg) {
+static int scan(const char *css, size_t len, uvcrawl__css_url_cb cb,
+                uvcrawl__css_span_cb span_cb, void *arg) {
   scan_t s = {.p = (const unsigned char *)css, .end = (const unsigned char *)css + len,
-              .cb = cb, .arg = arg};
+              .cb = cb, .span_cb = span_cb, .arg = arg, .start = (const unsigned char *)css};
   int import = 0; /* the last token that was not whitespace or a comment was @import */
 
   if (css == NULL) s.p = s.end = NULL;
@@ -369,4 +383,12 @@ int uvcrawl__css_scan(const char *css, size_t len, uvcrawl__css_url_cb cb, void 
   }
   free(s.buf);
   return s.err;
+}
+
+int uvcrawl__css_scan(const char *css, size_t len, uvcrawl__css_url_cb cb, void *arg) {
+  return scan(css, len, cb, NULL, arg);
+}
+
+int uvcrawl__css_scan_spans(const char *css, size_t len, uvcrawl__css_span_cb cb, void *arg) {
+  return scan(css, len, NULL, cb, arg);
 }

@@ -23,4 +23,11 @@ typedef int (*uvcrawl__css_url_cb)(void *arg, const char *url, size_t len);
  * be had. */
 int uvcrawl__css_scan(const char *css, size_t len, uvcrawl__css_url_cb cb, void *arg);
 
+/* The same scan, each URL with where its value is in css: [start, end) are the bytes inside
+ * the quotes of a string, or of a url( ) token without its surrounding whitespace (escapes
+ * still encoded there). For --convert-links. */
+typedef int (*uvcrawl__css_span_cb)(void *arg, const char *url, size_t len, size_t start,
+                                    size_t end);
+int uvcrawl__css_scan_spans(const char *css, size_t len, uvcrawl__css_span_cb cb, void *arg);
+
 #endif /* UVCRAWL_CSS_H */

@@ -5,8 +5,10 @@
  * keeps its state in the parse output), so thread-pool workers may call it concurrently. */
 #include "uvcrawl-int.h"
 
+#include "css.h"
 #include "htmlscan.h"
 
+#include <errno.h>
 #include <gumbo.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -100,12 +102,14 @@ static int dup_trimmed(const char *value, char **out) {
   return 0;
 }
 
-/* Appends ref to out->refs, doubling the array as needed. Ownership of ref passes to out
- * on success; on failure ref is freed here. Returns 0 or UV_ENOMEM. */
-int uvcrawl__links_push(uvcrawl__links_t *out, char *ref) {
+/* Appends ref to out->refs (and its kind to out->kinds), doubling the arrays as needed.
+ * Ownership of ref passes to out on success; on failure ref is freed here. Returns 0 or
+ * UV_ENOMEM. */
+int uvcrawl__links_push_kind(uvcrawl__links_t *out, char *ref, int kind) {
   if (out->n == out->cap) {
     size_t cap = out->cap ? out->cap * 2 : REFS_INITIAL_CAP;
     char **refs;
+    unsigned char *kinds;
     if (cap < out->cap || cap > SIZE_MAX / sizeof(*refs)) {
       free(ref);
       return UV_ENOMEM;
@@ -116,10 +120,49 @@ int uvcrawl__links_push(uvcrawl__links_t *out, char *ref) {
       return UV_ENOMEM;
     }
     out->refs = refs;
+    kinds = realloc(out->kinds, cap);
+    if (kinds == NULL) {
+      free(ref);
+      return UV_ENOMEM;
+    }
+    out->kinds = kinds;
     out->cap = cap;
   }
+  out->kinds[out->n] = (unsigned char)kind;
   out->refs[out->n++] = ref;
   return 0;
+}
+
+int uvcrawl__links_push(uvcrawl__links_t *out, char *ref) {
+  return uvcrawl__links_push_kind(out, ref, UVCRAWL__REF_LINK);
+}
+
+typedef struct {
+  uvcrawl__links_t *out;
+  size_t max_links;
+  int full;
+} css_add_t;
+
+static int css_add_cb(void *arg, const char *url, size_t len) {
+  css_add_t *a = arg;
+  char *ref;
+  if (a->max_links != 0 && a->out->n >= a->max_links) {
+    a->full = 1;
+    return 1;
+  }
+  ref = malloc(len + 1);
+  if (ref == NULL) return UV_ENOMEM;
+  memcpy(ref, url, len + 1);
+  return uvcrawl__links_push_kind(a->out, ref, UVCRAWL__REF_REQUISITE);
+}
+
+int uvcrawl__links_add_css(uvcrawl__links_t *out, const char *css, size_t len, size_t max_links,
+                           int *full) {
+  css_add_t a = {out, max_links, 0};
+  int err = uvcrawl__css_scan(css, len, css_add_cb, &a);
+  if (full != NULL) *full = a.full;
+  if (err == 1) err = 0; /* the cap stopped it */
+  return err == UV_ENOMEM || err == -ENOMEM ? UV_ENOMEM : err;
 }
 
 /* Which attribute of this element holds a link, or NULL when it holds none. */
@@ -159,9 +202,93 @@ static int visit_srcset(walk_t *w, const GumboElement *el) {
     if (ref == NULL) return UV_ENOMEM;
     memcpy(ref, url, len);
     ref[len] = '\0';
-    err = uvcrawl__links_push(w->out, ref);
+    err = uvcrawl__links_push_kind(w->out, ref, UVCRAWL__REF_REQUISITE);
   }
   return err;
+}
+
+/* The trimmed value of attribute name as a ref of this kind, if the element has one. */
+static int visit_attr(walk_t *w, const GumboElement *el, const char *name, int kind) {
+  const GumboAttribute *attr = gumbo_get_attribute(&el->attributes, name);
+  char *value;
+  int err;
+  if (attr == NULL || refs_full(w)) return 0;
+  err = dup_trimmed(attr->value, &value);
+  if (err != 0 || value == NULL) return err;
+  return uvcrawl__links_push_kind(w->out, value, kind);
+}
+
+/* CSS text as requisites, within the cap. */
+static int visit_css(walk_t *w, const char *css, size_t len) {
+  if (refs_full(w)) return 0;
+  return uvcrawl__links_add_css(w->out, css, len, w->max_links, NULL);
+}
+
+/* The text of a <style> element: its text children, concatenated. */
+static int visit_style(walk_t *w, const GumboElement *el) {
+  size_t total = 0, i;
+  char *css, *o;
+  int err;
+  for (i = 0; i < el->children.length; i++) {
+    const GumboNode *c = el->children.data[i];
+    if (c->type == GUMBO_NODE_TEXT || c->type == GUMBO_NODE_WHITESPACE ||
+        c->type == GUMBO_NODE_CDATA)
+      total += strlen(c->v.text.text);
+  }
+  if (total == 0) return 0;
+  o = css = malloc(total);
+  if (css == NULL) return UV_ENOMEM;
+  for (i = 0; i < el->children.length; i++) {
+    const GumboNode *c = el->children.data[i];
+    if (c->type == GUMBO_NODE_TEXT || c->type == GUMBO_NODE_WHITESPACE ||
+        c->type == GUMBO_NODE_CDATA) {
+      size_t n = strlen(c->v.text.text);
+      memcpy(o, c->v.text.text, n);
+      o += n;
+    }
+  }
+  err = visit_css(w, css, total);
+  free(css);
+  return err;
+}
+
+/* The refs of the HTML-only kinds: media, object, input type=image, meta refresh, <style>. */
+static int visit_html(walk_t *w, const GumboElement *el) {
+  const GumboAttribute *a;
+  int err;
+  switch (el->tag) {
+    case GUMBO_TAG_VIDEO:
+      err = visit_attr(w, el, "src", UVCRAWL__REF_REQUISITE);
+      return err != 0 ? err : visit_attr(w, el, "poster", UVCRAWL__REF_REQUISITE);
+    case GUMBO_TAG_AUDIO:
+    case GUMBO_TAG_TRACK:
+      return visit_attr(w, el, "src", UVCRAWL__REF_REQUISITE);
+    case GUMBO_TAG_OBJECT:
+      return visit_attr(w, el, "data", UVCRAWL__REF_REQUISITE);
+    case GUMBO_TAG_INPUT:
+      a = gumbo_get_attribute(&el->attributes, "type");
+      if (a == NULL || !uvcrawl__html_is_image_type(a->value, strlen(a->value))) return 0;
+      return visit_attr(w, el, "src", UVCRAWL__REF_REQUISITE);
+    case GUMBO_TAG_META: {
+      size_t start, len;
+      char *ref;
+      a = gumbo_get_attribute(&el->attributes, "http-equiv");
+      if (a == NULL || !uvcrawl__html_is_refresh(a->value, strlen(a->value))) return 0;
+      a = gumbo_get_attribute(&el->attributes, "content");
+      if (a == NULL || refs_full(w) ||
+          !uvcrawl__refresh_url(a->value, strlen(a->value), &start, &len))
+        return 0;
+      ref = malloc(len + 1);
+      if (ref == NULL) return UV_ENOMEM;
+      memcpy(ref, a->value + start, len);
+      ref[len] = '\0';
+      return uvcrawl__links_push_kind(w->out, ref, UVCRAWL__REF_LINK);
+    }
+    case GUMBO_TAG_STYLE:
+      return visit_style(w, el);
+    default:
+      return 0;
+  }
 }
 
 /* Records the links an element carries, if any. node is borrowed. Returns 0 or UV_ENOMEM. */
@@ -170,31 +297,41 @@ static int visit(walk_t *w, const GumboNode *node, int in_template) {
   const char *name = link_attr(el->tag);
   const GumboAttribute *attr;
   char *value = NULL;
-  int err;
+  int err, kind = UVCRAWL__REF_REQUISITE;
 
-  if (name == NULL) return 0;
   if (el->tag == GUMBO_TAG_BASE) {
     /* The document's base: the first HTML <base href> in the tree, not in template contents
      * (nor an svg/math element that happens to be called base). */
-    if (w->base_seen || in_template || el->tag_namespace != GUMBO_NAMESPACE_HTML) return 0;
-  } else if (refs_full(w)) {
-    return 0;
-  }
-  attr = gumbo_get_attribute(&el->attributes, name);
-  if (attr != NULL) {
+    if (w->base_seen || in_template || el->tag_namespace != GUMBO_NAMESPACE_HTML) goto style;
+    attr = gumbo_get_attribute(&el->attributes, "href");
+    if (attr == NULL) goto style;
     err = dup_trimmed(attr->value, &value);
     if (err != 0) return err;
-    if (el->tag == GUMBO_TAG_BASE) {
-      w->base_seen = 1;
-      w->out->base = value; /* NULL when empty: the document's own URL stays the base */
-      return 0;
-    }
-    if (value != NULL) {
-      err = uvcrawl__links_push(w->out, value);
-      if (err != 0) return err;
-    }
+    w->base_seen = 1;
+    w->out->base = value; /* NULL when empty: the document's own URL stays the base */
+    goto style;
   }
-  if (el->tag == GUMBO_TAG_IMG || el->tag == GUMBO_TAG_SOURCE) return visit_srcset(w, el);
+  if (refs_full(w)) return 0;
+  if (name != NULL) {
+    if (el->tag == GUMBO_TAG_A || el->tag == GUMBO_TAG_AREA) {
+      kind = UVCRAWL__REF_LINK;
+    } else if (el->tag == GUMBO_TAG_LINK) {
+      const GumboAttribute *rel = gumbo_get_attribute(&el->attributes, "rel");
+      kind = rel != NULL && uvcrawl__html_rel_is_requisite(rel->value, strlen(rel->value))
+                 ? UVCRAWL__REF_REQUISITE
+                 : UVCRAWL__REF_LINK;
+    }
+    err = visit_attr(w, el, name, kind);
+    if (err == 0 && (el->tag == GUMBO_TAG_IMG || el->tag == GUMBO_TAG_SOURCE))
+      err = visit_srcset(w, el);
+    if (err != 0) return err;
+  } else if (el->tag_namespace == GUMBO_NAMESPACE_HTML) {
+    err = visit_html(w, el);
+    if (err != 0) return err;
+  }
+style:
+  attr = gumbo_get_attribute(&el->attributes, "style");
+  if (attr != NULL) return visit_css(w, attr->value, strlen(attr->value));
   return 0;
 }
 
@@ -319,6 +456,7 @@ void uvcrawl__links_free(uvcrawl__links_t *links) {
   if (links == NULL) return;
   for (i = 0; i < links->n; i++) free(links->refs[i]);
   free(links->refs);
+  free(links->kinds);
   free(links->base);
   memset(links, 0, sizeof(*links));
 }

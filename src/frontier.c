@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "uvcrawl-int.h"
+#include "frontier.h"
 
 #define ARENA_CHUNK (256 * 1024)
 
@@ -210,7 +210,7 @@ static uvcrawl__item_t ring_pop(host_t *h) {
  * port always spelled out, by string work alone: this runs for every new URL on the loop, and
  * a full parse there cost a page of 100,000 links a quarter of a second. Returns the length, or
  * 0 when the URL is not in that shape (the caller then asks libcurl). */
-static size_t fast_origin(const char *url, char *buf, size_t size) {
+size_t uvcrawl__fast_origin(const char *url, char *buf, size_t size) {
   const char *sep = strstr(url, "://");
   if (sep == NULL) return 0;
   size_t slen = (size_t)(sep - url);
@@ -234,7 +234,7 @@ static size_t fast_origin(const char *url, char *buf, size_t size) {
 /* The host of url, created on first sight. Returns its index or a negative error. */
 static long host_of(uvcrawl__frontier_t *f, const char *url) {
   char fast[512], *origin;
-  if (fast_origin(url, fast, sizeof(fast)) > 0) {
+  if (uvcrawl__fast_origin(url, fast, sizeof(fast)) > 0) {
     for (size_t i = f->nhosts; i-- > 0;)
       if (strcmp(f->hosts[i].origin, fast) == 0) return (long)i;
   }
@@ -428,3 +428,31 @@ size_t uvcrawl__frontier_memory(const uvcrawl__frontier_t *f) {
   for (size_t i = 0; i < f->nhosts; i++) n += f->hosts[i].ring_cap * sizeof(uvcrawl__item_t);
   return n;
 }
+
+/* ---- the local frontier behind the frontier interface (frontier.h) ------------------- */
+
+static int l_add(void *q, const char *url, const char *referrer, int depth) {
+  return uvcrawl__frontier_add(q, url, referrer, depth);
+}
+static int l_next(void *q, uint64_t now_ns, uvcrawl__item_t *item, uint64_t *wake_ns) {
+  return uvcrawl__frontier_next(q, now_ns, item, wake_ns);
+}
+static void l_done(void *q, const uvcrawl__item_t *item, uint64_t now_ns, uint32_t throttle_ms) {
+  uvcrawl__frontier_done(q, item, now_ns, throttle_ms);
+}
+static int l_retry(void *q, const uvcrawl__item_t *item, uint64_t not_before_ns) {
+  return uvcrawl__frontier_retry(q, item, not_before_ns);
+}
+static const char *l_robots_needed(void *q) { return uvcrawl__frontier_robots_needed(q); }
+static void l_robots_again(void *q, const char *origin) {
+  uvcrawl__frontier_robots_again(q, origin);
+}
+static void l_set_robots(void *q, const char *origin, uvcrawl__robots_t *robots) {
+  uvcrawl__frontier_set_robots(q, origin, robots);
+}
+static int l_more(void *q) { return uvcrawl__frontier_queued(q) > 0; }
+static size_t l_queued(void *q) { return uvcrawl__frontier_queued(q); }
+
+const uvcrawl__fops_t uvcrawl__local_fops = {
+    l_add, l_next, l_done, l_retry, l_robots_needed, l_robots_again, NULL, l_set_robots,
+    l_more, l_queued, NULL};

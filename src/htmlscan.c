@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "css.h"
 #include "entities.h"
 
 #define FOREIGN_MAX_DEPTH 64
@@ -23,6 +24,9 @@ enum {
   TAG_CAPTION, TAG_COLGROUP, TAG_COL, TAG_TBODY, TAG_TFOOT, TAG_THEAD, TAG_TR, TAG_TD, TAG_TH,
   TAG_FOREIGNOBJECT, TAG_DESC, TAG_MI, TAG_MO, TAG_MN, TAG_MS, TAG_MTEXT,
   TAG_ANNOTATION_XML, TAG_MGLYPH, TAG_MALIGNMARK, TAG_INPUT, TAG_KEYGEN,
+  TAG_VIDEO, TAG_AUDIO, TAG_TRACK, TAG_OBJECT, TAG_OPTION, TAG_OPTGROUP, TAG_HTML, TAG_FORM,
+  TAG_FRAME, TAG_ISINDEX,
+  TAG_META, TAG_BODY, TAG_HEAD, /* breakout tags with a handling of their own */
   TAG_BREAKOUT /* the other tags that end foreign content (gumbo's list) */
 };
 
@@ -33,7 +37,13 @@ enum {
   WANT_SRC = 4,
   WANT_SRCSET = 8,
   WANT_FONT = 16,      /* color/face/size make <font> a breakout tag in foreign content */
-  WANT_ENCODING = 32   /* annotation-xml can be an integration point */
+  WANT_ENCODING = 32,  /* annotation-xml can be an integration point */
+  WANT_STYLE = 64,     /* every element: style="" is CSS */
+  WANT_POSTER = 128,
+  WANT_DATA = 256,
+  WANT_TYPE = 512,
+  WANT_REL = 1024,
+  WANT_META = 2048     /* http-equiv and content */
 };
 
 enum { NS_SVG = 1, NS_MATH = 2 };
@@ -48,6 +58,7 @@ typedef struct {
   const char *v;
   size_t n;
   int set;
+  char quote; /* the value's quote, or 0 when unquoted */
 } span_t;
 
 typedef struct {
@@ -59,6 +70,7 @@ typedef struct {
   int font_attr, encoding_attr;
   int unsure; /* attribute names where gumbo's tokenizer is quirky (see scan_tag) */
   span_t href, src, srcset; /* first occurrences (later duplicates are dropped, as in HTML) */
+  span_t style, poster, data, type, rel, equiv, content;
   /* tokens mode only */
   size_t nattrs;
   span_t an[TOKENS_MAX_ATTRS], av[TOKENS_MAX_ATTRS];
@@ -72,6 +84,13 @@ typedef struct {
   int table_seen;
   size_t template_depth;
   int in_select; /* the "in select" insertion mode: most start tags are dropped */
+  size_t table_open; /* <table>s open: table parts outside one are dropped */
+  int table_nested;  /* a <table> while one was open: it may have closed that one instead */
+  int form_open;     /* a <form> inside a form is dropped */
+  int html_style, body_style; /* later <html>/<body> tags only add attributes not there yet */
+  uvcrawl__htmlspan_cb span_cb; /* span mode (conversion): report where values are */
+  void *span_arg;
+  const char *doc;   /* the document's first byte, for span offsets */
   size_t depth;
   int reason;
   uvcrawl__htmlscan_tag_cb tag_cb;
@@ -95,7 +114,10 @@ const char *uvcrawl__htmlscan_reason_text(int reason) {
   return reason_texts[reason];
 }
 
+/* In span mode nothing bails: the tokenizer's view is what conversion needs, and a value in a
+ * tag the tree would drop does no harm converted. */
 static int bail(scan_t *s, int reason) {
+  if (s->span_cb != NULL) return 0;
   s->reason = reason;
   return R_BAIL;
 }
@@ -199,12 +221,12 @@ static int tag_id(const char *name, size_t n) {
       switch (c) {
         case 'a': T("area", TAG_AREA); break;
         case 'l': T("link", TAG_LINK); break;
-        case 'b': T("base", TAG_BASE); T("body", TAG_BREAKOUT); break;
-        case 'm': T("math", TAG_MATH); T("menu", TAG_BREAKOUT); T("meta", TAG_BREAKOUT); break;
-        case 'f': T("font", TAG_FONT); break;
+        case 'b': T("base", TAG_BASE); T("body", TAG_BODY); break;
+        case 'm': T("math", TAG_MATH); T("menu", TAG_BREAKOUT); T("meta", TAG_META); break;
+        case 'f': T("font", TAG_FONT); T("form", TAG_FORM); break;
         case 'd': T("desc", TAG_DESC); break;
         case 'c': T("code", TAG_BREAKOUT); break;
-        case 'h': T("head", TAG_BREAKOUT); break;
+        case 'h': T("head", TAG_HEAD); T("html", TAG_HTML); break;
         case 'n': T("nobr", TAG_BREAKOUT); break;
         case 'r': T("ruby", TAG_BREAKOUT); break;
         case 's': T("span", TAG_BREAKOUT); break;
@@ -216,8 +238,11 @@ static int tag_id(const char *name, size_t n) {
         case 'e': T("embed", TAG_EMBED); break;
         case 't':
           T("title", TAG_TITLE); T("table", TAG_TABLE); T("tbody", TAG_TBODY);
-          T("tfoot", TAG_TFOOT); T("thead", TAG_THEAD);
+          T("tfoot", TAG_TFOOT); T("thead", TAG_THEAD); T("track", TAG_TRACK);
           break;
+        case 'v': T("video", TAG_VIDEO); break;
+        case 'a': T("audio", TAG_AUDIO); break;
+        case 'f': T("frame", TAG_FRAME); break;
         case 's': T("style", TAG_STYLE); T("small", TAG_BREAKOUT); break;
         case 'm': T("mtext", TAG_MTEXT); break;
       }
@@ -232,11 +257,13 @@ static int tag_id(const char *name, size_t n) {
         case 'k': T("keygen", TAG_KEYGEN); break;
         case 'm': T("mglyph", TAG_MGLYPH); break;
         case 'c': T("center", TAG_BREAKOUT); break;
+        case 'o': T("object", TAG_OBJECT); T("option", TAG_OPTION); break;
       }
       break;
     case 7:
       switch (c) {
         case 'n': T("noembed", TAG_NOEMBED); break;
+        case 'i': T("isindex", TAG_ISINDEX); break;
         case 'c': T("caption", TAG_CAPTION); break;
         case 'l': T("listing", TAG_BREAKOUT); break;
       }
@@ -247,6 +274,7 @@ static int tag_id(const char *name, size_t n) {
         case 'n': T("noframes", TAG_NOFRAMES); break;
         case 'f': T("frameset", TAG_FRAMESET); break;
         case 'c': T("colgroup", TAG_COLGROUP); break;
+        case 'o': T("optgroup", TAG_OPTGROUP); break;
       }
       break;
     case 9:
@@ -528,16 +556,7 @@ static int push(scan_t *s, char *ref) {
     free(ref);
     return bail(s, UVCRAWL__HTMLSCAN_CAP);
   }
-  return uvcrawl__links_push(s->out, ref);
-}
-
-static int push_value(scan_t *s, const span_t *sp) {
-  char *v;
-  int err;
-  if (!sp->set) return 0;
-  err = value_trimmed(s, sp, &v);
-  if (err != 0 || v == NULL) return err;
-  return push(s, v);
+  return uvcrawl__links_push_kind(s->out, ref, UVCRAWL__REF_REQUISITE); /* srcset's */
 }
 
 int uvcrawl__srcset_next(const char *s, size_t len, size_t *pos, const char **url,
@@ -612,7 +631,7 @@ static const char *scan_tag(scan_t *s, const char *p, int want, tag_t *t) {
    * tags (and names it would compare differently: non-ASCII, NUL) are left to gumbo. */
   span_t seen[32];
   size_t nseen;
-  int dup_pending;
+  int dup_pending, quirk = 0, valueless = 0;
 
   t->name = p;
   while (p < end && !(cls[(unsigned char)*p] & (C_WS | C_SLASH | C_GT))) p++;
@@ -625,6 +644,8 @@ static const char *scan_tag(scan_t *s, const char *p, int want, tag_t *t) {
   t->nattrs = 0;
   t->font_attr = t->encoding_attr = t->unsure = 0;
   t->href.set = t->src.set = t->srcset.set = 0;
+  t->style.set = t->poster.set = t->data.set = t->type.set = t->rel.set = 0;
+  t->equiv.set = t->content.set = 0;
   nseen = 0;
   dup_pending = 0;
 
@@ -632,11 +653,14 @@ static const char *scan_tag(scan_t *s, const char *p, int want, tag_t *t) {
     const char *an, *av = NULL;
     size_t anl, avl = 0;
     int has_eq;
+    char quote = 0;
 
     while (p < end && is_ws((unsigned char)*p)) p++;
     if (p >= end) return NULL;
     if (*p == '>') {
       t->gt = p;
+      /* A tag that only wants style="" is unsure only when it has one. */
+      t->unsure = quirk && ((want & ~WANT_STYLE) != 0 || t->style.set);
       return p + 1;
     }
     if (*p == '/') {
@@ -644,6 +668,7 @@ static const char *scan_tag(scan_t *s, const char *p, int want, tag_t *t) {
       if (p < end && *p == '>') {
         t->self_closing = 1;
         t->gt = p;
+        t->unsure = quirk && ((want & ~WANT_STYLE) != 0 || t->style.set);
         return p + 1;
       }
       continue;
@@ -667,6 +692,7 @@ static const char *scan_tag(scan_t *s, const char *p, int want, tag_t *t) {
       if (*p == '"' || *p == '\'') {
         const char *q = memchr(p + 1, *p, (size_t)(end - p - 1));
         if (q == NULL) return NULL;
+        quote = *p;
         av = p + 1;
         avl = (size_t)(q - av);
         p = q + 1;
@@ -676,12 +702,23 @@ static const char *scan_tag(scan_t *s, const char *p, int want, tag_t *t) {
         avl = (size_t)(p - av);
       }
     }
-    if (want) {
+    if (want == WANT_STYLE) {
+      /* Most tags: only style="" matters, and only gumbo's duplicate-name quirk can rename
+       * it, which needs a valueless attribute before it. */
+      if (anl == 5 && !t->style.set && IEQ(an, anl, "style")) {
+        if (valueless) quirk = 1;
+        t->style.v = av != NULL ? av : "";
+        t->style.n = avl;
+        t->style.set = 1;
+        t->style.quote = quote;
+      }
+      if (av == NULL && !has_eq) valueless = 1;
+    } else if (want) {
       span_t *sp = NULL;
       size_t k;
-      if (dup_pending || nseen == 32) t->unsure = 1;
+      if (dup_pending || nseen == 32) quirk = 1;
       for (k = 0; k < anl; k++)
-        if ((unsigned char)an[k] >= 0x80 || an[k] == '\0') t->unsure = 1;
+        if ((unsigned char)an[k] >= 0x80 || an[k] == '\0') quirk = 1;
       for (k = 0; k < nseen; k++)
         if (ieq2(an, anl, seen[k].v, seen[k].n)) break;
       if (k < nseen) {
@@ -699,10 +736,18 @@ static const char *scan_tag(scan_t *s, const char *p, int want, tag_t *t) {
         t->font_attr = 1;
       else if ((want & WANT_ENCODING) && IEQ(an, anl, "encoding"))
         t->encoding_attr = 1;
+      else if (anl == 5 && (want & WANT_STYLE) && IEQ(an, anl, "style")) sp = &t->style;
+      else if (anl == 6 && (want & WANT_POSTER) && IEQ(an, anl, "poster")) sp = &t->poster;
+      else if (anl == 4 && (want & WANT_DATA) && IEQ(an, anl, "data")) sp = &t->data;
+      else if (anl == 4 && (want & WANT_TYPE) && IEQ(an, anl, "type")) sp = &t->type;
+      else if (anl == 3 && (want & WANT_REL) && IEQ(an, anl, "rel")) sp = &t->rel;
+      else if (anl == 10 && (want & WANT_META) && IEQ(an, anl, "http-equiv")) sp = &t->equiv;
+      else if (anl == 7 && (want & WANT_META) && IEQ(an, anl, "content")) sp = &t->content;
       if (sp != NULL && !sp->set) {
         sp->v = av != NULL ? av : "";
         sp->n = avl;
         sp->set = 1;
+        sp->quote = quote;
       }
     }
     if (all && t->nattrs < TOKENS_MAX_ATTRS) {
@@ -768,15 +813,27 @@ static int is_end_of(const scan_t *s, const char *p, const char *name, size_t n)
   return is_ws((unsigned char)p[n]) || p[n] == '/' || p[n] == '>';
 }
 
-/* RCDATA and RAWTEXT: up to the end tag of name. Returns the position after it or NULL. */
-static const char *skip_raw(scan_t *s, const char *p, const char *name, size_t n) {
+/* RCDATA and RAWTEXT: up to the end tag of name. Returns the position after it or NULL.
+ * *text_end (may be NULL) gets where the text ends: the end tag's '<', or the input's end. */
+static const char *skip_raw_text(scan_t *s, const char *p, const char *name, size_t n,
+                                 const char **text_end) {
   const char *end = s->end;
   for (;;) {
     const char *q = memchr(p, '<', (size_t)(end - p));
-    if (q == NULL) return NULL;
+    if (q == NULL) {
+      if (text_end != NULL) *text_end = end;
+      return NULL;
+    }
     p = q + 1;
-    if (p < end && *p == '/' && is_end_of(s, p + 1, name, n)) return skip_end_tag(s, p + 1);
+    if (p < end && *p == '/' && is_end_of(s, p + 1, name, n)) {
+      if (text_end != NULL) *text_end = q;
+      return skip_end_tag(s, p + 1);
+    }
   }
+}
+
+static const char *skip_raw(scan_t *s, const char *p, const char *name, size_t n) {
+  return skip_raw_text(s, p, name, n, NULL);
 }
 
 /* Script data with its escaped ("<!--") and double-escaped ("<!--<script>") states, up to the
@@ -868,14 +925,21 @@ static const char *skip_script(scan_t *s, const char *p) {
 
 static int want_for(int id, int foreign) {
   switch (id) {
-    case TAG_A: case TAG_AREA: case TAG_LINK:
-      return WANT_HREF | (foreign ? WANT_XLINK_HREF : 0);
-    case TAG_BASE: return foreign ? 0 : WANT_HREF;
-    case TAG_IMG: case TAG_IMAGE: case TAG_SOURCE: return WANT_SRC | WANT_SRCSET;
-    case TAG_SCRIPT: case TAG_IFRAME: case TAG_EMBED: return WANT_SRC;
-    case TAG_FONT: return foreign ? WANT_FONT : 0;
-    case TAG_ANNOTATION_XML: return foreign ? WANT_ENCODING : 0;
-    default: return 0;
+    case TAG_A: case TAG_AREA:
+      return WANT_STYLE | WANT_HREF | (foreign ? WANT_XLINK_HREF : 0);
+    case TAG_LINK:
+      return WANT_STYLE | WANT_HREF | WANT_REL | (foreign ? WANT_XLINK_HREF : 0);
+    case TAG_BASE: return WANT_STYLE | (foreign ? 0 : WANT_HREF);
+    case TAG_IMG: case TAG_IMAGE: case TAG_SOURCE: return WANT_STYLE | WANT_SRC | WANT_SRCSET;
+    case TAG_SCRIPT: case TAG_IFRAME: case TAG_EMBED: return WANT_STYLE | WANT_SRC;
+    case TAG_FONT: return WANT_STYLE | (foreign ? WANT_FONT : 0);
+    case TAG_ANNOTATION_XML: return WANT_STYLE | (foreign ? WANT_ENCODING : 0);
+    case TAG_VIDEO: return WANT_STYLE | (foreign ? 0 : WANT_SRC | WANT_POSTER);
+    case TAG_AUDIO: case TAG_TRACK: return WANT_STYLE | (foreign ? 0 : WANT_SRC);
+    case TAG_OBJECT: return WANT_STYLE | (foreign ? 0 : WANT_DATA);
+    case TAG_INPUT: return WANT_STYLE | (foreign ? 0 : WANT_SRC | WANT_TYPE);
+    case TAG_META: return WANT_STYLE | WANT_META; /* a breakout tag: HTML wherever it is */
+    default: return WANT_STYLE;
   }
 }
 
@@ -906,27 +970,220 @@ static int push_foreign(scan_t *s, const tag_t *t, int ns) {
   return 0;
 }
 
+/* Span mode: where a value is, for the converter. */
+static int report_span(scan_t *s, int what, const span_t *sp) {
+  uvcrawl__htmlspan_t out;
+  if (!sp->set || sp->v == NULL || sp->n == 0) return 0;
+  out.what = what;
+  out.start = (size_t)(sp->v - s->doc);
+  out.len = sp->n;
+  out.quote = sp->quote;
+  return s->span_cb(s->span_arg, &out);
+}
+
+/* A decoded attribute value for a test against a keyword (type, rel, http-equiv). *out is
+ * NULL when the value could not be had (a bail-out value); the caller frees it. */
+static int decoded(scan_t *s, const span_t *sp, char **out, size_t *n) {
+  int err;
+  *out = NULL;
+  *n = 0;
+  if (!sp->set) return 0;
+  err = decode(s, sp->v, sp->n, 1, 0, out, n);
+  if (err == R_BAIL) {
+    *out = NULL;
+    return bail(s, UVCRAWL__HTMLSCAN_CHARREF);
+  }
+  return err;
+}
+
+/* CSS (a decoded value or <style> text) as requisites. */
+static int push_css(scan_t *s, const char *css, size_t n) {
+  int full = 0, err = uvcrawl__links_add_css(s->out, css, n, s->max_links, &full);
+  if (err != 0) return err;
+  return full ? bail(s, UVCRAWL__HTMLSCAN_CAP) : 0;
+}
+
+/* The CSS of a style attribute. */
+static int take_style_attr(scan_t *s, const tag_t *t) {
+  char *v;
+  size_t n;
+  int err;
+  if (!t->style.set) return 0;
+  if (s->span_cb != NULL) return report_span(s, UVCRAWL__SPAN_STYLE_ATTR, &t->style);
+  err = decoded(s, &t->style, &v, &n);
+  if (err != 0 || v == NULL) return err;
+  err = push_css(s, v, n);
+  free(v);
+  return err;
+}
+
+/* style="" of an element tree building keeps. A few tags are dropped or only add attributes
+ * to an element that exists; where that needs the tree, gumbo decides. */
+static int take_style(scan_t *s, const tag_t *t, int foreign) {
+  if (!t->style.set) return 0;
+  if (s->span_cb == NULL && !foreign) { /* in svg/math every tag is an element */
+    switch (t->id) {
+      case TAG_HTML: case TAG_BODY: {
+        int *seen = t->id == TAG_HTML ? &s->html_style : &s->body_style;
+        if (s->template_depth > 0) return bail(s, UVCRAWL__HTMLSCAN_STYLE);
+        if (*seen) return 0; /* the element has its style already */
+        *seen = 1;
+        break;
+      }
+      case TAG_HEAD: case TAG_ISINDEX: return bail(s, UVCRAWL__HTMLSCAN_STYLE);
+      case TAG_FRAME: return 0;
+      case TAG_CAPTION: case TAG_COLGROUP: case TAG_COL: case TAG_TBODY: case TAG_TFOOT:
+      case TAG_THEAD: case TAG_TR: case TAG_TD: case TAG_TH:
+        if (s->table_nested) return bail(s, UVCRAWL__HTMLSCAN_STYLE);
+        if (s->table_open == 0) return 0; /* dropped outside a table */
+        break;
+      case TAG_FORM:
+        /* gumbo's form element pointer: a form in a form is dropped; templates change it */
+        if (s->template_depth > 0) return bail(s, UVCRAWL__HTMLSCAN_STYLE);
+        if (s->form_open) return 0;
+        break;
+      default: break;
+    }
+  }
+  return take_style_attr(s, t);
+}
+
+/* A start tag's plain value of this kind. */
+static int take_value(scan_t *s, const span_t *sp, int kind) {
+  char *v;
+  int err;
+  if (!sp->set) return 0;
+  if (s->span_cb != NULL) return report_span(s, UVCRAWL__SPAN_URL, sp);
+  err = value_trimmed(s, sp, &v);
+  if (err != 0 || v == NULL) return err;
+  if (s->max_links != 0 && s->out->n >= s->max_links) {
+    free(v);
+    return bail(s, UVCRAWL__HTMLSCAN_CAP);
+  }
+  return uvcrawl__links_push_kind(s->out, v, kind);
+}
+
+static int take_srcset(scan_t *s, const span_t *sp) {
+  if (s->span_cb != NULL) return report_span(s, UVCRAWL__SPAN_SRCSET, sp);
+  return push_srcset(s, sp);
+}
+
+/* The HTML-only kinds: input type=image and meta refresh need another attribute's value. */
+static int take_keyed(scan_t *s, const tag_t *t) {
+  char *v;
+  size_t n;
+  int err, yes;
+  if (t->id == TAG_INPUT) {
+    if (!t->src.set || !t->type.set) return 0;
+    err = decoded(s, &t->type, &v, &n);
+    if (err != 0 || v == NULL) return err;
+    yes = uvcrawl__html_is_image_type(v, n);
+    free(v);
+    return yes ? take_value(s, &t->src, UVCRAWL__REF_REQUISITE) : 0;
+  }
+  /* <meta http-equiv=refresh content="N; url=..."> */
+  if (!t->content.set || !t->equiv.set) return 0;
+  err = decoded(s, &t->equiv, &v, &n);
+  if (err != 0 || v == NULL) return err;
+  yes = uvcrawl__html_is_refresh(v, n);
+  free(v);
+  if (!yes) return 0;
+  if (s->span_cb != NULL) return report_span(s, UVCRAWL__SPAN_REFRESH, &t->content);
+  err = decoded(s, &t->content, &v, &n);
+  if (err != 0 || v == NULL) return err;
+  {
+    size_t start, len;
+    char *ref;
+    if (!uvcrawl__refresh_url(v, n, &start, &len)) {
+      free(v);
+      return 0;
+    }
+    if (s->max_links != 0 && s->out->n >= s->max_links) {
+      free(v);
+      return bail(s, UVCRAWL__HTMLSCAN_CAP);
+    }
+    ref = malloc(len + 1);
+    if (ref == NULL) {
+      free(v);
+      return UV_ENOMEM;
+    }
+    memcpy(ref, v + start, len);
+    ref[len] = '\0';
+    free(v);
+    return uvcrawl__links_push_kind(s->out, ref, UVCRAWL__REF_LINK);
+  }
+}
+
 /* The links a start tag gives where it lands. */
 static int take_links(scan_t *s, const tag_t *t, int foreign) {
-  int err;
+  int err, kind;
   switch (t->id) {
-    case TAG_A: case TAG_AREA: case TAG_LINK:
-      return push_value(s, &t->href);
+    case TAG_A: case TAG_AREA:
+      return take_value(s, &t->href, UVCRAWL__REF_LINK);
+    case TAG_LINK:
+      kind = UVCRAWL__REF_LINK;
+      if (t->rel.set && t->href.set && s->span_cb == NULL) {
+        char *v;
+        size_t n;
+        err = decoded(s, &t->rel, &v, &n);
+        if (err != 0) return err;
+        if (v != NULL && uvcrawl__html_rel_is_requisite(v, n)) kind = UVCRAWL__REF_REQUISITE;
+        free(v);
+      }
+      return take_value(s, &t->href, kind);
     case TAG_BASE:
       /* The first HTML <base href> outside <template> is the document's base. */
       if (foreign || s->base_seen || s->template_depth > 0 || !t->href.set) return 0;
-      if (s->table_seen) return bail(s, UVCRAWL__HTMLSCAN_BASE_TABLE);
+      if (s->table_seen && s->span_cb == NULL) return bail(s, UVCRAWL__HTMLSCAN_BASE_TABLE);
       s->base_seen = 1;
+      if (s->span_cb != NULL) return report_span(s, UVCRAWL__SPAN_BASE, &t->href);
       return value_trimmed(s, &t->href, &s->out->base);
     case TAG_IMG: case TAG_IMAGE: case TAG_SOURCE:
       if (t->id == TAG_IMAGE && foreign) return 0;
-      err = push_value(s, &t->src);
-      return err != 0 ? err : push_srcset(s, &t->srcset);
+      err = take_value(s, &t->src, UVCRAWL__REF_REQUISITE);
+      return err != 0 ? err : take_srcset(s, &t->srcset);
     case TAG_SCRIPT: case TAG_IFRAME: case TAG_EMBED:
-      return push_value(s, &t->src);
+      return take_value(s, &t->src, UVCRAWL__REF_REQUISITE);
+    default:
+      break;
+  }
+  if (foreign) return 0;
+  switch (t->id) {
+    case TAG_VIDEO:
+      err = take_value(s, &t->src, UVCRAWL__REF_REQUISITE);
+      return err != 0 ? err : take_value(s, &t->poster, UVCRAWL__REF_REQUISITE);
+    case TAG_AUDIO: case TAG_TRACK:
+      return take_value(s, &t->src, UVCRAWL__REF_REQUISITE);
+    case TAG_OBJECT:
+      return take_value(s, &t->data, UVCRAWL__REF_REQUISITE);
+    case TAG_INPUT: case TAG_META:
+      return take_keyed(s, t);
     default:
       return 0;
   }
+}
+
+/* The text of a <style> element from p (after its start tag): its CSS. *p moves past it. */
+static int take_style_text(scan_t *s, const char **p) {
+  const char *text = *p, *text_end;
+  *p = skip_raw_text(s, *p, "style", 5, &text_end);
+  if (text_end > text) {
+    if (s->span_cb != NULL) {
+      span_t sp = {text, (size_t)(text_end - text), 1, 0};
+      int err = report_span(s, UVCRAWL__SPAN_STYLE, &sp);
+      if (err != 0) return err;
+    } else {
+      char *v;
+      size_t n;
+      /* gumbo's input stream: NUL, CR and bad UTF-8 as in attribute values, no references. */
+      int err = decode(s, text, (size_t)(text_end - text), 0, 0, &v, &n);
+      if (err != 0) return err;
+      err = push_css(s, v, n);
+      free(v);
+      if (err != 0) return err;
+    }
+  }
+  return *p == NULL ? R_STOP : 0;
 }
 
 /* A start tag in HTML content; *p is after its '>' and moves past raw text it opens. */
@@ -948,6 +1205,9 @@ static int html_start_tag(scan_t *s, const tag_t *t, const char **p) {
       case TAG_SELECT: s->in_select = 0; return 0; /* acts as </select> */
       case TAG_INPUT: case TAG_KEYGEN: case TAG_TEXTAREA: s->in_select = 0; break;
       case TAG_SCRIPT: break;
+      case TAG_OPTION: case TAG_OPTGROUP:
+      case TAG_HTML: /* in-body rules: its attributes go to the html element */
+        return take_style(s, t, 0);
       case TAG_TEMPLATE: return bail(s, UVCRAWL__HTMLSCAN_SELECT);
       default:
         /* "in select in table" closes the select at a table part: which mode is on needs the
@@ -956,17 +1216,24 @@ static int html_start_tag(scan_t *s, const tag_t *t, const char **p) {
         return 0;
     }
   }
+  if (t->id != TAG_FRAMESET && (err = take_style(s, t, 0)) != 0) return err;
   switch (t->id) {
     case TAG_SELECT:
       if (s->template_depth > 0) return bail(s, UVCRAWL__HTMLSCAN_SELECT);
-      s->in_select = 1;
+      s->in_select = s->span_cb == NULL; /* span mode: what the tree drops is converted too */
       return 0;
     case TAG_FRAMESET: return bail(s, UVCRAWL__HTMLSCAN_FRAMESET);
     case TAG_CAPTION: case TAG_COLGROUP: case TAG_COL: case TAG_TBODY: case TAG_TFOOT:
     case TAG_THEAD: case TAG_TR: case TAG_TD: case TAG_TH:
       if (s->template_depth > 0) return bail(s, UVCRAWL__HTMLSCAN_TEMPLATE_TABLE);
       return 0;
-    case TAG_TABLE: s->table_seen = 1; return 0;
+    case TAG_TABLE:
+      s->table_seen = 1;
+      if (s->table_open++ > 0) s->table_nested = 1;
+      return 0;
+    case TAG_FORM:
+      if (s->template_depth == 0) s->form_open = 1;
+      return 0;
     case TAG_TEMPLATE: s->template_depth++; return 0;
     case TAG_SVG: return t->self_closing ? 0 : push_foreign(s, t, NS_SVG);
     case TAG_MATH: return t->self_closing ? 0 : push_foreign(s, t, NS_MATH);
@@ -977,7 +1244,7 @@ static int html_start_tag(scan_t *s, const tag_t *t, const char **p) {
   switch (t->id) {
     case TAG_TITLE: *p = skip_raw(s, *p, "title", 5); break;
     case TAG_TEXTAREA: *p = skip_raw(s, *p, "textarea", 8); break;
-    case TAG_STYLE: *p = skip_raw(s, *p, "style", 5); break;
+    case TAG_STYLE: return take_style_text(s, p);
     case TAG_XMP: *p = skip_raw(s, *p, "xmp", 3); break;
     case TAG_IFRAME: *p = skip_raw(s, *p, "iframe", 6); break;
     case TAG_NOEMBED: *p = skip_raw(s, *p, "noembed", 7); break;
@@ -991,7 +1258,9 @@ static int html_start_tag(scan_t *s, const tag_t *t, const char **p) {
 
 static int is_breakout(const tag_t *t) {
   switch (t->id) {
-    case TAG_BREAKOUT: case TAG_IMG: case TAG_EMBED: case TAG_TABLE: return 1;
+    case TAG_BREAKOUT: case TAG_IMG: case TAG_EMBED: case TAG_TABLE: case TAG_META:
+    case TAG_BODY: case TAG_HEAD:
+      return 1;
     case TAG_FONT: return t->font_attr;
     default: return 0;
   }
@@ -1004,21 +1273,27 @@ static int start_tag(scan_t *s, const tag_t *t, const char **p) {
   /* Where tree building treats a start tag as HTML inside foreign content, HTML elements
    * nest in svg/math: that needs the whole tree. */
   if (top->kind == KIND_HTML_IP ||
-      (top->kind == KIND_MATH_TEXT_IP && t->id != TAG_MGLYPH && t->id != TAG_MALIGNMARK))
+      (top->kind == KIND_MATH_TEXT_IP && t->id != TAG_MGLYPH && t->id != TAG_MALIGNMARK)) {
+    if (s->span_cb != NULL) return html_start_tag(s, t, p); /* HTML there, near enough */
     return bail(s, UVCRAWL__HTMLSCAN_INTEGRATION);
-  if (top->kind == KIND_ANNOTATION && t->id == TAG_SVG)
+  }
+  if (top->kind == KIND_ANNOTATION && t->id == TAG_SVG) {
+    int err = take_style(s, t, 1);
+    if (err != 0) return err;
     return t->self_closing ? 0 : push_foreign(s, t, NS_SVG);
+  }
   if (is_breakout(t)) {
     /* Pops foreign elements up to HTML content or an integration point, then reprocesses. */
     do {
       s->depth--;
     } while (s->depth > 0 && s->fstack[s->depth - 1].kind != KIND_HTML_IP &&
              s->fstack[s->depth - 1].kind != KIND_MATH_TEXT_IP);
-    if (s->depth > 0) return bail(s, UVCRAWL__HTMLSCAN_INTEGRATION);
+    if (s->depth > 0 && s->span_cb == NULL) return bail(s, UVCRAWL__HTMLSCAN_INTEGRATION);
     return html_start_tag(s, t, p);
   }
   {
     int err = take_links(s, t, 1);
+    if (err == 0) err = take_style(s, t, 1);
     if (err != 0) return err;
   }
   return t->self_closing ? 0 : push_foreign(s, t, top->ns);
@@ -1034,6 +1309,8 @@ static int end_tag(scan_t *s, const tag_t *t) {
       return 0;
     }
     if (t->id == TAG_TEMPLATE && s->template_depth > 0) s->template_depth--;
+    if (t->id == TAG_TABLE && s->table_open > 0) s->table_open--;
+    if (t->id == TAG_FORM && s->template_depth == 0) s->form_open = 0;
     return 0;
   }
   /* gumbo compares the whole source text between "</" and ">" with the open elements' names,
@@ -1046,6 +1323,10 @@ static int end_tag(scan_t *s, const tag_t *t) {
         return 0;
       }
     }
+  }
+  if (s->span_cb != NULL) { /* out of foreign content, near enough */
+    s->depth = 0;
+    return 0;
   }
   return bail(s, UVCRAWL__HTMLSCAN_FOREIGN_END);
 }
@@ -1101,7 +1382,7 @@ static int run(scan_t *s, const char *p) {
     if (is_alpha(c)) {
       p = scan_tag(s, p, -1, t);
       if (p == NULL) break;
-      if (t->unsure && !s->tag_cb) {
+      if (t->unsure && !s->tag_cb && !s->span_cb) {
         err = bail(s, UVCRAWL__HTMLSCAN_ATTRS);
       } else if (s->tag_cb) {
         err = report_tag(s, t);
@@ -1169,4 +1450,97 @@ int uvcrawl__htmlscan_tokens(const char *html, size_t len, uvcrawl__htmlscan_tag
   if (s->cb_ret != 0) err = s->cb_ret;
   free(s);
   return err;
+}
+
+int uvcrawl__htmlscan_spans(const char *html, size_t len, uvcrawl__htmlspan_cb cb, void *arg) {
+  scan_t *s = malloc(sizeof(*s));
+  uvcrawl__links_t none;
+  int err;
+
+  if (s == NULL) return UV_ENOMEM;
+  memset(s, 0, offsetof(scan_t, fstack));
+  memset(&none, 0, sizeof(none));
+  s->doc = html != NULL ? html : "";
+  s->end = s->doc + (html != NULL ? len : 0);
+  s->out = &none;
+  s->span_cb = cb;
+  s->span_arg = arg;
+  err = run(s, s->doc);
+  uvcrawl__links_free(&none);
+  free(s);
+  return err == R_BAIL ? 0 : err;
+}
+
+int uvcrawl__html_decode(const char *v, size_t n, char **out, size_t *outlen) {
+  scan_t s;
+  int err;
+  memset(&s, 0, offsetof(scan_t, fstack));
+  err = decode(&s, v, n, 1, 0, out, outlen);
+  if (err == R_BAIL) { /* a numeric reference gumbo reads its own way: keep the bytes */
+    *out = malloc(n + 1);
+    if (*out == NULL) return UV_ENOMEM;
+    memcpy(*out, v, n);
+    (*out)[n] = '\0';
+    *outlen = n;
+    return 0;
+  }
+  return err;
+}
+
+static int ascii_ieq(const char *a, size_t n, const char *lit) {
+  size_t m = strlen(lit);
+  return n == m && ieq(a, n, lit, m);
+}
+
+int uvcrawl__html_is_image_type(const char *v, size_t n) { return ascii_ieq(v, n, "image"); }
+
+int uvcrawl__html_is_refresh(const char *v, size_t n) { return ascii_ieq(v, n, "refresh"); }
+
+int uvcrawl__html_rel_is_requisite(const char *v, size_t n) {
+  static const char *const kinds[] = {"stylesheet", "icon", "apple-touch-icon",
+                                      "apple-touch-icon-precomposed", "manifest", "preload",
+                                      "modulepreload"};
+  size_t i = 0;
+  while (i < n) {
+    size_t j;
+    while (i < n && is_html_space(v[i])) i++;
+    j = i;
+    while (j < n && !is_html_space(v[j])) j++;
+    for (size_t k = 0; j > i && k < sizeof(kinds) / sizeof(kinds[0]); k++)
+      if (ascii_ieq(v + i, j - i, kinds[k])) return 1;
+    i = j;
+  }
+  return 0;
+}
+
+/* HTML's "shared declarative refresh steps", reduced to finding the URL. */
+int uvcrawl__refresh_url(const char *v, size_t n, size_t *start, size_t *len) {
+  size_t i = 0, e;
+  char quote = 0;
+  while (i < n && is_html_space(v[i])) i++;
+  if (i == n || !((v[i] >= '0' && v[i] <= '9') || v[i] == '.')) return 0;
+  while (i < n && ((v[i] >= '0' && v[i] <= '9') || v[i] == '.')) i++;
+  if (i < n && !is_html_space(v[i]) && v[i] != ';' && v[i] != ',') return 0;
+  while (i < n && is_html_space(v[i])) i++;
+  if (i < n && (v[i] == ';' || v[i] == ',')) i++;
+  while (i < n && is_html_space(v[i])) i++;
+  if (i == n) return 0;
+  if (n - i >= 3 && ieq(v + i, 3, "url", 3)) {
+    size_t j = i + 3;
+    while (j < n && is_html_space(v[j])) j++;
+    if (j < n && v[j] == '=') {
+      j++;
+      while (j < n && is_html_space(v[j])) j++;
+      i = j;
+    }
+  }
+  if (i < n && (v[i] == '"' || v[i] == '\'')) quote = v[i++];
+  e = i;
+  while (e < n && v[e] != quote) e++;
+  if (quote == 0)
+    while (e > i && is_html_space(v[e - 1])) e--;
+  if (e == i) return 0;
+  *start = i;
+  *len = e - i;
+  return 1;
 }

@@ -36,7 +36,8 @@
   XX(ANNOTATION, "annotation-xml with an encoding")                            \
   XX(CAP, "more links than max_links")                                         \
   XX(CHARREF, "numeric character reference out of range")                     \
-  XX(ATTRS, "duplicate attribute without a value, or a non-ASCII attribute name")
+  XX(ATTRS, "duplicate attribute without a value, or a non-ASCII attribute name") \
+  XX(STYLE, "style attribute on <head>, <isindex>, <html>/<body>/<form> in a template, or a table part after nested tables")
 
 typedef enum {
 #define XX(name, text) UVCRAWL__HTMLSCAN_##name,
@@ -46,8 +47,7 @@ typedef enum {
 } uvcrawl__htmlscan_reason_t;
 
 /* Scans html (len bytes, borrowed, no NUL needed) for the same refs as the gumbo path:
- * a/area/link href, img/script/iframe/source/embed src, every img/source srcset candidate URL,
- * and the first HTML <base href> (not inside svg, math or template). out must be zeroed; on 0
+ * everything uvcrawl__extract_links() lists (uvcrawl-int.h), with the same kinds. out must be zeroed; on 0
  * it owns its strings (uvcrawl__links_free()); on any other return it is freed here.
  * max_links: 0 = no limit; past it the scanner bails (gumbo's tree order decides which refs are
  * the first ones). *reason (may be NULL) says why it bailed.
@@ -79,5 +79,40 @@ int uvcrawl__htmlscan_tokens(const char *html, size_t len, uvcrawl__htmlscan_tag
  * [*url, *url + *url_len), or 0 at the end. Pure. */
 int uvcrawl__srcset_next(const char *s, size_t len, size_t *pos, const char **url,
                          size_t *url_len);
+
+/* Span mode, for --convert-links: where each link value is in the document's bytes, in
+ * document order within the tokenizer's view of it. Never bails: where the link scan would
+ * ask gumbo, the tokenizer's state is kept and the tree's decision approximated (a value in
+ * a tag the tree drops is reported too). */
+enum {
+  UVCRAWL__SPAN_URL,        /* an attribute holding one URL (href, src, poster, data) */
+  UVCRAWL__SPAN_BASE,       /* the first <base href> */
+  UVCRAWL__SPAN_SRCSET,     /* a srcset attribute */
+  UVCRAWL__SPAN_STYLE_ATTR, /* a style attribute: CSS, HTML-encoded */
+  UVCRAWL__SPAN_STYLE,      /* the text of a <style> element: CSS, raw */
+  UVCRAWL__SPAN_REFRESH     /* the content of a meta refresh */
+};
+typedef struct {
+  int what;
+  size_t start, len; /* the attribute value's source bytes (inside quotes) or the text */
+  char quote;        /* '"', '\'' or 0 (unquoted) */
+} uvcrawl__htmlspan_t;
+/* Nonzero from cb stops the scan and is returned. Returns 0, cb's value or UV_ENOMEM. */
+typedef int (*uvcrawl__htmlspan_cb)(void *arg, const uvcrawl__htmlspan_t *span);
+int uvcrawl__htmlscan_spans(const char *html, size_t len, uvcrawl__htmlspan_cb cb, void *arg);
+
+/* An attribute value decoded as the scanner decodes values (character references, NUL, CR,
+ * bad UTF-8). *out is malloc'd and NUL-terminated, the caller frees. Returns 0 or UV_ENOMEM. */
+int uvcrawl__html_decode(const char *v, size_t n, char **out, size_t *outlen);
+
+/* Keyword tests on decoded values, shared by both parsers: type=image (ASCII
+ * case-insensitive), http-equiv=refresh, and a rel list naming a requisite kind (see
+ * UVCRAWL__REF_REQUISITE). Pure. */
+int uvcrawl__html_is_image_type(const char *v, size_t n);
+int uvcrawl__html_is_refresh(const char *v, size_t n);
+int uvcrawl__html_rel_is_requisite(const char *v, size_t n);
+/* The URL of a refresh content value ("5; url=x.html", "0;'x'", "3, x"): returns 1 and sets
+ * [start, start + len) within v, or 0 when there is none. Pure. */
+int uvcrawl__refresh_url(const char *v, size_t n, size_t *start, size_t *len);
 
 #endif

@@ -8,6 +8,7 @@
 #include <openssl/evp.h>
 
 #include "decode.h"
+#include "convert.h"
 #include "uvcrawl-int.h"
 #include "warcout.h"
 
@@ -55,10 +56,16 @@ int uvcrawl__in_scope(const char *url, const char *const *origins, size_t n) {
   return found;
 }
 
+int uvcrawl__is_html(const char *ct) {
+  return ct != NULL && (strncasecmp(ct, "text/html", 9) == 0 ||
+                        strncasecmp(ct, "application/xhtml+xml", 21) == 0);
+}
+
+int uvcrawl__is_css(const char *ct) { return ct != NULL && strncasecmp(ct, "text/css", 8) == 0; }
+
 int uvcrawl__should_parse(long status, const char *ct, int depth, int max_depth) {
-  int html = ct != NULL && (strncasecmp(ct, "text/html", 9) == 0 ||
-                            strncasecmp(ct, "application/xhtml+xml", 21) == 0);
-  return html && status >= 200 && status < 300 && (max_depth < 0 || depth < max_depth);
+  return (uvcrawl__is_html(ct) || uvcrawl__is_css(ct)) && status >= 200 && status < 300 &&
+         (max_depth < 0 || depth < max_depth);
 }
 
 /* ---- resolving a page's refs ----------------------------------------------------------- */
@@ -71,8 +78,8 @@ typedef struct {
   const char *key; /* NULL: empty slot */
   size_t len;
   uint32_t hash;
-  uint16_t flag;
-  uint16_t val;
+  uint32_t flag;
+  uint32_t val;
 } slot_t;
 
 typedef struct {
@@ -94,7 +101,7 @@ static int strset_init(strset_t *set, size_t n) {
 
 /* The value of key[0..len) + flag: *found = 1 when it was there (its value is kept), else it
  * is added with value 0. Never fails: the set was sized for all keys. */
-static uint16_t *strset_put(strset_t *set, const char *key, size_t len, unsigned flag,
+static uint32_t *strset_put(strset_t *set, const char *key, size_t len, unsigned flag,
                             int *found) {
   uint32_t h = 2166136261u ^ flag; /* FNV-1a */
   for (size_t i = 0; i < len; i++) h = (h ^ (unsigned char)key[i]) * 16777619u;
@@ -109,7 +116,7 @@ static uint16_t *strset_put(strset_t *set, const char *key, size_t len, unsigned
   s->key = key;
   s->len = len;
   s->hash = h;
-  s->flag = (uint16_t)flag;
+  s->flag = flag;
   s->val = 0;
   *found = 0;
   return &s->val;
@@ -274,14 +281,22 @@ static int has_scheme(const char *ref) {
 enum { REF_DROPPED = 1, REF_KEPT = 2 };
 
 /* abs (owned, taken) goes to links[] or foreign[] or away; returns REF_KEPT or REF_DROPPED. */
-static int keep(uvcrawl__job_t *job, char *abs, int in_scope) {
-  if (in_scope) job->links[job->nlinks++] = abs;
-  else if (job->keep_foreign) job->foreign[job->nforeign++] = abs;
-  else {
+static int keep(uvcrawl__job_t *job, char *abs, int in_scope, int kind) {
+  if (in_scope) {
+    job->link_kinds[job->nlinks] = (unsigned char)kind;
+    job->links[job->nlinks++] = abs;
+  } else if (job->keep_foreign || (job->keep_requisites && kind == UVCRAWL__REF_REQUISITE)) {
+    job->foreign_kinds[job->nforeign] = (unsigned char)kind;
+    job->foreign[job->nforeign++] = abs;
+  } else {
     free(abs);
     return REF_DROPPED;
   }
   return REF_KEPT;
+}
+
+static int kind_of(const uvcrawl__links_t *found, size_t i) {
+  return found->kinds != NULL ? found->kinds[i] : UVCRAWL__REF_LINK;
 }
 
 /* Every ref through the resolver and the scope check, repeats included: the reference. */
@@ -292,7 +307,8 @@ static int resolve_plain(uvcrawl__job_t *job, const uvcrawl__links_t *found,
     int err = uvcrawl__url_resolve(against, found->refs[i], &abs);
     if (err == UV_ENOMEM) return err;
     if (err != 0) continue; /* not a crawlable link */
-    if (keep(job, abs, uvcrawl__in_scope(abs, job->origins, job->norigins)) == REF_KEPT)
+    if (keep(job, abs, uvcrawl__in_scope(abs, job->origins, job->norigins),
+             kind_of(found, i)) == REF_KEPT)
       job->ngiven++;
   }
   return 0;
@@ -315,19 +331,21 @@ static int resolve_fast(uvcrawl__job_t *job, const uvcrawl__links_t *found,
   }
   for (size_t i = 0; i < found->n; i++) {
     const char *ref = found->refs[i];
-    int seen, *self_fate = NULL;
+    int seen, *self_fate = NULL, kind = kind_of(found, i);
     /* What a ref resolves to depends only on what precedes its '#' (the '#' included, as it
      * ends the trailing-whitespace strip) and on whether it holds a '%' (see
      * uvcrawl__url_resolve): "x.html#a" and "x.html#b" are one key. */
     const char *hash = strchr(ref, '#');
     size_t klen = hash != NULL ? (size_t)(hash - ref) + 1 : strlen(ref);
-    uint16_t *fate = strset_put(&refs, ref, klen, hash != NULL && strchr(hash, '%') != NULL,
+    /* The kind is part of the key: a link and a requisite to one URL are both heard. */
+    uint32_t *fate = strset_put(&refs, ref, klen,
+                                (hash != NULL && strchr(hash, '%') != NULL) | (unsigned)kind << 1,
                                 &seen);
     if (!seen && uvcrawl__url_is_self(ref)) {
       /* "#top" and "#x" resolve to the same URL (the base): once per page. */
       self_fate = &self[strchr(ref, '%') != NULL];
       if (*self_fate != 0) {
-        *fate = (uint16_t)*self_fate;
+        *fate = (uint32_t)*self_fate;
         seen = 1;
       }
     }
@@ -347,13 +365,21 @@ static int resolve_fast(uvcrawl__job_t *job, const uvcrawl__links_t *found,
       if (abs != NULL) {
         int dup = 0;
         int in = uvcrawl__url_has_origin(abs, job->origins, job->norigins);
-        /* urls borrows what links[]/foreign[] hold; a dropped link is never added. */
-        if (in || job->keep_foreign) (void)strset_put(&urls, abs, strlen(abs), 0, &dup);
-        if (dup) { /* another spelling of a link already kept */
+        int kept = in || job->keep_foreign ||
+                   (job->keep_requisites && kind == UVCRAWL__REF_REQUISITE);
+        /* urls borrows what links[]/foreign[] hold; a dropped link is never added. Its value:
+         * where the link went (index * 2 + 1 for foreign[]), plus one. */
+        uint32_t *where = kept ? strset_put(&urls, abs, strlen(abs), 0, &dup) : NULL;
+        if (dup) { /* another spelling of a link already kept: it may be a requisite too */
+          size_t at = (*where - 1) >> 1;
+          if (kind == UVCRAWL__REF_REQUISITE)
+            ((*where - 1) & 1 ? job->foreign_kinds : job->link_kinds)[at] = (unsigned char)kind;
           free(abs);
           *fate = REF_KEPT;
         } else {
-          *fate = (uint16_t)keep(job, abs, in);
+          size_t at = in ? job->nlinks : job->nforeign;
+          *fate = (uint32_t)keep(job, abs, in, kind);
+          if (where != NULL) *where = (uint32_t)(at * 2 + !in + 1);
         }
       }
       if (self_fate != NULL) *self_fate = (int)*fate;
@@ -371,11 +397,15 @@ int uvcrawl__job_resolve_links(uvcrawl__job_t *job, const uvcrawl__links_t *foun
   const char *against = job->url;
   if (found->base != NULL && uvcrawl__url_resolve(job->url, found->base, &base) == 0)
     against = base;
+  int foreign = job->keep_foreign || job->keep_requisites;
   job->links = found->n ? malloc(found->n * sizeof(*job->links)) : NULL;
-  job->foreign = found->n && job->keep_foreign ? malloc(found->n * sizeof(*job->foreign)) : NULL;
+  job->link_kinds = found->n ? malloc(found->n) : NULL;
+  job->foreign = found->n && foreign ? malloc(found->n * sizeof(*job->foreign)) : NULL;
+  job->foreign_kinds = found->n && foreign ? malloc(found->n) : NULL;
   job->ngiven = 0;
   int err = 0;
-  if (found->n && (job->links == NULL || (job->keep_foreign && job->foreign == NULL)))
+  if (found->n && (job->links == NULL || job->link_kinds == NULL ||
+                   (foreign && (job->foreign == NULL || job->foreign_kinds == NULL))))
     err = UV_ENOMEM;
   else if (found->n)
     err = fast ? resolve_fast(job, found, against) : resolve_plain(job, found, against);
@@ -434,7 +464,7 @@ void uvcrawl__job_run(uvcrawl__job_t *job) {
     return;
   if (job->mirror_fd >= 0) {
     char *rel;
-    job->mirror_err = uvcrawl__store_path(job->url, &rel);
+    job->mirror_err = uvcrawl__store_path_ext(job->url, job->content_type, job->adjust_ext, &rel);
     if (job->mirror_err == 0) {
       job->mirror_err = uvcrawl__store_write(job->mirror_fd, rel, job->body, job->len,
                                              job->do_fsync);
@@ -449,6 +479,12 @@ void uvcrawl__job_run(uvcrawl__job_t *job) {
   if (uvcrawl__thread_probe) uvcrawl__thread_probe("parse");
   uvcrawl__links_t found;
   memset(&found, 0, sizeof(found));
+  if (job->css) { /* a stylesheet: every link a requisite, against the sheet's own URL */
+    job->status = uvcrawl__links_add_css(&found, job->body, job->len, job->max_links, NULL);
+    if (job->status == 0) job->status = uvcrawl__job_resolve_links(job, &found, 1);
+    uvcrawl__links_free(&found);
+    return;
+  }
   /* The fast path scans the whole body in O(1) memory; gumbo, where it runs, needs ~700 bytes
    * per element and sees only the first max_parse bytes. */
   uvcrawl__extract_t x;
@@ -596,6 +632,7 @@ void uvcrawl__job_submit(uvcrawl__pool_t *pool, uvcrawl__job_t *job, uvcrawl__jo
   job->nlinks = 0;
   job->foreign = NULL;
   job->nforeign = 0;
+  job->link_kinds = job->foreign_kinds = NULL;
   job->ngiven = 0;
   job->robots = NULL;
   job->sitemap_index = 0;
@@ -619,6 +656,88 @@ void uvcrawl__job_cleanup(uvcrawl__job_t *job) {
   free(job->foreign);
   free(job->decoded);
   job->decoded = NULL;
+  free(job->link_kinds);
+  free(job->foreign_kinds);
   job->links = job->foreign = NULL;
+  job->link_kinds = job->foreign_kinds = NULL;
   job->nlinks = job->nforeign = job->ngiven = 0;
 }
+
+/* ---- --convert-links: the saved files, a few at a time on the pool ---------------------- */
+
+#define CONVERT_WORKS 4  /* uv_work_t in flight: the pool keeps room for other work */
+#define CONVERT_CHUNK 16 /* files per uv_work_t */
+
+struct uvcrawl__converter_s;
+
+typedef struct {
+  uv_work_t req;
+  struct uvcrawl__converter_s *owner;
+  size_t first, count;
+  uint64_t errors; /* worker's: files of this chunk that could not be converted */
+} cwork_t;
+
+struct uvcrawl__converter_s {
+  const uvcrawl__convert_t *cv;
+  size_t nfiles, next;
+  unsigned running;
+  int root_fd, do_fsync;
+  uint64_t *done, *errors;
+  uvcrawl__convert_done_cb cb;
+  void *arg;
+  uv_loop_t *loop;
+  cwork_t works[CONVERT_WORKS];
+};
+
+static void convert_work(uv_work_t *req) {
+  cwork_t *w = UVCRAWL_CONTAINER_OF(req, cwork_t, req);
+  w->errors = 0;
+  for (size_t i = w->first; i < w->first + w->count; i++) {
+    if (uvcrawl__thread_probe) uvcrawl__thread_probe("convert");
+    if (uvcrawl__convert_file(w->owner->cv, i, w->owner->root_fd, w->owner->do_fsync) != 0)
+      w->errors++;
+  }
+}
+
+static void convert_next(uvcrawl__converter_t *k, cwork_t *w);
+
+static void convert_after(uv_work_t *req, int status) {
+  cwork_t *w = UVCRAWL_CONTAINER_OF(req, cwork_t, req);
+  uvcrawl__converter_t *k = w->owner;
+  *k->done += w->count;
+  *k->errors += status == UV_ECANCELED ? w->count : w->errors;
+  k->running--;
+  convert_next(k, w);
+  if (k->running == 0) k->cb(k->arg);
+}
+
+static void convert_next(uvcrawl__converter_t *k, cwork_t *w) {
+  if (k->next >= k->nfiles) return;
+  w->owner = k;
+  w->first = k->next;
+  w->count = k->nfiles - k->next < CONVERT_CHUNK ? k->nfiles - k->next : CONVERT_CHUNK;
+  k->next += w->count;
+  k->running++;
+  (void)uv_queue_work(k->loop, &w->req, convert_work, convert_after);
+}
+
+int uvcrawl__convert_start(uv_loop_t *loop, const uvcrawl__convert_t *cv, size_t nfiles,
+                           int root_fd, int do_fsync, uint64_t *done, uint64_t *errors,
+                           uvcrawl__convert_done_cb cb, void *arg, uvcrawl__converter_t **out) {
+  uvcrawl__converter_t *k = calloc(1, sizeof(*k));
+  if (k == NULL) return UV_ENOMEM;
+  k->cv = cv;
+  k->nfiles = nfiles;
+  k->root_fd = root_fd;
+  k->do_fsync = do_fsync;
+  k->done = done;
+  k->errors = errors;
+  k->cb = cb;
+  k->arg = arg;
+  k->loop = loop;
+  *out = k;
+  for (unsigned i = 0; i < CONVERT_WORKS; i++) convert_next(k, &k->works[i]);
+  return k->running > 0 ? 0 : UV_EOF; /* UV_EOF: nothing to do, cb will not run */
+}
+
+void uvcrawl__converter_free(uvcrawl__converter_t *k) { free(k); }

@@ -5,6 +5,7 @@
  *   u32 length (of type + payload, little-endian) | u32 crc32 (of type + payload) | type | payload
  * 'D' discovered: u32 depth | url NUL | referrer (may be empty) NUL
  * 'S' the same, for a URL to be read as a sitemap
+ * 'R' the same, for a page requisite (--page-requisites)
  * 'C' completed:  url NUL | the record's JSON line (no newline)
  * A record torn by a crash or power loss fails its length or checksum check; it and anything
  * after it are ignored (and cut off before appending again). */
@@ -79,7 +80,7 @@ size_t uvcrawl__journal_replay(const char *data, size_t len, uvcrawl__journal_cb
     if ((uint32_t)crc32(0L, rec, n) != crc) break;
     const char *body = (const char *)rec + 1;
     size_t blen = n - 1;
-    if (rec[0] == 'D' || rec[0] == 'S') {
+    if (rec[0] == 'D' || rec[0] == 'S' || rec[0] == 'R') {
       if (blen < 4) break;
       const char *url = body + 4, *end = body + blen;
       const char *z1 = memchr(url, '\0', (size_t)(end - url));

@@ -66,6 +66,12 @@ struct uvcrawl_options_s {
   int parser;                /* UVCRAWL_PARSER_FAST or UVCRAWL_PARSER_GUMBO */
   unsigned pool_threads;     /* threads in the libuv pool (what UV_THREADPOOL_SIZE set):
                                 the crawler hands it at most this many batches at once */
+  /* Mirrors to browse offline. */
+  int page_requisites;       /* fetch what crawled pages need to display, on any host and past
+                                max_depth (doc/uvcrawl.1 lists the requisites) */
+  int convert_links;         /* with mirror_dir: after the crawl, the saved HTML and CSS link
+                                to the saved copies (relative), else to absolute URLs */
+  int adjust_extension;      /* with mirror_dir: text/html saved as .html, text/css as .css */
   const char *warc_path;     /* WARC output (warcout.h): FILE.warc.gz or FILE.warc; NULL: none.
                                 With resume, continued after its last complete record */
   uint64_t warc_max_size;    /* 0: one file; else FILE-00000.warc.gz, -00001, ... */

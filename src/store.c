@@ -146,6 +146,71 @@ done:
   return 0;
 }
 
+/* 1 when s ends with suffix, ASCII case-insensitively. */
+static int ends_with(const char *s, size_t n, const char *suffix) {
+  size_t m = strlen(suffix);
+  if (n < m) return 0;
+  for (size_t i = 0; i < m; i++) {
+    char c = s[n - m + i];
+    if (c >= 'A' && c <= 'Z') c = (char)(c - 'A' + 'a');
+    if (c != suffix[i]) return 0;
+  }
+  return 1;
+}
+
+int uvcrawl__store_path_ext(const char *url, const char *content_type, int adjust, char **out) {
+  const char *suffix = NULL;
+  char *path, *grown;
+  int err = uvcrawl__store_path(url, &path);
+  if (err != 0 || !adjust) {
+    *out = err == 0 ? path : NULL;
+    return err;
+  }
+  size_t n = strlen(path);
+  if (uvcrawl__is_html(content_type) && !ends_with(path, n, ".html") &&
+      !ends_with(path, n, ".htm"))
+    suffix = ".html";
+  else if (uvcrawl__is_css(content_type) && !ends_with(path, n, ".css"))
+    suffix = ".css";
+  if (suffix == NULL) {
+    *out = path;
+    return 0;
+  }
+  size_t sl = strlen(suffix);
+  const char *slash = strrchr(path, '/');
+  size_t name_len = n - (size_t)(slash != NULL ? slash + 1 - path : 0);
+  if (name_len + sl > NAME_MAX_BYTES) {
+    /* Too long with the suffix: cut the name and keep it distinct with a digest, as
+     * add_name() does. */
+    char hex[33];
+    size_t keep = n - name_len + NAME_KEEP;
+    if ((err = uvcrawl__md5_hex(path, n, hex)) != 0) {
+      free(path);
+      return err;
+    }
+    grown = malloc(keep + 1 + 32 + sl + 1);
+    if (grown == NULL) {
+      free(path);
+      return UV_ENOMEM;
+    }
+    memcpy(grown, path, keep);
+    grown[keep] = '~';
+    memcpy(grown + keep + 1, hex, 32);
+    memcpy(grown + keep + 33, suffix, sl + 1);
+    free(path);
+    *out = grown;
+    return 0;
+  }
+  grown = realloc(path, n + sl + 1);
+  if (grown == NULL) {
+    free(path);
+    return UV_ENOMEM;
+  }
+  memcpy(grown + n, suffix, sl + 1);
+  *out = grown;
+  return 0;
+}
+
 static int write_all(int fd, const char *p, size_t n) {
   while (n > 0) {
     ssize_t w = write(fd, p, n);

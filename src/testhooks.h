@@ -5,5 +5,8 @@
 /* Every mirror write sleeps ms first (a slow disk), in the whole process. The CLI sets it from
  * UVCRAWL_TEST_WRITE_DELAY_MS for tests/test_mirror.py; the library reads no environment. */
 void uvcrawl__test_write_delay(unsigned ms);
+/* A worker of a shared crawl SIGKILLs itself when it hands out a URL containing substr
+ * (borrowed for good; NULL: never), for tests/test_cluster.py. From UVCRAWL_TEST_DIE_ON. */
+void uvcrawl__test_die_on(const char *substr);
 
 #endif

@@ -56,8 +56,17 @@ int uvcrawl__url_is_self(const char *ref);
 
 /* ---- extract.c: pure, gumbo only -------------------------------------------------------- */
 
+/* What a link is for. A requisite is what a browser fetches to show the page that holds it:
+ * img/source src and srcset, script src, iframe/embed src, audio/video/track src, video poster,
+ * object data, input type=image src, link href when rel lists stylesheet, icon,
+ * apple-touch-icon(-precomposed), manifest, preload or modulepreload, and every url() and
+ * @import of CSS (style sheets, <style>, style=""). Everything else (a/area href, other
+ * link rels, meta refresh) is a plain link. */
+enum { UVCRAWL__REF_LINK = 0, UVCRAWL__REF_REQUISITE = 1 };
+
 typedef struct {
   char **refs;  /* raw attribute values, whitespace-trimmed, in document order; owned */
+  unsigned char *kinds; /* kinds[i]: UVCRAWL__REF_* of refs[i]; owned */
   size_t n;
   size_t cap;
   char *base;   /* value of the first <base href>, or NULL; owned */
@@ -65,7 +74,11 @@ typedef struct {
 
 /* Collects the link references of an HTML document (bytes borrowed, need not be
  * NUL-terminated): a/area/link href, img/script/iframe/source/embed src, every img/source
- * srcset candidate URL, and the first HTML <base href> (not in svg, math or template). At most
+ * srcset candidate URL, video poster, audio/video/track src, object data, input type=image
+ * src, the URL of <meta http-equiv=refresh content="N; url=...">, the url()s and @imports of
+ * <style> contents and of style attributes, and the first HTML <base href> (not in svg, math
+ * or template). The new kinds (and <style>) are HTML elements only; style="" counts on every
+ * element. At most
  * max_links refs are kept (0: no limit). Empty values are skipped. out must be zeroed (or
  * freshly freed) by the caller; on return it owns its strings: free with
  * uvcrawl__links_free(). Returns 0 or UV_ENOMEM.
@@ -88,8 +101,14 @@ typedef struct {
 } uvcrawl__extract_t;
 /* Same contract as uvcrawl__extract_links, with the choices and outcome in x. */
 int uvcrawl__extract(const char *html, size_t len, uvcrawl__extract_t *x, uvcrawl__links_t *out);
-/* Appends ref (ownership passes, freed on failure). Returns 0 or UV_ENOMEM. */
+/* Appends ref (ownership passes, freed on failure) as a plain link, or with its kind.
+ * Returns 0 or UV_ENOMEM. */
 int uvcrawl__links_push(uvcrawl__links_t *out, char *ref);
+int uvcrawl__links_push_kind(uvcrawl__links_t *out, char *ref, int kind);
+/* The url()s and @imports of a stylesheet (css.h) appended to out as requisites, at most
+ * max_links in all (0: no cap; *full set when one was left out). Returns 0 or UV_ENOMEM. */
+int uvcrawl__links_add_css(uvcrawl__links_t *out, const char *css, size_t len, size_t max_links,
+                           int *full);
 void uvcrawl__links_free(uvcrawl__links_t *links);
 
 /* ---- frontier.c: pure, no I/O --------------------------------------------------------- */
@@ -105,8 +124,10 @@ typedef struct {
   const char *referrer; /* NULL for seeds */
   int depth;
   uint32_t host;        /* the frontier's index of the URL's host */
+  uint32_t token;       /* shared frontier (frontier.h): the lease's fencing token, 0: none */
   uint16_t attempts;    /* fetches before this one (retries) */
   uint8_t disallowed;   /* set by uvcrawl__frontier_next: robots.txt forbids it */
+  uint8_t lease_gen;    /* shared frontier: which of the worker's identities holds the lease */
 } uvcrawl__item_t;
 
 /* Returns a new, empty frontier or NULL when out of memory. */
@@ -242,6 +263,10 @@ struct uvcrawl__job_s {
   size_t len;
   const char *url;      /* in, borrowed: the page URL links resolve against */
   int parse;            /* in: extract links (the body is HTML) */
+  int css;              /* in: the body is a stylesheet: its url()s and @imports are the links */
+  int keep_requisites;  /* in: out-of-scope requisites go to foreign[] too (--page-requisites) */
+  const char *content_type; /* in, borrowed, may be NULL: with adjust_ext, names the file */
+  int adjust_ext;       /* in: save text/html as .html and text/css as .css (store.c) */
   size_t max_links;     /* in: 0 = no cap */
   size_t max_parse;     /* in: gumbo parses at most this many bytes (0 = all) */
   int parse_capped;     /* out: gumbo parsed and the body was longer than max_parse */
@@ -263,6 +288,8 @@ struct uvcrawl__job_s {
   size_t nlinks;
   char **foreign;       /* out: out-of-scope links when keep_foreign; owned likewise */
   size_t nforeign;
+  unsigned char *link_kinds, *foreign_kinds; /* out: UVCRAWL__REF_* of each (a requisite when
+                                              * any ref to the URL is one); owned likewise */
   uvcrawl__urlcache_t *url_cache; /* in, borrowed, may be NULL: the pool sets its slot's */
   size_t ngiven;        /* out: links kept in links[] or foreign[], each repeat of a ref counted
                          * (those arrays hold each link once): the record's "links" */
@@ -303,6 +330,19 @@ void uvcrawl__job_run(uvcrawl__job_t *job);
  * be empty; uvcrawl__job_cleanup() frees them. Returns 0 or UV_ENOMEM. */
 int uvcrawl__job_resolve_links(uvcrawl__job_t *job, const uvcrawl__links_t *found, int fast);
 
+/* --convert-links on the pool: files [0, nfiles) of a frozen map (convert.h), a few
+ * uv_work_t at a time; *done and *errors (the caller's, e.g. its stats) count files as they
+ * finish, on the loop; cb(arg) runs on the loop after the last. *out is the caller's to
+ * free with uvcrawl__converter_free() after cb. Returns 0, or UV_EOF when there is nothing
+ * to convert (cb never runs) or UV_ENOMEM. */
+struct uvcrawl__convert_s;
+typedef struct uvcrawl__converter_s uvcrawl__converter_t;
+typedef void (*uvcrawl__convert_done_cb)(void *arg);
+int uvcrawl__convert_start(uv_loop_t *loop, const struct uvcrawl__convert_s *cv, size_t nfiles,
+                           int root_fd, int do_fsync, uint64_t *done, uint64_t *errors,
+                           uvcrawl__convert_done_cb cb, void *arg, uvcrawl__converter_t **out);
+void uvcrawl__converter_free(uvcrawl__converter_t *k);
+
 /* Lower-case hex md5 of data into hex (33 bytes). Returns 0 or UV_ENOMEM. */
 int uvcrawl__md5_hex(const char *data, size_t len, char hex[33]);
 
@@ -311,6 +351,9 @@ int uvcrawl__md5_hex(const char *data, size_t len, char hex[33]);
 int uvcrawl__in_scope(const char *url, const char *const *origins, size_t n);
 /* 1 when a response's body should be parsed for links. */
 int uvcrawl__should_parse(long status, const char *content_type, int depth, int max_depth);
+/* 1 when content_type (may be NULL) is text/css, or text/html / application/xhtml+xml. */
+int uvcrawl__is_css(const char *content_type);
+int uvcrawl__is_html(const char *content_type);
 
 /* Test builds: the thread each hash/parse ran on, so a test can prove it was never the loop's.
  * Hook may be NULL; it is called from worker threads. */
@@ -324,6 +367,10 @@ extern uvcrawl__thread_probe_cb uvcrawl__thread_probe;
  * with a digest), "index.html" for a URL ending in "/", "?query" kept in the name.
  * *out is malloc'd, the caller frees. Returns 0, UVCRAWL_EURL or UV_ENOMEM. Pure. */
 int uvcrawl__store_path(const char *url, char **out);
+/* The file a URL is saved as: uvcrawl__store_path(), and with adjust (--adjust-extension)
+ * ".html" appended for an HTML content type whose name does not end in .html or .htm
+ * (ASCII case-insensitively), ".css" for text/css not ending in .css. Same ownership. */
+int uvcrawl__store_path_ext(const char *url, const char *content_type, int adjust, char **out);
 /* Writes body to relpath under root_fd: directories by mkdirat/openat(O_NOFOLLOW), the file
  * to a temporary name then renamed into place. Blocking: thread pool only. Returns 0 or a
  * negative errno. */

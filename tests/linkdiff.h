@@ -1,6 +1,6 @@
 /* Shared by tests/fuzz/fuzz-diff.c and tests/test-htmlscan.c: runs the fast scanner and gumbo
  * on one document and compares what a crawl would take from each: the set of resolved links
- * (against a fixed page URL and the document's base) and the base itself. */
+ * (against a fixed page URL and the document's base) with their kinds, and the base itself. */
 #ifndef UVCRAWL_TESTS_LINKDIFF_H
 #define UVCRAWL_TESTS_LINKDIFF_H
 
@@ -33,7 +33,14 @@ static void linkdiff_resolve(const uvcrawl__links_t *found, char ***out, size_t 
     char *abs;
     int err = uvcrawl__url_resolve(against, found->refs[i], &abs);
     if (err == UV_ENOMEM) abort();
-    if (err == 0) v[k++] = abs;
+    if (err == 0) { /* "R url" or "L url": both parsers must agree on the kind too */
+      size_t n = strlen(abs) + 3;
+      char *kv = malloc(n);
+      if (kv == NULL) abort();
+      snprintf(kv, n, "%c %s", found->kinds[i] == UVCRAWL__REF_REQUISITE ? 'R' : 'L', abs);
+      free(abs);
+      v[k++] = kv;
+    }
   }
   free(base);
   qsort(v, k, sizeof(*v), linkdiff_cmp);

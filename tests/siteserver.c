@@ -107,6 +107,7 @@ static struct {
 
 static struct {
   uint64_t requests, max_concurrent, open, connections;
+  uint64_t active, max_active; /* requests answered after --delay, waiting for it now / most */
 } stats;
 
 static uint64_t start_ns; /* uv_hrtime() at start, the origin of /__log times */
@@ -904,7 +905,10 @@ static void wreq_free(struct wreq *w) {
 
 static void conn_release(struct conn *c) {
   if (--c->handles > 0) return;
-  if (c->pending != NULL) wreq_free(c->pending);
+  if (c->pending != NULL) {
+    wreq_free(c->pending);
+    stats.active--;
+  }
   free(c->in);
   free(c);
 }
@@ -1146,6 +1150,7 @@ static void on_timer(uv_timer_t *t) {
   struct wreq *w = c->pending;
   if (w == NULL) return;
   c->pending = NULL;
+  stats.active--;
   send_response(c, w);
   process_input(c); /* the next pipelined request, if any; a no-op while a stream runs */
 }
@@ -1213,6 +1218,7 @@ static void respond(struct conn *c, const struct resp *r, int keep_alive, int he
   w->stream = nobody && r->stream != ST_RESET ? ST_NONE : r->stream;
   if (delay > 0 && uv_timer_start(&c->timer, on_timer, delay, 0) == 0) {
     c->pending = w;
+    if (++stats.active > stats.max_active) stats.max_active = stats.active;
     return;
   }
   send_response(c, w);
@@ -1333,8 +1339,9 @@ static void resp_stats(struct resp *r) {
   struct sbuf b = {NULL, 0, 0, 0};
   sb_printf(&b,
             "{\"requests\":%" PRIu64 ",\"max_concurrent\":%" PRIu64 ",\"open\":%" PRIu64
-            ",\"connections\":%" PRIu64 "}",
-            stats.requests, stats.max_concurrent, stats.open, stats.connections);
+            ",\"connections\":%" PRIu64 ",\"max_active\":%" PRIu64 "}",
+            stats.requests, stats.max_concurrent, stats.open, stats.connections,
+            stats.max_active);
   if (b.oom) {
     free(b.p);
     resp_error(r, 500);
@@ -1851,6 +1858,7 @@ static void route(const char *path, size_t len, size_t qlen, struct resp *r) {
     stats.requests = 0;
     stats.connections = 0;
     stats.max_concurrent = stats.open;
+    stats.max_active = stats.active;
     hits_clear();
     log_clear();
     memset(&xstats, 0, sizeof xstats);
@@ -2156,7 +2164,8 @@ static void usage(FILE *f) {
           "               mailto/javascript not\n"
           "  /__log       \"MS METHOD PATH\" per request since start or /__reset\n"
           "               (MS since start, one decimal; PATH with query; at most %d)\n"
-          "  /__stats     JSON counters; /__reset zeroes them, the log and the /h/ counters\n"
+          "  /__stats     JSON counters (max_active: most --delay responses pending at once);\n"
+          "               /__reset zeroes them, the log and the /h/ counters\n"
           "  /__http      JSON counters of proxied requests and of Authorization, X-Token\n"
           "               and Cookie headers seen (the /x/ area: headers, auth, cookies)\n"
           "  /__sitemap   (--sitemap) \"URL STATUS\" per URL a crawler that reads sitemaps\n"

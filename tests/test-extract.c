@@ -24,7 +24,12 @@ static const fixture_t fixtures[] = {
   {"base", 0, 0},            /* first <base href> wins, trimmed, not a ref */
   {"base-empty", 0, 0},      /* an empty first <base href> still decides */
   {"base-foreign", 0, 0},    /* <base> in svg, math or template does not count */
-  {"comments-script", 0, 0}, /* comments, script/style/title/textarea text are not links */
+  {"comments-script", 0, 0}, /* comments, script/title/textarea text are not links; style
+                              * text gives its CSS url()s only */
+  {"requisites", 0, 0},      /* media, object, input image, meta refresh, link rels: kinds */
+  {"css-inline", 0, 0},      /* <style> and style="" CSS, with kinds */
+  {"style-tags", 0, 0},      /* style="" where tree building drops or merges the tag */
+  {"style-quirk", 0, UVCRAWL__HTMLSCAN_ATTRS}, /* a valueless attribute before style="" */
   {"malformed", 0, 0},       /* unclosed tags, unquoted/mixed-case attrs, stray '<', EOF in tag */
   {"entities", 0, 0},        /* character references in attribute values */
   {"charrefs", 0, 0},        /* the legacy no-semicolon rule, numeric edge cases */
@@ -63,11 +68,30 @@ static const char **distinct(char *const *v, size_t n, size_t *out_n) {
   return d;
 }
 
-/* got must have the same distinct refs as want and the same base. */
+/* "K ref" for each ref: the kind is part of what must agree. Malloc'd, freed by the caller. */
+static char **with_kinds(const uvcrawl__links_t *l) {
+  char **v = calloc(l->n + 1, sizeof(*v));
+  ASSERT_NOT_NULL(v);
+  for (size_t i = 0; i < l->n; i++) {
+    size_t n = strlen(l->refs[i]) + 3;
+    v[i] = malloc(n);
+    ASSERT_NOT_NULL(v[i]);
+    snprintf(v[i], n, "%c %s", l->kinds[i] == UVCRAWL__REF_REQUISITE ? 'R' : 'L', l->refs[i]);
+  }
+  return v;
+}
+
+static void free_strings(char **v, size_t n) {
+  for (size_t i = 0; i < n; i++) free(v[i]);
+  free(v);
+}
+
+/* got must have the same distinct refs (with their kinds) as want and the same base. */
 static void check_same_set(const char *name, const char *what, const uvcrawl__links_t *got,
                            const uvcrawl__links_t *want) {
   size_t ng, nw, i;
-  const char **g = distinct(got->refs, got->n, &ng), **w = distinct(want->refs, want->n, &nw);
+  char **gk = with_kinds(got), **wk = with_kinds(want);
+  const char **g = distinct(gk, got->n, &ng), **w = distinct(wk, want->n, &nw);
   for (i = 0; i < ng && i < nw; i++)
     if (strcmp(g[i], w[i]) != 0) FAIL("%s (%s): \"%s\" against \"%s\"", name, what, g[i], w[i]);
   if (ng != nw) FAIL("%s (%s): %zu distinct refs, want %zu", name, what, ng, nw);
@@ -77,6 +101,8 @@ static void check_same_set(const char *name, const char *what, const uvcrawl__li
          want->base ? want->base : "(none)");
   free(g);
   free(w);
+  free_strings(gk, got->n);
+  free_strings(wk, want->n);
 }
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
@@ -139,10 +165,18 @@ static void check_fixture(const fixture_t *fx) {
     FAIL("%s: unexpected base \"%s\"", fx->name, links.base);
   }
 
+  /* "kinds" first: each line is "L ref" (a link) or "R ref" (a requisite). */
+  int kinds = strncmp(line, "kinds\n", 6) == 0;
+  if (kinds) line += 6;
   while (*line != '\0') {
     char *nl = strchr(line, '\n');
     ASSERT_NOT_NULL(nl); /* every expected line ends with a newline */
     *nl = '\0';
+    if (kinds) {
+      if (i < links.n && links.kinds[i] != (line[0] == 'R' ? UVCRAWL__REF_REQUISITE : UVCRAWL__REF_LINK))
+        FAIL("%s: ref %zu \"%s\": kind %d, want %c", fx->name, i, line + 2, links.kinds[i], line[0]);
+      line += 2;
+    }
     if (i >= links.n) FAIL("%s: missing ref %zu \"%s\"", fx->name, i, line);
     if (strcmp(links.refs[i], line) != 0)
       FAIL("%s: ref %zu: got \"%s\", want \"%s\"", fx->name, i, links.refs[i], line);

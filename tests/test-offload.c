@@ -8,7 +8,8 @@
 #include "uvcrawl-int.h"
 
 static pthread_t loop_thread;
-static atomic_uint on_loop, md5_calls, parse_calls, write_calls, warc_builds, warc_writes;
+static atomic_uint on_loop, md5_calls, parse_calls, write_calls, convert_calls, warc_builds,
+    warc_writes;
 
 static void probe(const char *what) {
   if (pthread_equal(pthread_self(), loop_thread)) atomic_fetch_add(&on_loop, 1);
@@ -17,6 +18,7 @@ static void probe(const char *what) {
   else if (strcmp(what, "write") == 0) atomic_fetch_add(&write_calls, 1);
   else if (strcmp(what, "warc-build") == 0) atomic_fetch_add(&warc_builds, 1);
   else if (strcmp(what, "warc-write") == 0) atomic_fetch_add(&warc_writes, 1);
+  else if (strcmp(what, "convert") == 0) atomic_fetch_add(&convert_calls, 1);
 }
 
 static unsigned results, saved_ok, archived;
@@ -276,6 +278,7 @@ int main(int argc, char **argv) {
   ASSERT_EQ(uv_loop_init(&loop), 0);
   uvcrawl__options_defaults(&opts); /* the internal struct: fields borrowed, create copies */
   opts.mirror_dir = dir;
+  opts.convert_links = 1; /* the conversion after the crawl runs on the pool too */
   opts.max_inflight = 16;
   char warc[64];
   snprintf(warc, sizeof(warc), "%s/crawl.warc", dir); /* records built and written too */
@@ -296,7 +299,10 @@ int main(int argc, char **argv) {
   ASSERT_EQ(atomic_load(&on_loop), 0);
   ASSERT_GE(atomic_load(&md5_calls), results - 50); /* every body (404s/301s have bodies too) */
   ASSERT_GE(atomic_load(&parse_calls), 400);
-  ASSERT_EQ(atomic_load(&write_calls), saved_ok);
+  /* every saved body, and the converted files that changed (one call per file converted) */
+  ASSERT_GE(atomic_load(&convert_calls), 100);
+  ASSERT_GE(atomic_load(&write_calls), saved_ok);
+  ASSERT_LE(atomic_load(&write_calls), saved_ok + atomic_load(&convert_calls));
   ASSERT_EQ(archived, results); /* the site answers every URL */
   ASSERT_GE(atomic_load(&warc_builds), results + 1); /* robots.txt too */
   ASSERT_GE(atomic_load(&warc_writes), 2 * results + 1); /* warcinfo, responses, requests */
@@ -304,9 +310,10 @@ int main(int argc, char **argv) {
   ASSERT_LE(seen_jump_max, 4096); /* LINKS_PER_TURN in crawler.c */
   printf("offload: %llu links queued, at most %llu per loop iteration\n", (unsigned long long)seen,
          (unsigned long long)seen_jump_max);
-  printf("offload: %u md5, %u parse, %u write, %u WARC build, %u WARC write calls, none on "
-         "the loop thread\n", atomic_load(&md5_calls), atomic_load(&parse_calls),
-         atomic_load(&write_calls), atomic_load(&warc_builds), atomic_load(&warc_writes));
+  printf("offload: %u md5, %u parse, %u write, %u convert, %u WARC build, %u WARC write calls, "
+         "none on the loop thread\n", atomic_load(&md5_calls), atomic_load(&parse_calls),
+         atomic_load(&write_calls), atomic_load(&convert_calls), atomic_load(&warc_builds),
+         atomic_load(&warc_writes));
   char cmd[128];
   snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
   return system(cmd) == 0 ? 0 : 1;

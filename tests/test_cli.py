@@ -25,7 +25,7 @@ def test_man_page_matches_help():
     in_man = set(re.findall(r"--[a-z][a-z-]+", man))
     check(in_help and in_help == in_man,
           f"only in --help: {in_help - in_man}; only in the man page: {in_man - in_help}")
-    for code in ("0", "1", "2", "3", "130"):
+    for code in ("0", "1", "2", "3", "4", "130"):
         check(f".B {code}\n" in man, f"exit status {code} not in the man page")
 
 

@@ -95,8 +95,8 @@ def links(urls, depth=1, ref="-"):
     return out
 
 
-def claim(r, w, n):
-    rep = r("FCALL", "uvc_claim", 1, P, w, n)
+def claim(r, w, n, p=P):
+    rep = r("FCALL", "uvc_claim", 1, p, w, n)
     assert not isinstance(rep, Exception), rep
     return rep[0], rep[1:]
 
@@ -121,8 +121,8 @@ def main():
     try:
         assert r("FUNCTION", "LOAD", open(LUA).read()) == "uvcrawl"
         # identity: the first worker's options define the crawl
-        assert r("FCALL", "uvc_init", 1, P, "scope=host;depth=-1", 2, 0, 3, 300) == ["created"]
-        assert r("FCALL", "uvc_init", 1, P, "scope=host;depth=-1", 2, 0, 3, 300) == ["joined"]
+        assert r("FCALL", "uvc_init", 1, P, "scope=host;depth=-1", 2, 0, 3, 300) == ["created", ""]
+        assert r("FCALL", "uvc_init", 1, P, "scope=host;depth=-1", 2, 0, 3, 300) == ["joined", ""]
         assert r("FCALL", "uvc_init", 1, P, "scope=all", 2, 0, 3, 300) == \
             ["mismatch", "scope=host;depth=-1"]
 
@@ -207,7 +207,7 @@ def main():
 
         # a URL that keeps killing workers fails after max_tries (3)
         P2 = "uvc:{t2}:"
-        assert r("FCALL", "uvc_init", 1, P2, "x", 0, 0, 3, 50) == ["created"]
+        assert r("FCALL", "uvc_init", 1, P2, "x", 0, 0, 3, 50) == ["created", ""]
         r("HSET", P2 + "h:k:80", "robots", "done")
         assert r("FCALL", "uvc_add", 1, P2, "w0", *links(["http://k:80/poison"])) == 1
         for n in range(3):
@@ -250,13 +250,44 @@ def main():
         print(f"seen set: {per_url:.1f} bytes per URL")
         assert per_url < 16, per_url
 
+        # the seeds are stored; a worker without seeds never creates a crawl
+        P4 = "uvc:{t4}:"
+        assert r("FCALL", "uvc_init", 1, P4, "y", 0, 0, 3, 60000, 1, "http://h4:80/") == \
+            ["created", "http://h4:80/"]
+        assert r("FCALL", "uvc_init", 1, P4, "y", 0, 0, 3, 60000, 1, "") == \
+            ["joined", "http://h4:80/"]
+        assert r("FCALL", "uvc_init", 1, "uvc:{none}:", "y", 0, 0, 3, 60000, 1, "") == \
+            ["absent", ""]
+        assert r("EXISTS", "uvc:{none}:cfg") == 0
+        # batched acks (robots ignored: arg 6 is 1), each answered; a second ack is rejected
+        assert r("FCALL", "uvc_add", 1, P4, "w", *links([f"http://h4:80/{i}" for i in range(5)])) == 5
+        _, items = claim(r, "w", 5, P4)
+        assert len(items) == 5 and all(i[0] == "U" for i in items), items
+        args = []
+        for it in items:
+            args += [it[4], it[1], '{"url":"%s"}' % it[1], 0]
+        assert r("FCALL", "uvc_acks", 1, P4, "w", *args) == [1] * 5
+        assert r("FCALL", "uvc_acks", 1, P4, "w", *args) == [0] * 5
+        st4 = dict(zip(["queued", "leased", "done"], r("FCALL", "uvc_status", 1, P4)[:3]))
+        assert st4 == {"queued": 0, "leased": 0, "done": 5}, st4
+        # a throttled host (429/503 with a retry) starts nothing for everyone until the time
+        assert r("FCALL", "uvc_add", 1, P4, "w", *links(["http://h4:80/later"])) == 1
+        assert r("FCALL", "uvc_throttle", 1, P4, "w", "h4:80", 60000) == 1
+        wait, none = claim(r, "w", 5, P4)
+        assert none == [] and wait > 30000, (wait, none)
+        r("HSET", P4 + "h:h4:80", "not_before", 0)
+        r("ZADD", P4 + "ready", 0, "h4:80")
+        _, items = claim(r, "w", 5, P4)
+        assert [i[1] for i in items] == ["http://h4:80/later"], items
+        assert r("HGET", P4 + "h:h4:80", "delay_ms") == "1"  # doubled from 0, at least 1 ms
+
         # kill -9 of Redis: the library and the crawl survive (AOF)
         proc.kill()
         proc.wait()
         proc, r = start_redis(port, d)
         assert r("HLEN", P + "rec") == 21
         assert status(r)["finished"] == 1
-        assert r("FCALL", "uvc_init", 1, P, "scope=host;depth=-1", 2, 0, 3, 300) == ["joined"]
+        assert r("FCALL", "uvc_init", 1, P, "scope=host;depth=-1", 2, 0, 3, 300) == ["joined", ""]
         print("redis frontier: all checks passed")
     finally:
         proc.kill()

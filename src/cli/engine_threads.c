@@ -231,6 +231,7 @@ static void crawl_one(worker_t *w, const uvcrawl__item_t *item) {
     job.url = item->url;
     job.parse = code == CURLE_OK &&
                 uvcrawl__should_parse(status, ct, item->depth, s->opts.max_depth);
+    job.css = uvcrawl__is_css(ct); /* a style sheet: its url()s, not HTML */
     job.origins = (const char *const *)s->origins;
     job.norigins = s->norigins;
     job.max_links = s->opts.max_links;

@@ -28,6 +28,7 @@ enum {
   EXIT_BROKEN = 1,
   EXIT_USAGE = 2,
   EXIT_RUNTIME = 3,
+  EXIT_REFUSED = 4, /* --redis: the crawl there has other options or seeds */
   EXIT_INTERRUPTED = 130
 };
 
@@ -35,6 +36,9 @@ enum {
 
 /* getopt code of --status-listen: apart from main()'s list, clear of its values. */
 enum { OPT_STATUS_LISTEN = 1000 };
+/* The shared crawl's options: a range of their own, for the same reason. */
+enum { OPT_REDIS = 1100, OPT_CRAWL, OPT_CLUSTER_STATUS, OPT_EXPORT, OPT_LEASE, OPT_MAX_TRIES };
+enum { OPT_CONVERT_LINKS = 1200 }; /* away from the list's end too: fewer merge conflicts */
 
 typedef struct {
   uv_loop_t loop;
@@ -66,6 +70,12 @@ static const char usage_text[] =
     "      --max-pages N        stop after N fetched URLs (default: unlimited)\n"
     "      --mirror DIR         save every 2xx body under DIR/host[:port]/path (like wget -r)\n"
     "      --fsync              fsync each mirrored file before renaming it into place\n"
+    "  -p, --page-requisites    also fetch what crawled pages need to display (images, CSS\n"
+    "                           and its imports, scripts, media, icons), on other hosts and\n"
+    "                           past --max-depth too, without crawling those hosts\n"
+    "      --convert-links      after the crawl, point every link in the saved HTML and CSS\n"
+    "                           files at the saved copy (relative), else at the absolute URL\n"
+    "  -E, --adjust-extension   save text/html as NAME.html and text/css as NAME.css\n"
     "Archiving (WARC 1.1, --engine loop):\n"
     "      --warc FILE          every request and response, robots.txt and --check HEADs\n"
     "                           too, as WARC records; FILE.warc.gz: a gzip member per record,\n"
@@ -147,12 +157,22 @@ static const char usage_text3[] =
     "      --config FILE        read long options from FILE, one per line ('timeout = 5s',\n"
     "                           'check', '# comment'); the command line overrides them\n"
     "  -h, --help               this text\n"
+    "A crawl shared by many processes and machines (through Redis 7):\n"
+    "      --redis redis://HOST[:PORT][/DB] --crawl NAME  be a worker of the crawl NAME: the\n"
+    "                           first worker's seeds and options define it; others give the\n"
+    "                           same options (seeds optional) or are refused (exit 4); each\n"
+    "                           writes -o records of what it fetched; all exit 0 at the end\n"
+    "      --status             print the crawl's progress as one JSON object, then exit\n"
+    "      --export             write every record of the crawl, each URL once, to -o FILE\n"
+    "      --lease DURATION     a dead worker's URLs go back after this (default 30s)\n"
+    "      --max-tries N        a URL whose worker died N times fails (default 5)\n"
     "  -V, --version            print the versions of uvcrawl and of the libraries it uses\n"
     "\n"
     "Exit status: 0 the crawl finished (with --check: and no link is broken); 1 broken links\n"
     "found (--check); 2 bad usage; 3 runtime failure (no seed could be fetched, a body could\n"
-    "not be saved to the mirror, output could not be written, the crawler could not start);\n"
-    "130 interrupted (SIGINT/SIGTERM; the records and report so far are written).\n";
+    "not be saved to the mirror, output could not be written, the crawler could not start,\n"
+    "Redis unreachable); 4 --redis: the crawl has other options or seeds; 130 interrupted\n"
+    "(SIGINT/SIGTERM; the records and report so far are written).\n";
 
 static void usage(FILE *f) {
   fputs(usage_text, f);
@@ -201,9 +221,13 @@ static void draw_progress(cli_t *cli, int final) {
   double secs = s.wall_ms / 1000.0;
   fprintf(stderr,
           "\r\033[K%" PRIu64 " done, %" PRIu64 " queued, %u in flight, %" PRIu64
-          " errors, %.0f pages/s, %.1f MB%s",
+          " errors, %.0f pages/s, %.1f MB",
           s.pages, s.queued, s.inflight, s.errors, secs > 0 ? (double)s.pages / secs : 0.0,
-          (double)s.bytes / 1e6, final ? "\n" : "");
+          (double)s.bytes / 1e6);
+  if (s.convert_total > 0) /* --convert-links, after the crawl */
+    fprintf(stderr, ", links converted in %" PRIu64 "/%" PRIu64 " files", s.converted,
+            s.convert_total);
+  fputs(final ? "\n" : "", stderr);
 }
 
 static void on_progress(uv_timer_t *t) {
@@ -229,7 +253,11 @@ static void on_result(uvcrawl_t *crawler, const uvcrawl_result_t *r, void *arg) 
 
 static void on_done(uvcrawl_t *crawler, int status, void *arg) {
   cli_t *cli = arg;
-  (void)status;
+  if (status == UVCRAWL_EREDIS) {
+    const char *why = uvcrawl_cluster_error(crawler);
+    fprintf(stderr, "uvcrawl: %s\n", why ? why : uvcrawl_strerror(status));
+    cli->exit_code = EXIT_RUNTIME;
+  }
   if (cli->show_progress) draw_progress(cli, 1);
   uvcrawl_get_stats(crawler, &cli->stats, sizeof(cli->stats));
   cli_status_close(cli->status, &cli->stats); /* serves these final figures from now on */
@@ -384,12 +412,21 @@ int main(int argc, char **argv) {
       {"threads", required_argument, NULL, OPT_THREADS},
       {"mirror", required_argument, NULL, OPT_MIRROR},
       {"fsync", no_argument, NULL, OPT_FSYNC},
+      {"page-requisites", no_argument, NULL, 'p'},
+      {"convert-links", no_argument, NULL, OPT_CONVERT_LINKS},
+      {"adjust-extension", no_argument, NULL, 'E'},
       {"warc", required_argument, NULL, OPT_WARC},
       {"warc-max-size", required_argument, NULL, OPT_WARC_MAX},
       {"warc-cdx", required_argument, NULL, OPT_WARC_CDX},
       {"warc-dedup", required_argument, NULL, OPT_WARC_DEDUP},
       {"stats-json", required_argument, NULL, OPT_STATS},
       {"status-listen", required_argument, NULL, OPT_STATUS_LISTEN},
+      {"redis", required_argument, NULL, OPT_REDIS},
+      {"crawl", required_argument, NULL, OPT_CRAWL},
+      {"status", no_argument, NULL, OPT_CLUSTER_STATUS},
+      {"export", no_argument, NULL, OPT_EXPORT},
+      {"lease", required_argument, NULL, OPT_LEASE},
+      {"max-tries", required_argument, NULL, OPT_MAX_TRIES},
       {"check", no_argument, NULL, OPT_CHECK},
       {"accept", required_argument, NULL, OPT_ACCEPT},
       {"format", required_argument, NULL, OPT_FORMAT},
@@ -437,9 +474,10 @@ int main(int argc, char **argv) {
     const char *output_path, *mirror_dir, *state_dir;
     unsigned max_inflight;
     int check, resume;
+    int page_requisites, convert_links, adjust_extension;
     const char *warc_path, *warc_cdx, *warc_dedup;
     uint64_t warc_max_size;
-  } opts = {NULL, NULL, NULL, 64, 0, 0, NULL, NULL, NULL, 0};
+  } opts = {NULL, NULL, NULL, 64, 0, 0, 0, 0, 0, NULL, NULL, NULL, 0};
   cli_t cli;
   uint64_t v;
   int ch, err, quiet = 0, verbose = 0, force_progress = 0, use_threads = 0, have_format = 0;
@@ -447,6 +485,9 @@ int main(int argc, char **argv) {
   unsigned nthreads = 64;
   const char *stats_path = NULL, *report_path = NULL, *status_spec = NULL;
   int proxy_given = 0;
+  const char *redis_url = NULL, *crawl_name = NULL;
+  int cluster_status = 0, cluster_export = 0;
+  unsigned lease_ms = 30000, max_tries = 5;
   struct sockaddr_storage status_addr;
   FILE *report_out = stdout;
   report_format_t format = FMT_TEXT;
@@ -464,7 +505,7 @@ int main(int argc, char **argv) {
   argc = (int)all.n;
   argv = all.argv;
   opterr = 0;
-  while ((ch = getopt_long(argc, argv, ":o:qhkV", longopts, NULL)) != -1) {
+  while ((ch = getopt_long(argc, argv, ":o:qhkVpE", longopts, NULL)) != -1) {
     /* optind - 1 is the option's own argument, or its value's (both on the command line). */
     const char *where = optind >= 1 && optind <= argc ? all.where[optind - 1] : NULL;
     static char where_buf[1100];
@@ -570,6 +611,9 @@ int main(int argc, char **argv) {
       break;
     case OPT_MIRROR: opts.mirror_dir = optarg; break;
     case OPT_FSYNC: SET_INT(FSYNC, 1); break;
+    case 'p': opts.page_requisites = 1; break;
+    case OPT_CONVERT_LINKS: opts.convert_links = 1; break;
+    case 'E': opts.adjust_extension = 1; break;
     case OPT_WARC: opts.warc_path = optarg; break;
     case OPT_WARC_CDX: opts.warc_cdx = optarg; break;
     case OPT_WARC_DEDUP: opts.warc_dedup = optarg; break;
@@ -696,6 +740,29 @@ int main(int argc, char **argv) {
       break;
     case OPT_REPORT: report_path = optarg; break;
     case OPT_CONFIG: configs_named++; break; /* read by gather_args, before the rest */
+    case OPT_REDIS:
+      if (strncmp(optarg, "redis://", 8) != 0 || optarg[8] == '\0')
+        return usage_error("--redis needs redis://HOST[:PORT][/DB], not '%s'", optarg);
+      redis_url = optarg;
+      break;
+    case OPT_CRAWL:
+      if (*optarg == '\0' || strlen(optarg) > 200 || strpbrk(optarg, "{}\r\n \t") != NULL)
+        return usage_error("--crawl needs a name (at most 200 bytes, no spaces or braces), "
+                           "not '%s'", optarg);
+      crawl_name = optarg;
+      break;
+    case OPT_CLUSTER_STATUS: cluster_status = 1; break;
+    case OPT_EXPORT: cluster_export = 1; break;
+    case OPT_LEASE:
+      if (cli_parse_duration(optarg, 86400000, &v) != 0 || v < 100)
+        return usage_error("--lease needs a duration from 100ms to 1 day, not '%s'", optarg);
+      lease_ms = (unsigned)v;
+      break;
+    case OPT_MAX_TRIES:
+      if (parse_u64(optarg, 1000, &v) || v == 0)
+        return usage_error("--max-tries needs a number from 1 to 1000, not '%s'", optarg);
+      max_tries = (unsigned)v;
+      break;
     case ':': return usage_error("option '%s' needs a value", argv[optind - 1]);
     default: return usage_error("unknown option '%s'", argv[optind - 1]);
     }
@@ -707,7 +774,35 @@ int main(int argc, char **argv) {
     return usage_error("--include/--exclude: %s", uvcrawl_strerror(err));
   if (opts.resume && opts.state_dir == NULL)
     return usage_error("%s", "--resume needs --state DIR");
-  if (optind >= argc && !opts.resume) {
+  if ((redis_url != NULL) != (crawl_name != NULL))
+    return usage_error("%s", "--redis and --crawl go together");
+  if ((cluster_status || cluster_export) && redis_url == NULL)
+    return usage_error("%s", "--status and --export need --redis URL --crawl NAME");
+  if (cluster_status && cluster_export)
+    return usage_error("%s", "--status or --export, not both");
+  if (cluster_status || cluster_export) {
+    char why[512];
+    if (cluster_status) {
+      char *json = NULL;
+      err = uvcrawl_cluster_status(redis_url, crawl_name, &json, why, sizeof(why));
+      if (err == 0) printf("%s\n", json);
+      free(json);
+    } else {
+      uint64_t n = 0;
+      const char *path = opts.output_path ? opts.output_path : "-";
+      err = uvcrawl_cluster_export(redis_url, crawl_name, path, &n, why, sizeof(why));
+      if (err == 0 && !quiet && strcmp(path, "-") != 0)
+        fprintf(stderr, "uvcrawl: %" PRIu64 " records written to %s\n", n, path);
+    }
+    if (err != 0)
+      fprintf(stderr, "uvcrawl: %s\n", why[0] ? why : uvcrawl_strerror(err));
+    return err == 0 ? EXIT_OK : EXIT_RUNTIME;
+  }
+  /* (--sitemaps and --max-pages: uvcrawl_join_cluster() refuses them, exit 2 as well.) */
+  if (redis_url != NULL && (use_threads || opts.check || opts.state_dir))
+    return usage_error("%s", "--redis does not go with --engine threads, --check, --state, "
+                             "--sitemaps or --max-pages");
+  if (optind >= argc && !opts.resume && redis_url == NULL) {
     usage(stderr);
     return EXIT_USAGE;
   }
@@ -730,12 +825,20 @@ int main(int argc, char **argv) {
     return usage_error("%s", "--warc-cdx, --warc-dedup and --warc-max-size need --warc FILE");
   if (status_spec != NULL && use_threads)
     return usage_error("%s", "--status-listen works with --engine loop only");
+  if ((opts.page_requisites || opts.convert_links || opts.adjust_extension) && use_threads)
+    return usage_error("%s", "--page-requisites, --convert-links and --adjust-extension work "
+                             "with --engine loop only");
+  if ((opts.convert_links || opts.adjust_extension) && opts.mirror_dir == NULL)
+    return usage_error("%s", "--convert-links and --adjust-extension need --mirror DIR");
   SET_STR(OUTPUT_PATH, opts.output_path);
   SET_STR(MIRROR_DIR, opts.mirror_dir);
   SET_STR(STATE_DIR, opts.state_dir);
   SET_INT(MAX_INFLIGHT, opts.max_inflight);
   SET_INT(CHECK, opts.check);
   SET_INT(RESUME, opts.resume);
+  SET_INT(PAGE_REQUISITES, opts.page_requisites);
+  SET_INT(CONVERT_LINKS, opts.convert_links);
+  SET_INT(ADJUST_EXTENSION, opts.adjust_extension);
   SET_STR(WARC_PATH, opts.warc_path);
   SET_STR(WARC_CDX, opts.warc_cdx);
   SET_STR(WARC_DEDUP, opts.warc_dedup);
@@ -786,6 +889,7 @@ int main(int argc, char **argv) {
     if (!env) SET_STR(PROXY, "");
   }
   /* Test hook (tests/test_mirror.py): a slow disk under every mirror write. */
+  uvcrawl__test_die_on(getenv("UVCRAWL_TEST_DIE_ON"));
   const char *delay = getenv("UVCRAWL_TEST_WRITE_DELAY_MS");
   if (delay != NULL && parse_u64(delay, 60000, &v) == 0) uvcrawl__test_write_delay((unsigned)v);
   if (use_threads) {
@@ -828,6 +932,21 @@ int main(int argc, char **argv) {
       uv_loop_close(&cli.loop);
       report_free(cli.report);
       return EXIT_USAGE;
+    }
+  }
+  if (redis_url != NULL) {
+    char why[1024];
+    err = uvcrawl_join_cluster(cli.crawler, redis_url, crawl_name, lease_ms, max_tries, why,
+                               sizeof(why));
+    if (err != 0) {
+      fprintf(stderr, "uvcrawl: --redis %s --crawl %s: %s\n", redis_url, crawl_name,
+              why[0] ? why : uvcrawl_strerror(err));
+      uvcrawl_close(cli.crawler, NULL, NULL);
+      uv_run(&cli.loop, UV_RUN_DEFAULT);
+      uv_loop_close(&cli.loop);
+      report_free(cli.report);
+      return err == UVCRAWL_ECLUSTER ? EXIT_REFUSED
+             : err == UVCRAWL_ENOSEED || err == UV_ENOTSUP ? EXIT_USAGE : EXIT_RUNTIME;
     }
   }
   uvcrawl_get_stats(cli.crawler, &cli.stats, sizeof(cli.stats));
@@ -884,7 +1003,8 @@ finish:
     fprintf(stderr, "uvcrawl: cannot write %s: %s\n", stats_path, strerror(errno));
     cli.exit_code = EXIT_RUNTIME;
   }
-  if (cli.stats.mirror_errors > 0 || cli.stats.output_errors > 0) cli.exit_code = EXIT_RUNTIME;
+  if (cli.stats.mirror_errors > 0 || cli.stats.output_errors > 0 || cli.stats.convert_errors > 0)
+    cli.exit_code = EXIT_RUNTIME;
   if (cli.stats.output_errors > 0)
     fputs("uvcrawl: the records, the journal or the --save-cookies file could not all be "
           "written\n", stderr);

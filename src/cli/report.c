@@ -431,6 +431,10 @@ void report_summary(const report_t *rc, const uvcrawl_stats_t *s, FILE *f) {
           s->lag_max_ms);
   if (s->mirror_errors > 0)
     fprintf(f, "mirror: %" PRIu64 " bodies could not be saved\n", s->mirror_errors);
+  if (s->convert_total > 0)
+    fprintf(f, "convert-links: %" PRIu64 " of %" PRIu64 " saved HTML/CSS files done, %" PRIu64
+               " could not be converted\n",
+            s->converted - s->convert_errors, s->convert_total, s->convert_errors);
   if (s->parse_fast + s->parse_bailouts > 0)
     fprintf(f, "links: %" PRIu64 " HTML pages by the fast scanner, %" PRIu64
                " handed to gumbo (bail-outs)\n",
