@@ -8,6 +8,7 @@
 #include "htmlscan.h"
 
 #include <gumbo.h>
+#include <setjmp.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -40,13 +41,22 @@ typedef struct {
   int base_seen; /* the first <base> with an href decides, even when its value is empty */
 } walk_t;
 
+/* One parse's arena: the list of every live block, and where to go when malloc fails. */
+typedef struct {
+  block_t head;
+  jmp_buf oom;
+} heap_t;
+
 /* gumbo's allocator: malloc plus a link on the parse's own list (userdata), so no state is
- * shared between threads. gumbo does not check for NULL; nothing better can be done here. */
+ * shared between threads. gumbo does not check for NULL (it would crash): a failed malloc
+ * jumps out of gumbo back to uvcrawl__extract_links_gumbo(), which frees the whole arena.
+ * gumbo keeps no state outside the blocks it allocated and its own stack frames. */
 static void *heap_alloc(void *userdata, size_t size) {
-  block_t *head = userdata, *b;
-  if (size > SIZE_MAX - sizeof(*b)) return NULL;
+  heap_t *heap = userdata;
+  block_t *head = &heap->head, *b;
+  if (size > SIZE_MAX - sizeof(*b)) longjmp(heap->oom, 1);
   b = malloc(sizeof(*b) + size);
-  if (b == NULL) return NULL;
+  if (b == NULL) longjmp(heap->oom, 1);
   b->link.prev = head;
   b->link.next = head->link.next;
   head->link.next->link.prev = b;
@@ -259,18 +269,20 @@ static int walk(walk_t *w, const GumboNode *root) {
 int uvcrawl__extract_links_gumbo(const char *html, size_t len, size_t max_links,
                                  uvcrawl__links_t *out) {
   GumboOptions options = kGumboDefaultOptions;
-  GumboOutput *output;
-  block_t heap;
+  GumboOutput *volatile output = NULL; /* read after a longjmp */
+  heap_t heap;
   walk_t w;
   int err = UV_ENOMEM;
 
-  heap.link.prev = heap.link.next = &heap;
+  heap.head.link.prev = heap.head.link.next = &heap.head;
   options.allocator = heap_alloc;
   options.deallocator = heap_free;
   options.userdata = &heap;
   /* Parse errors are never read: not recording them saves memory on hostile markup. */
   options.max_errors = 0;
-  output = gumbo_parse_with_options(&options, html != NULL ? html : "", html != NULL ? len : 0);
+  if (setjmp(heap.oom) == 0)
+    output = gumbo_parse_with_options(&options, html != NULL ? html : "",
+                                      html != NULL ? len : 0);
   if (output != NULL) {
     w.out = out;
     w.max_links = max_links;
@@ -278,7 +290,7 @@ int uvcrawl__extract_links_gumbo(const char *html, size_t len, size_t max_links,
     err = walk(&w, output->document);
   }
   /* Instead of the recursive gumbo_destroy_output(). */
-  heap_free_all(&heap);
+  heap_free_all(&heap.head);
   if (err != 0) uvcrawl__links_free(out);
   return err;
 }
