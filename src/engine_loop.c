@@ -22,6 +22,13 @@ struct uvcrawl__engine_s {
   uv_timer_t timer;
   uv_check_t serve; /* right after each poll phase: serves the ready sockets */
   uv_idle_t again;  /* while some wait, the next poll does not block */
+  /* Transfers whose socket could not be watched (out of memory in on_curl_socket): failed
+   * from on_doom, outside curl's callback. Telling curl -1 instead would end every transfer
+   * of the multi for good (libcurl >= 7.88 marks it dead), and the crawl with it. At most one
+   * entry per transfer in the multi, so max_connections entries, allocated up front. */
+  uv_idle_t doom;
+  CURL **doomed;
+  unsigned ndoomed, doomed_cap;
   sock_ctx_t *ready_head, *ready_tail;
   uvcrawl__engine_done_cb done_cb;
   uvcrawl__engine_admit_cb admit_cb;
@@ -59,6 +66,7 @@ static void engine_maybe_free(uvcrawl__engine_t *e) {
   if (!e->closing || e->pending_closes != 0) return;
   uvcrawl__engine_close_cb cb = e->close_cb;
   void *arg = e->close_arg;
+  free(e->doomed);
   free(e);
   if (cb) cb(arg);
 }
@@ -90,6 +98,38 @@ static void admit_more(uvcrawl__engine_t *e) {
   if (e->admit_cb) e->admit_cb(e->arg);
 }
 
+/* easy left the multi: it is no longer waiting to be failed. */
+static void doom_forget(uvcrawl__engine_t *e, CURL *easy) {
+  for (unsigned i = 0; i < e->ndoomed; i++) {
+    if (e->doomed[i] != easy) continue;
+    e->doomed[i] = e->doomed[--e->ndoomed];
+    break;
+  }
+  if (e->ndoomed == 0 && e->doomed_cap > 0) uv_idle_stop(&e->doom);
+}
+
+/* Fails the transfers whose socket could not be watched, one by one (done_cb may add more). */
+static void on_doom(uv_idle_t *h) {
+  uvcrawl__engine_t *e = UVCRAWL_CONTAINER_OF(h, uvcrawl__engine_t, doom);
+  while (e->multi != NULL && e->ndoomed > 0) {
+    CURL *easy = e->doomed[e->ndoomed - 1];
+    doom_forget(e, easy);
+    curl_multi_remove_handle(e->multi, easy);
+    e->done_cb(e->arg, easy, CURLE_OUT_OF_MEMORY);
+  }
+  uv_idle_stop(h);
+}
+
+/* Returns 0 when easy will be failed from on_doom, -1 when even that cannot be done. */
+static int doom(uvcrawl__engine_t *e, CURL *easy) {
+  for (unsigned i = 0; i < e->ndoomed; i++)
+    if (e->doomed[i] == easy) return 0;
+  if (e->ndoomed == e->doomed_cap) return -1;
+  e->doomed[e->ndoomed++] = easy;
+  uv_idle_start(&e->doom, on_doom);
+  return 0;
+}
+
 /* Hands every finished transfer back to the owner. */
 static void check_done(uvcrawl__engine_t *e) {
   CURLMsg *msg;
@@ -99,6 +139,7 @@ static void check_done(uvcrawl__engine_t *e) {
     CURL *easy = msg->easy_handle;
     CURLcode code = msg->data.result;
     curl_multi_remove_handle(e->multi, easy);
+    doom_forget(e, easy); /* the handle may be reused at once */
     e->done_cb(e->arg, easy, code);
   }
 }
@@ -181,11 +222,13 @@ static int on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *userp, v
     return 0;
   }
   if (s == NULL) {
+    /* Without a poll handle the socket is never watched: the transfer is failed from on_doom
+     * (curl's state stays as it was: nothing assigned to fd). */
     s = malloc(sizeof(*s));
-    if (s == NULL) return -1; /* curl fails this transfer; the crawl goes on */
+    if (s == NULL) return doom(e, easy);
     if (uv_poll_init_socket(e->loop, &s->poll, fd) != 0) {
       free(s);
-      return -1;
+      return doom(e, easy);
     }
     s->fd = fd;
     s->flags = 0;
@@ -213,14 +256,22 @@ int uvcrawl__engine_new(uv_loop_t *loop, unsigned max_connections, uvcrawl__engi
   e->done_cb = cb;
   e->admit_cb = admit_cb;
   e->arg = arg;
+  e->doomed_cap = max_connections + 1; /* + an external GET re-added on its slot */
+  e->doomed = calloc(e->doomed_cap, sizeof(*e->doomed));
+  if (e->doomed == NULL) {
+    free(e);
+    return UV_ENOMEM;
+  }
   e->multi = curl_multi_init();
   if (e->multi == NULL) {
+    free(e->doomed);
     free(e);
     return UVCRAWL_ECURL;
   }
   uv_timer_init(loop, &e->timer);
   uv_check_init(loop, &e->serve);
   uv_idle_init(loop, &e->again);
+  uv_idle_init(loop, &e->doom);
   uv_check_start(&e->serve, on_serve);
   /* Neither keeps the caller's loop alive: the sockets and the timer do, while there is work. */
   uv_unref((uv_handle_t *)&e->serve);
@@ -249,6 +300,7 @@ int uvcrawl__engine_add(uvcrawl__engine_t *e, CURL *easy) {
 
 void uvcrawl__engine_remove(uvcrawl__engine_t *e, CURL *easy) {
   curl_multi_remove_handle(e->multi, easy);
+  doom_forget(e, easy);
 }
 
 unsigned uvcrawl__engine_sockets(const uvcrawl__engine_t *e, unsigned *max) {
@@ -256,7 +308,7 @@ unsigned uvcrawl__engine_sockets(const uvcrawl__engine_t *e, unsigned *max) {
   return e->nsocks;
 }
 
-/* The timer, serve and again handles: one callback, since each is the engine's own. */
+/* The timer, serve, again and doom handles: one callback, since each is the engine's own. */
 static void on_own_closed(uv_handle_t *h) {
   uvcrawl__engine_t *e = h->data;
   e->pending_closes--;
@@ -269,13 +321,15 @@ void uvcrawl__engine_close(uvcrawl__engine_t *e, uvcrawl__engine_close_cb cb, vo
   /* Stop polling before curl closes its sockets: never close an fd while it is polled. */
   for (sock_ctx_t *s = e->socks; s != NULL; s = s->next) uv_poll_stop(&s->poll);
   e->closing = 1;
-  e->pending_closes += 3; /* the timer, serve and again */
+  e->pending_closes += 4; /* the timer, serve, again and doom */
+  e->ndoomed = 0;
   CURLM *multi = e->multi;
   curl_multi_cleanup(multi); /* may call on_curl_socket(REMOVE) for cached connections */
   e->multi = NULL;
   while (e->socks != NULL) sock_release(e->socks);
-  e->timer.data = e->serve.data = e->again.data = e;
+  e->timer.data = e->serve.data = e->again.data = e->doom.data = e;
   uv_close((uv_handle_t *)&e->timer, on_own_closed);
   uv_close((uv_handle_t *)&e->serve, on_own_closed);
   uv_close((uv_handle_t *)&e->again, on_own_closed);
+  uv_close((uv_handle_t *)&e->doom, on_own_closed);
 }
