@@ -200,8 +200,25 @@ typedef struct {
 } uvcrawl_broken_t;
 typedef void (*uvcrawl_broken_cb)(void *arg, const uvcrawl_broken_t *broken);
 
+/* Callbacks and threads. The crawler lives on the loop's thread: call every function on it
+ * from there (uvcrawl_run_threads() is the exception, see there). Its callbacks run on that
+ * thread too, from inside uv_run(), and always from one place, a uv_idle_t of the crawler's,
+ * after its own bookkeeping is done (as hiredis does it): never from inside another uvcrawl_
+ * call, never in the middle of handling a transfer. So from on_result and on_done:
+ *   - uvcrawl_stop() and uvcrawl_close() are allowed; they take effect when the callback has
+ *     returned (a close never frees the crawler under its caller: close_cb runs later, from
+ *     the loop). After a close from on_result no more on_result and no on_done come; after a
+ *     stop the records already made still arrive, then on_done(UV_ECANCELED).
+ *   - uvcrawl_get_stats(), uvcrawl_get_data()/set_data() are allowed; from on_done also
+ *     uvcrawl_foreach_broken().
+ *   - uvcrawl_add_seed() and uvcrawl_start() return UVCRAWL_ESTATE; running the loop again
+ *     (uv_run) from a callback is not allowed.
+ * on_result therefore runs a little after the URL was finished (the same or the next loop
+ * iteration), in the order the records were made. In close_cb the crawler is being freed:
+ * nothing may be called on it there or after; closing the loop's other handles is fine. */
 typedef void (*uvcrawl_result_cb)(uvcrawl_t *crawler, const uvcrawl_result_t *result);
-/* status: 0 when the frontier ran dry, UV_ECANCELED after uvcrawl_stop(). */
+/* status: 0 when the frontier ran dry, UV_ECANCELED after uvcrawl_stop(). Runs once, after
+ * every on_result. */
 typedef void (*uvcrawl_done_cb)(uvcrawl_t *crawler, int status);
 typedef void (*uvcrawl_close_cb)(uvcrawl_t *crawler);
 
@@ -221,11 +238,16 @@ UVCRAWL_EXTERN int uvcrawl_start(uvcrawl_t *crawler, uvcrawl_result_cb on_result
                                  uvcrawl_done_cb on_done);
 
 /* Graceful stop: no new requests; transfers in flight are aborted; pending records are
- * written; then on_done(UV_ECANCELED). Safe from any crawler callback. Idempotent. */
+ * written and delivered; then on_done(UV_ECANCELED) (or on_done(0) when the crawl was
+ * already ending). From a callback it takes effect when that returns. Idempotent; returns 0,
+ * or UVCRAWL_ESTATE before uvcrawl_start(). */
 UVCRAWL_EXTERN int uvcrawl_stop(uvcrawl_t *crawler);
 
 /* Releases every handle and the crawler itself; close_cb (may be NULL) runs when the last handle
- * is closed. Stops first if still running (on_done is not called then). Safe from callbacks. */
+ * is closed, always from the loop (never before uvcrawl_close() returns). Stops first if still
+ * running (on_done is not called then, nor on_result again). From on_result or on_done it
+ * takes effect when the callback returns. Idempotent: a second call changes nothing (its
+ * close_cb is not used). */
 UVCRAWL_EXTERN void uvcrawl_close(uvcrawl_t *crawler, uvcrawl_close_cb close_cb);
 
 /* With options.check: after on_done and before uvcrawl_close(), calls cb for every broken URL
@@ -238,9 +260,11 @@ UVCRAWL_EXTERN void uvcrawl_get_stats(const uvcrawl_t *crawler, uvcrawl_stats_t 
  * take a URL from a shared frontier (mutex + condition variable), fetch it with a blocking
  * curl_easy_perform on a per-thread easy handle, then hash, parse and write its record in that
  * same thread. No event loop. Blocks the calling thread until the crawl ends. seeds are
- * borrowed. on_result may be NULL; it runs on worker threads, one at a time, with crawler NULL.
- * stats (may be NULL) gets the
- * totals. Returns 0 or a negative error code (a bad seed gives UVCRAWL_EURL/ESCHEME). */
+ * borrowed. on_result may be NULL; it runs on the worker threads, not the caller's, one at a
+ * time (under the lock that guards the output: it needs no locking of its own, but every
+ * worker that finishes a URL waits while it runs), with crawler NULL, so there is nothing to
+ * stop or close from it; the result's pointers are borrowed for the call. It must not call
+ * back into uvcrawl_run_threads(). stats (may be NULL) gets the totals. Returns 0 or a negative error code (a bad seed gives UVCRAWL_EURL/ESCHEME). */
 UVCRAWL_EXTERN int uvcrawl_run_threads(const uvcrawl_options_t *opts, const char *const *seeds,
                                        size_t nseeds, unsigned threads,
                                        uvcrawl_result_cb on_result, uvcrawl_stats_t *stats);
