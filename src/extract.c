@@ -264,12 +264,20 @@ static int walk(walk_t *w, const GumboNode *root) {
   return err;
 }
 
+/* gumbo's parse, or NULL when an allocation failed in it (heap_alloc jumped back here). On
+ * its own so that no local of the caller lives across the setjmp. */
+static GumboOutput *parse_guarded(const GumboOptions *options, heap_t *heap, const char *html,
+                                  size_t len) {
+  if (setjmp(heap->oom) != 0) return NULL;
+  return gumbo_parse_with_options(options, html, len);
+}
+
 /* html is borrowed (len bytes, no NUL needed); out must be zeroed by the caller and owns
  * every string on return, also after a partial walk (freed here on UV_ENOMEM). */
 int uvcrawl__extract_links_gumbo(const char *html, size_t len, size_t max_links,
                                  uvcrawl__links_t *out) {
   GumboOptions options = kGumboDefaultOptions;
-  GumboOutput *volatile output = NULL; /* read after a longjmp */
+  GumboOutput *output;
   heap_t heap;
   walk_t w;
   int err = UV_ENOMEM;
@@ -280,9 +288,7 @@ int uvcrawl__extract_links_gumbo(const char *html, size_t len, size_t max_links,
   options.userdata = &heap;
   /* Parse errors are never read: not recording them saves memory on hostile markup. */
   options.max_errors = 0;
-  if (setjmp(heap.oom) == 0)
-    output = gumbo_parse_with_options(&options, html != NULL ? html : "",
-                                      html != NULL ? len : 0);
+  output = parse_guarded(&options, &heap, html != NULL ? html : "", html != NULL ? len : 0);
   if (output != NULL) {
     w.out = out;
     w.max_links = max_links;
