@@ -125,6 +125,7 @@ static int run(unsigned long n) {
   o.state_dir = state;
   o.mirror_dir = mirror;
   o.sitemaps = 1;
+  o.parser = UVCRAWL_PARSER_GUMBO; /* gumbo allocates through the library: its failures too */
   closes = dones = results = 0;
   current = n;
   atomic_store(&injected, 0);

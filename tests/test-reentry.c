@@ -10,6 +10,7 @@
  * each from on_done. Every run must end with the close callback having run and
  * uv_loop_close() == 0; under ASan/UBSan (meson's build-asan) nothing may be touched after
  * it was freed. */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,17 @@ static uv_loop_t *crawl_loop;
 /* RUN_ALL's record kinds. */
 static unsigned k_ok, k_404, k_301, k_robots, k_chain, k_long, k_reset, k_500, k_bin, k_ext,
     k_ext404, k_slow;
+
+static pid_t site, ext;
+
+/* A failed assertion aborts: the site servers must not outlive the test. */
+static void on_abort(int sig) {
+  (void)sig;
+  if (site > 0) kill(site, SIGTERM);
+  if (ext > 0) kill(ext, SIGTERM);
+  signal(SIGABRT, SIG_DFL);
+  abort();
+}
 
 static int ends_with(const char *s, const char *tail) {
   size_t n = strlen(s), t = strlen(tail);
@@ -152,11 +164,12 @@ int main(int argc, char **argv) {
   fputs("User-agent: *\nDisallow: /k/private/\n", f);
   ASSERT_EQ(fclose(f), 0);
   char *ext_args[] = {argv[1], (char *)"--port", (char *)"0", NULL};
-  pid_t ext = siteproc_start(argv[1], ext_args, &ext_port);
+  signal(SIGABRT, on_abort);
+  ext = siteproc_start(argv[1], ext_args, &ext_port);
   snprintf(ext_origin, sizeof ext_origin, "http://127.0.0.1:%d", ext_port);
   char *args[] = {argv[1], (char *)"--port", (char *)"0", (char *)"--robots", robots_path,
                   (char *)"--external", ext_origin, NULL};
-  pid_t site = siteproc_start(argv[1], args, &port);
+  site = siteproc_start(argv[1], args, &port);
   snprintf(seed, sizeof seed, "http://127.0.0.1:%d/k/", port);
 
   run(RUN_ALL, 0);
