@@ -91,8 +91,9 @@ def test_delay_and_crawl_delay():
         site.reset()
         run(site, "--delay", "100ms", "--random-delay", "--max-inflight", 8)
         g = gaps(server_log(site))
-        check(min(g) >= 45 and max(g) <= 170 and len({round(x) for x in g}) > 3,
-              f"--random-delay: gaps {g}")
+        # The upper bound (1.5x) is test-frontier's, on a fake clock: a loaded machine may
+        # start a request late, never early.
+        check(min(g) >= 45 and len({round(x) for x in g}) > 3, f"--random-delay: gaps {g}")
     rules = robots_file("User-agent: *\nCrawl-delay: 0.2\n")
     with Site("--pages", 10, "--fanout", 10, "--broken", 0, "--redirect", 0,
               "--robots", rules) as site:
