@@ -26,7 +26,6 @@ import argparse
 import html.parser
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -37,8 +36,10 @@ import urllib.parse
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import run  # noqa: E402  (bench/run.py: measure(), Site, build())
+sys.path.insert(0, os.path.join(HERE, "..", "tests"))
+import nginxlib  # noqa: E402
 
-NGINX = os.environ.get("NGINX", "/usr/sbin/nginx")
+NGINX = nginxlib.NGINX
 DOCS = {
     "python": "/usr/share/doc/python3.11-doc/html",
     "postgres": "/usr/share/doc/postgresql-doc-15/html",
@@ -49,109 +50,34 @@ def log(*a):
     print(*a, file=sys.stderr, flush=True)
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Nginx:
+class Nginx(nginxlib.Nginx):
     """nginx serving root on 127.0.0.1 (plain HTTP/1.1), logging "$status $request_uri"."""
 
     def __init__(self, root):
-        self.tmp = tempfile.mkdtemp(prefix="uvcrawl-vs-wget2-")
-        self.log_path = os.path.join(self.tmp, "access.log")
-        for _ in range(8):
-            self.port = free_port()
-            self._write_conf(root)
-            with open(os.path.join(self.tmp, "nginx.stderr"), "w") as stderr:
-                self.proc = subprocess.Popen(
-                    [NGINX, "-p", self.tmp, "-c", os.path.join(self.tmp, "nginx.conf"),
-                     "-e", os.path.join(self.tmp, "error.log")],
-                    stdout=subprocess.DEVNULL, stderr=stderr)
-            if self._wait_ready():
-                self.root = f"http://127.0.0.1:{self.port}/"
-                return
-            run.stop(self.proc)  # a port taken between free_port() and nginx: try another
-        sys.exit("vs_wget2: nginx did not start: " + self._errors())
-
-    def _errors(self):
-        out = ""
-        for name in ("nginx.stderr", "error.log"):
-            p = os.path.join(self.tmp, name)
-            if os.path.exists(p):
-                with open(p) as f:
-                    out += f.read()
-        return out
-
-    def _write_conf(self, root):
-        t = self.tmp
-        conf = f"""
-{'user root;' if os.geteuid() == 0 else ''}
-daemon off;
-master_process off;
-worker_processes 1;
-pid {t}/nginx.pid;
-lock_file {t}/nginx.lock;
-error_log {t}/error.log warn;
-events {{ worker_connections 4096; }}
-http {{
-  include /etc/nginx/mime.types;
-  default_type application/octet-stream;
-  client_body_temp_path {t}/body;
-  proxy_temp_path {t}/proxy;
-  fastcgi_temp_path {t}/fastcgi;
-  uwsgi_temp_path {t}/uwsgi;
-  scgi_temp_path {t}/scgi;
-  log_format urls '$status $request_uri';
-  access_log {self.log_path} urls;
+        tmp = tempfile.mkdtemp(prefix="uvcrawl-vs-wget2-")
+        try:
+            super().__init__(tmp, lambda ports: f"""
   keepalive_requests 1000000;
   sendfile on;
   server {{
-    listen 127.0.0.1:{self.port};
+    listen 127.0.0.1:{ports[0]};
     root {root};
-  }}
-}}
-"""
-        if os.path.exists(os.path.join(t, "nginx.pid")):
-            os.unlink(os.path.join(t, "nginx.pid"))
-        with open(os.path.join(t, "nginx.conf"), "w") as f:
-            f.write(conf)
-
-    def _wait_ready(self):
-        pidfile = os.path.join(self.tmp, "nginx.pid")
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                return False
-            try:
-                with open(pidfile) as f:
-                    if f.read().strip() == str(self.proc.pid):
-                        socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                        return True
-            except OSError:
-                pass
-            time.sleep(0.05)
-        return False
-
-    def log_offset(self):
-        return os.path.getsize(self.log_path) if os.path.exists(self.log_path) else 0
+  }}""", worker_connections=4096)
+        except nginxlib.NginxError as e:
+            sys.exit(f"vs_wget2: {e}")
+        self.log_path = self.access_log
+        self.root = f"http://127.0.0.1:{self.port}/"
 
     def requests_since(self, offset):
-        """[(status, uri)] logged after offset (nginx writes a line as a request ends)."""
-        with open(self.log_path, "rb") as f:
-            f.seek(offset)
-            rows = []
-            for line in f.read().decode(errors="replace").splitlines():
-                status, _, uri = line.partition(" ")
-                rows.append((int(status), uri))
-        return rows
+        """[(status, uri)] logged after offset."""
+        return [(int(st), uri) for st, _, uri in
+                (ln.partition(" ") for ln in self.log_lines(offset))]
 
     def cpu(self):
         return run.proc_cpu(self.proc.pid)
 
     def close(self):
-        run.stop(self.proc)
+        super().close()
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 

@@ -6,16 +6,16 @@ import hashlib
 import os
 import random
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from sitelib import check, crawl, records, run_tests, stop  # noqa: E402
+from sitelib import check, crawl, records, run_tests  # noqa: E402
+import nginxlib  # noqa: E402
 
-NGINX = os.environ.get("NGINX", "/usr/sbin/nginx")
+NGINX = nginxlib.NGINX
 TMP = tempfile.mkdtemp(prefix="uvcrawl-h2-")
 ROOT = os.path.join(TMP, "site")
 CERT = os.path.join(TMP, "cert.pem")
@@ -37,12 +37,6 @@ def tool_missing(name, path):
     print(f"FAIL: {name} not found at {path}: run .ci/install (as root) to install the "
           "nginx-light and openssl packages this test needs", file=sys.stderr)
     sys.exit(1)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 # ---- the site ---------------------------------------------------------------------------
@@ -112,98 +106,33 @@ def make_cert():
     check(p.returncode == 0, f"openssl req failed: {p.stderr}")
 
 
-class Nginx:
-    """nginx on 127.0.0.1: TLS + HTTP/2 (and HTTP/1.1 by ALPN) on self.port, cleartext
-    HTTP/2 with prior knowledge only on self.h2c_port. Everything it writes is under TMP."""
-
-    def __init__(self):
-        if not os.access(NGINX, os.X_OK):
-            tool_missing("nginx", NGINX)
-        for attempt in range(8):
-            self.port, self.h2c_port = free_port(), free_port()
-            if self.port == self.h2c_port:
-                continue
-            self._write_conf()
-            if os.path.exists(os.path.join(TMP, "nginx.pid")):
-                os.unlink(os.path.join(TMP, "nginx.pid"))
-            with open(os.path.join(TMP, "nginx.stderr"), "w") as stderr:
-                self.proc = subprocess.Popen([NGINX, "-p", TMP, "-c",
-                                              os.path.join(TMP, "nginx.conf"),
-                                              "-e", os.path.join(TMP, "error.log")],
-                                             stdout=subprocess.DEVNULL, stderr=stderr)
-            if self._wait_ready():
-                self.origin = f"https://127.0.0.1:{self.port}"
-                return
-            self.close()
-            err = ""
-            for name in ("nginx.stderr", "error.log"):
-                if os.path.exists(os.path.join(TMP, name)):
-                    with open(os.path.join(TMP, name)) as f:
-                        err += f.read()
-            check("in use" in err, f"nginx did not start: {err}")  # else: a port was taken
-        check(False, "nginx: no free port pair after 8 tries")
-
-    def _write_conf(self):
-        tmp = TMP
-        conf = f"""
-{'user root;' if os.geteuid() == 0 else ''}
-daemon off;
-master_process off;
-worker_processes 1;
-pid {tmp}/nginx.pid;
-lock_file {tmp}/nginx.lock;
-error_log {tmp}/error.log warn;
-events {{ worker_connections 1024; }}
-http {{
-  types {{ text/html html; }}
-  default_type application/octet-stream;
-  client_body_temp_path {tmp}/body;
-  proxy_temp_path {tmp}/proxy;
-  fastcgi_temp_path {tmp}/fastcgi;
-  uwsgi_temp_path {tmp}/uwsgi;
-  scgi_temp_path {tmp}/scgi;
-  log_format probe '{LOG_FORMAT}';
-  access_log {ACCESS_LOG} probe;
-  gzip on;
-  gzip_types text/html;
-  gzip_min_length 20;
+def start_nginx():
+    """TLS + HTTP/2 (and HTTP/1.1 by ALPN) on .port, cleartext HTTP/2 with prior knowledge
+    only on .ports[1]. Everything it writes is under TMP."""
+    def servers(ports):
+        return f"""
   server {{
-    listen 127.0.0.1:{self.port} ssl http2;
-    listen 127.0.0.1:{self.h2c_port} http2;
+    listen 127.0.0.1:{ports[0]} ssl http2;
+    listen 127.0.0.1:{ports[1]} http2;
     ssl_certificate {CERT};
-    ssl_certificate_key {tmp}/key.pem;
+    ssl_certificate_key {TMP}/key.pem;
     root {ROOT};
     location /slow/ {{
       gzip off;
       limit_rate {SLOW_RATE};
     }}
-  }}
-}}
-"""
-        with open(os.path.join(TMP, "nginx.conf"), "w") as f:
-            f.write(conf)
-
-    def _wait_ready(self):
-        """nginx writes its pid file only once it holds its ports: a port another process
-        listens on would otherwise look ready."""
-        pidfile = os.path.join(TMP, "nginx.pid")
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                return False
-            try:
-                with open(pidfile) as f:
-                    if f.read().strip() == str(self.proc.pid):
-                        for port in (self.port, self.h2c_port):
-                            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                        return True
-            except OSError:
-                pass
-            time.sleep(0.05)
-        return False
-
-    def close(self):
-        stop(self.proc)
+  }}"""
+    try:
+        srv = nginxlib.Nginx(TMP, servers, nports=2, log_format=LOG_FORMAT, http_conf="""
+  types { text/html html; }
+  gzip on;
+  gzip_types text/html;
+  gzip_min_length 20;""")
+    except nginxlib.NginxError as e:
+        check(False, str(e))
+    srv.origin = f"https://127.0.0.1:{srv.port}"
+    srv.h2c_port = srv.ports[1]
+    return srv
 
 
 class Log:
@@ -454,7 +383,7 @@ def main():
         tool_missing("nginx", NGINX)
     make_cert()
     EXPECTED = write_site()
-    SERVER = Nginx()
+    SERVER = start_nginx()
     try:
         run_tests([test_h2_multiplexed_and_compressed, test_many_seeds_share_one_connection,
                    test_http11_keepalive, test_threads_engine_versions, test_caps_count_streams,
