@@ -22,22 +22,25 @@ typedef struct {
   int status;           /* what on_done said */
 } app_t;
 
-static void on_result(uvcrawl_t *c, const uvcrawl_result_t *r) {
-  app_t *app = uvcrawl_get_data(c);
+/* Every callback gets the arg given with it: the program's own state, no global needed. */
+static void on_result(uvcrawl_t *c, const uvcrawl_result_t *r, void *arg) {
+  app_t *app = arg;
+  (void)c;
   app->pages++;
   printf("%ld %s\n", r->status, r->url); /* r and its strings are borrowed: copy to keep */
 }
 
-static void on_closed(uvcrawl_t *c) {
-  app_t *app = uvcrawl_get_data(c);
+static void on_closed(uvcrawl_t *c, void *arg) {
+  app_t *app = arg;
+  (void)c; /* being freed: only to compare */
   app->crawler = NULL;
   uv_close((uv_handle_t *)&app->heartbeat, NULL);
 }
 
-static void on_done(uvcrawl_t *c, int status) {
-  app_t *app = uvcrawl_get_data(c);
+static void on_done(uvcrawl_t *c, int status, void *arg) {
+  app_t *app = arg;
   app->status = status;
-  uvcrawl_close(c, on_closed); /* frees c once its handles are closed */
+  uvcrawl_close(c, on_closed, app); /* frees c once its handles are closed */
 }
 
 static void on_beat(uv_timer_t *t) {
@@ -47,7 +50,7 @@ static void on_beat(uv_timer_t *t) {
 
 int main(int argc, char **argv) {
   app_t app = {.status = 1};
-  uvcrawl_options_t opts;
+  uvcrawl_options_t *opts;
   int err;
 
   if (argc < 2) {
@@ -61,20 +64,20 @@ int main(int argc, char **argv) {
   app.heartbeat.data = &app;
   uv_timer_start(&app.heartbeat, on_beat, 100, 100);
 
-  uvcrawl_options_init(&opts);
-  opts.max_inflight = 16;
-  err = uvcrawl_create(&app.loop, &opts, &app.crawler);
+  /* Options are an opaque object with typed setters: a newer library may add options
+   * without breaking this program. create copies them. */
+  err = uvcrawl_options_new(&opts);
+  if (err == 0) err = uvcrawl_options_set_int(opts, UVCRAWL_OPT_MAX_INFLIGHT, 16);
+  if (err == 0) err = uvcrawl_create(&app.loop, opts, &app.crawler);
+  uvcrawl_options_free(opts);
   for (int i = 1; err == 0 && i < argc; i++) err = uvcrawl_add_seed(app.crawler, argv[i]);
-  if (err == 0) {
-    uvcrawl_set_data(app.crawler, &app);
-    err = uvcrawl_start(app.crawler, on_result, on_done);
-  }
+  if (err == 0) err = uvcrawl_start(app.crawler, on_result, on_done, &app);
   if (err != 0) {
-    fprintf(stderr, "uvcrawl: %s\n", uvcrawl_strerror(err));
+    fprintf(stderr, "uvcrawl: %s (%s)\n", uvcrawl_strerror(err), uvcrawl_err_name(err));
     if (app.crawler != NULL) {
-      uvcrawl_set_data(app.crawler, &app);
-      uvcrawl_close(app.crawler, on_closed);
+      uvcrawl_close(app.crawler, on_closed, &app);
     } else {
+      /* A failed create leaves nothing on the loop: only our own handle to close. */
       uv_close((uv_handle_t *)&app.heartbeat, NULL);
     }
   }

@@ -26,7 +26,8 @@ extern "C" {
 #define UVCRAWL_EXTERN
 #endif
 
-/* Codes with no errno of their own live in a reserved range, as libuv's UV__EAI_* do. */
+/* Codes with no errno of their own live in a reserved range, as libuv's UV__EAI_* do. The
+ * messages name no command-line flag: a program adds its own hints. */
 #define UVCRAWL_ERRNO_MAP(XX)                                                    \
   XX(EURL, -30001, "malformed URL")                                              \
   XX(ESCHEME, -30002, "unsupported URL scheme (only http and https)")            \
@@ -35,8 +36,8 @@ extern "C" {
   XX(ENOSEED, -30005, "no seed URL given")                                       \
   XX(ETOOBIG, -30006, "body exceeds the size cap")                               \
   XX(EACCEPT, -30007, "bad status list (want e.g. 200..299,403)")                \
-  XX(ESTATEDIR, -30008, "the state directory holds a crawl: --resume it or remove it")  \
-  XX(EREGEX, -30009, "bad regular expression in --include/--exclude")                  \
+  XX(ESTATEDIR, -30008, "the state directory holds a crawl: resume it or remove it") \
+  XX(EREGEX, -30009, "bad regular expression (POSIX extended)")                  \
   XX(ESCOPE, -30010, "scope is host, domain, prefix or all")
 
 typedef enum {
@@ -47,90 +48,105 @@ typedef enum {
 
 /* Text for a UVCRAWL_E* or UV_E* code; never NULL, static storage. */
 UVCRAWL_EXTERN const char *uvcrawl_strerror(int err);
+/* The code's name, as uv_err_name() spells libuv's: "ETOOBIG" for UVCRAWL_ETOOBIG, "ENOSPC"
+ * for UV_ENOSPC, "UNKNOWN" for a code neither knows. Never NULL, static storage. */
+UVCRAWL_EXTERN const char *uvcrawl_err_name(int err);
 
 typedef struct uvcrawl_s uvcrawl_t;
 
-/* Options: fill with uvcrawl_options_init(), then change what you need. Strings are borrowed
- * until uvcrawl_create() returns (it copies them). */
-typedef struct {
-  unsigned max_inflight;     /* requests in flight at once (clamped to RLIMIT_NOFILE) */
-  int max_depth;             /* -1: unlimited; seeds are depth 0 */
-  uint64_t max_pages;        /* 0: unlimited; counts fetched URLs */
-  uint64_t max_body;         /* bytes kept per body; larger transfers fail (UVCRAWL_ETOOBIG) */
-  uint64_t max_buffer;       /* bytes of bodies waiting for the thread pool before admission stops */
-  long timeout_ms;           /* whole request; 0: none */
-  long connect_timeout_ms;   /* 0: libcurl's default */
-  const char *user_agent;    /* NULL: "uvcrawl/VERSION" */
-  const char *output_path;   /* JSON Lines records; "-" is stdout; NULL: none */
-  const char *mirror_dir;    /* save 2xx bodies under DIR/host[:port]/path; NULL: no mirror */
-  int fsync;                 /* fsync each mirrored file before renaming it into place */
-  int check;                 /* link checking: also check each out-of-scope link once (HEAD,
-                                GET when HEAD is refused), and remember every referrer of
-                                every broken URL for uvcrawl_foreach_broken() */
-  const char *state_dir;     /* keep a journal here so a killed crawl can resume; NULL: none */
-  int resume;                /* continue the crawl journaled in state_dir */
-  unsigned sync_interval_ms; /* fdatasync the journal at most this far apart (default 1000) */
-  /* Politeness and robustness. */
-  unsigned per_host;         /* requests in flight per host (0: only max_inflight caps) */
-  unsigned delay_ms;         /* least gap between request starts on one host */
-  int random_delay;          /* each gap is 0.5x..1.5x of delay_ms */
-  int ignore_robots;         /* do not fetch or obey robots.txt */
-  unsigned retries;          /* extra attempts for timeouts, connection failures, 5xx, 408, 429 */
-  unsigned max_retry_after_ms; /* longest Retry-After obeyed (default 120000) */
-  long low_speed_bytes;      /* abort a transfer slower than this many bytes/s ... */
-  long low_speed_secs;       /* ... for this long (defaults 10 B/s over 30 s; 0: off) */
-  unsigned max_url_len;      /* longer links are skipped (default 8192) */
-  unsigned max_links;        /* links taken from one page (default 100000) */
-  uint64_t max_parse;        /* HTML bytes parsed per page (default 2 MiB; gumbo needs ~700 bytes
-                                of memory per element, so this bounds a hostile page's cost) */
-  unsigned max_redirects;    /* length of a redirect chain followed (default 10) */
-  const char *const *include; /* POSIX extended regexes: crawl only URLs matching one; NULL-ended */
-  const char *const *exclude; /* ... and none of these */
-  const char *scope;         /* "host" (default: scheme+host+port of a seed), "domain" (a seed's
-                                host or its subdomains), "prefix" (under a seed's directory),
-                                "all" */
-  int sitemaps;              /* also fetch /sitemap.xml and robots.txt's Sitemap: lines (sitemap
-                                indexes and gzip sitemaps too) and crawl the URLs they list */
-  const char *accept;        /* statuses that are fine, e.g. "200..299,403"; NULL: 200..299.
-                                3xx are always fine: their targets are checked instead */
-  /* Protocol and TLS. Whatever the version, max_inflight and per_host count requests: on an
-     HTTP/2 connection each stream is one, so multiplexing never raises the load on a host. */
-  int http_version;          /* 0: libcurl's default (HTTP/2 over TLS when the server offers it
-                                by ALPN, HTTP/1.1 on cleartext); 1: HTTP/1.1 only; 2: HTTP/2
-                                on cleartext too, with prior knowledge (no Upgrade: an h2c
-                                server; an HTTP/1-only cleartext server then fails), ALPN as
-                                by default over TLS; other values: UV_EINVAL. Before libcurl
-                                8.0, cleartext HTTP/2 takes one connection per request */
-  const char *cacert;        /* PEM file of CA certificates to verify servers with; NULL: the
-                                system's */
-  int insecure;              /* do not verify the server's certificate or name (TLS) */
-  /* HTTP extras (both engines). Every request carries the headers, robots.txt and --check
-     HEADs included; the credentials go only to the seeds' origins (scheme+host+port), never
-     to another host, decided per request since redirects are followed by the crawler, not
-     by curl. Cookies are always kept across the crawl in one jar that every transfer
-     shares. */
-  const char *const *headers; /* "Name: value" lines (curl's "Name:" removes a header it
-                                would send, "Name;" sends it empty); NULL-ended; a line
-                                without ':' or ';', or with CR or LF, is UV_EINVAL */
-  const char *userpwd;       /* "user:password" for HTTP basic auth to the seeds' origins */
-  int netrc;                 /* take credentials from ~/.netrc for the hosts it lists */
-  const char *cookie_load;   /* Netscape cookie file read into the jar before the crawl */
-  const char *cookie_save;   /* the jar written here (Netscape format) when the crawl is done
-                                (on_done); a failure counts in stats.output_errors */
-  const char *proxy;         /* proxy URL for every request (http://, https://, socks5://...);
-                                NULL: libcurl's environment variables (http_proxy,
-                                HTTPS_PROXY, ALL_PROXY, NO_PROXY); "" : none at all */
-  int parser;                /* link extraction: UVCRAWL_PARSER_FAST (default: a streaming
-                                scanner, gumbo for the pages it cannot be sure of) or
-                                UVCRAWL_PARSER_GUMBO (gumbo for every page, within max_parse) */
-} uvcrawl_options_t;
+/* ---- Options ------------------------------------------------------------------------------
+ * An opaque object: uvcrawl_options_new(), then one typed setter call per option to change,
+ * then uvcrawl_create() (which copies it: free it, or reuse it for another crawler).
+ * Each setter checks the option's type and value: UV_EINVAL for an option of another type,
+ * an unknown option or a value out of range; a few values have codes of their own
+ * (UVCRAWL_ESCOPE, UVCRAWL_EACCEPT, UVCRAWL_EREGEX). Strings and lists are copied; NULL puts
+ * the option back to its default. Options are numbered for good: a number is never reused.
+ *
+ * The table: XX(NAME, number, TYPE, field, default, check). TYPE says the setter: INT and BOOL
+ * (0 or 1) take uvcrawl_options_set_int(), STR uvcrawl_options_set_str(), STRV (a NULL-ended
+ * list) uvcrawl_options_set_strv(). The last three columns are the library's own (its field,
+ * default and validator); doc/api.md says what each option does. Adding an option is one line
+ * here and a field in src/options.h. */
+#define UVCRAWL_OPTION_MAP(XX)                                                              \
+  /* Crawling */                                                                            \
+  XX(MAX_INFLIGHT, 1, INT, max_inflight, 64, RANGE(1, 1000000))                             \
+  XX(MAX_DEPTH, 2, INT, max_depth, -1, RANGE(-1, INT_MAX)) /* -1: unlimited */              \
+  XX(MAX_PAGES, 3, INT, max_pages, 0, RANGE(0, INT64_MAX)) /* 0: unlimited */               \
+  XX(MAX_BODY, 4, INT, max_body, 32u << 20, RANGE(1, INT64_MAX))                            \
+  XX(MAX_BUFFER, 5, INT, max_buffer, 32u << 20, RANGE(1, INT64_MAX))                        \
+  XX(TIMEOUT_MS, 6, INT, timeout_ms, 60000, RANGE(0, LONG_MAX)) /* 0: none */               \
+  XX(CONNECT_TIMEOUT_MS, 7, INT, connect_timeout_ms, 10000, RANGE(0, LONG_MAX))             \
+  XX(USER_AGENT, 8, STR, user_agent, NULL, LINE) /* NULL: "uvcrawl/VERSION" */              \
+  XX(OUTPUT_PATH, 9, STR, output_path, NULL, ANY) /* JSON Lines; "-": stdout */             \
+  XX(MIRROR_DIR, 10, STR, mirror_dir, NULL, ANY)                                            \
+  XX(FSYNC, 11, BOOL, fsync, 0, ANY)                                                        \
+  XX(CHECK, 12, BOOL, check, 0, ANY) /* link checking */                                    \
+  XX(STATE_DIR, 13, STR, state_dir, NULL, ANY) /* the journal, for resuming */              \
+  XX(RESUME, 14, BOOL, resume, 0, ANY)                                                      \
+  XX(SYNC_INTERVAL_MS, 15, INT, sync_interval_ms, 1000, RANGE(1, UINT_MAX))                 \
+  /* Politeness and robustness */                                                           \
+  XX(PER_HOST, 16, INT, per_host, 0, RANGE(0, UINT_MAX)) /* 0: no cap */                    \
+  XX(DELAY_MS, 17, INT, delay_ms, 0, RANGE(0, UINT32_MAX))                                  \
+  XX(RANDOM_DELAY, 18, BOOL, random_delay, 0, ANY)                                          \
+  XX(IGNORE_ROBOTS, 19, BOOL, ignore_robots, 0, ANY)                                        \
+  XX(RETRIES, 20, INT, retries, 0, RANGE(0, 10000))                                         \
+  XX(MAX_RETRY_AFTER_MS, 21, INT, max_retry_after_ms, 120000, RANGE(0, UINT_MAX))           \
+  XX(LOW_SPEED_BYTES, 22, INT, low_speed_bytes, 10, RANGE(0, LONG_MAX))                     \
+  XX(LOW_SPEED_SECS, 23, INT, low_speed_secs, 30, RANGE(0, LONG_MAX)) /* 0: off */          \
+  XX(MAX_URL_LEN, 24, INT, max_url_len, 8192, RANGE(0, UINT_MAX))                           \
+  XX(MAX_LINKS, 25, INT, max_links, 100000, RANGE(0, UINT_MAX))                             \
+  XX(MAX_PARSE, 26, INT, max_parse, 2u << 20, RANGE(0, INT64_MAX))                          \
+  XX(MAX_REDIRECTS, 27, INT, max_redirects, 10, RANGE(0, UINT_MAX))                         \
+  /* Scope and filters */                                                                   \
+  XX(INCLUDE, 28, STRV, include, NULL, REGEX) /* POSIX EREs */                              \
+  XX(EXCLUDE, 29, STRV, exclude, NULL, REGEX)                                               \
+  XX(SCOPE, 30, STR, scope, NULL, SCOPE) /* host (NULL), domain, prefix, all */             \
+  XX(SITEMAPS, 31, BOOL, sitemaps, 0, ANY)                                                  \
+  XX(ACCEPT, 32, STR, accept, NULL, ACCEPT) /* e.g. "200..299,403"; NULL: 200..299 */       \
+  /* Protocol, TLS, HTTP extras */                                                          \
+  XX(HTTP_VERSION, 33, INT, http_version, 0, RANGE(0, 2)) /* 0: curl's; 1: 1.1; 2: h2 */    \
+  XX(CACERT, 34, STR, cacert, NULL, ANY)                                                    \
+  XX(INSECURE, 35, BOOL, insecure, 0, ANY)                                                  \
+  XX(HEADERS, 36, STRV, headers, NULL, HEADER) /* "Name: value" lines */                    \
+  XX(USERPWD, 37, STR, userpwd, NULL, ANY) /* "user:password", seeds' origins only */       \
+  XX(NETRC, 38, BOOL, netrc, 0, ANY)                                                        \
+  XX(COOKIE_LOAD, 39, STR, cookie_load, NULL, ANY)                                          \
+  XX(COOKIE_SAVE, 40, STR, cookie_save, NULL, ANY)                                          \
+  XX(PROXY, 41, STR, proxy, NULL, ANY) /* NULL: curl's environment variables; "": none */   \
+  XX(PARSER, 42, INT, parser, UVCRAWL_PARSER_FAST, RANGE(0, 1))                             \
+  /* Engine */                                                                              \
+  XX(POOL_THREADS, 43, INT, pool_threads, 4, RANGE(1, 1024)) /* the uv pool's size */
 
-#define UVCRAWL_PARSER_FAST 0
-#define UVCRAWL_PARSER_GUMBO 1
+#define UVCRAWL_PARSER_FAST 0  /* a streaming scanner, gumbo for the pages it cannot be sure of */
+#define UVCRAWL_PARSER_GUMBO 1 /* gumbo for every page (within MAX_PARSE) */
 
-UVCRAWL_EXTERN void uvcrawl_options_init(uvcrawl_options_t *opts);
+typedef enum {
+#define UVCRAWL_OPT_XX(name, num, type, field, def, check) UVCRAWL_OPT_##name = num,
+  UVCRAWL_OPTION_MAP(UVCRAWL_OPT_XX)
+#undef UVCRAWL_OPT_XX
+} uvcrawl_option_t;
 
-/* One fetched URL. Every pointer is borrowed for the duration of the callback only. */
+typedef struct uvcrawl_options_s uvcrawl_options_t;
+
+/* *out gets options holding every default; the caller owns it: uvcrawl_options_free().
+ * Returns 0 or UV_ENOMEM. */
+UVCRAWL_EXTERN int uvcrawl_options_new(uvcrawl_options_t **out);
+/* Frees the options and every string they copied; NULL is fine. */
+UVCRAWL_EXTERN void uvcrawl_options_free(uvcrawl_options_t *opts);
+/* For INT and BOOL options. Returns 0, UV_EINVAL. */
+UVCRAWL_EXTERN int uvcrawl_options_set_int(uvcrawl_options_t *opts, uvcrawl_option_t opt,
+                                           int64_t value);
+/* For STR options; value is copied (NULL: the default). Returns 0, UV_EINVAL, UV_ENOMEM or the
+ * option's own code (UVCRAWL_ESCOPE, UVCRAWL_EACCEPT). */
+UVCRAWL_EXTERN int uvcrawl_options_set_str(uvcrawl_options_t *opts, uvcrawl_option_t opt,
+                                           const char *value);
+/* For STRV options: a NULL-ended list, copied (NULL or empty: the default, no entries).
+ * Returns 0, UV_EINVAL, UV_ENOMEM or UVCRAWL_EREGEX. On error the option is unchanged. */
+UVCRAWL_EXTERN int uvcrawl_options_set_strv(uvcrawl_options_t *opts, uvcrawl_option_t opt,
+                                            const char *const *values);
+
+/* One fetched URL. Every pointer is borrowed for the duration of the callback only. The
+ * library allocates it: fields are only ever added at the end. */
 typedef struct {
   const char *url;
   long status;              /* HTTP status, 0 when no response */
@@ -140,20 +156,25 @@ typedef struct {
   uint64_t bytes;           /* body bytes received */
   const char *md5;          /* lower-case hex of the body; NULL when no body */
   const char *redirect;     /* resolved Location of a 3xx, else NULL */
-  const char *error;        /* NULL, or a short message */
+  const char *error;        /* NULL, or a short message for people */
   double ms;                /* fetch time */
   int curl_code;            /* CURLcode of the transfer */
   unsigned links;           /* links found in the body (HTML only) */
-  int external;             /* an out-of-scope URL checked, not crawled (--check) */
+  int external;             /* an out-of-scope URL checked, not crawled (CHECK) */
   const char *skipped;      /* not fetched, and why (e.g. "robots.txt"); NULL when fetched */
   const char *note;         /* e.g. the link cap was reached on this page */
   unsigned attempts;        /* fetches it took (1 without retries) */
-  int broken;               /* an error, or a status not accepted (see options.accept) */
+  int broken;               /* an error, or a status not accepted (see ACCEPT) */
   const char *http_version; /* of the response: "1.0", "1.1", "2" or "3"; NULL when none */
+  const char *error_name;   /* with error: a stable name for programs, curl's ("CURLE_...")
+                               when the message is curl's, else uvcrawl_err_name()'s
+                               ("ETOOBIG", "ENOSPC", ...); NULL without error */
 } uvcrawl_result_t;
 
 #define UVCRAWL_LAG_WORST 8
 
+/* Read with uvcrawl_get_stats(c, &s, sizeof s): fields are only ever added at the end, and
+ * the library writes only the size the caller was compiled with. */
 typedef struct {
   uint64_t pages;          /* records emitted */
   uint64_t errors;         /* records with an error or status >= 400 */
@@ -171,7 +192,8 @@ typedef struct {
   uint64_t output_errors;  /* 1 when the records or the journal could not all be written */
   uint64_t mirror_errors;  /* bodies that could not be saved (the URL's record says why) */
   uint64_t buffered_max;   /* high-water mark of body bytes held in memory */
-  double lag_p50_ms;       /* loop lag: how late a 1 ms repeating timer fired */
+  double lag_p50_ms;       /* loop lag: how late a 1 ms repeating timer fired (it pauses
+                            * while the loop sleeps; those ticks count as on time) */
   double lag_p99_ms;
   double lag_max_ms;
   double wall_ms;          /* since uvcrawl_start() */
@@ -186,7 +208,7 @@ typedef struct {
   } lag_worst[UVCRAWL_LAG_WORST];
   uint64_t parse_fast;     /* HTML pages whose links the fast scanner gave */
   uint64_t parse_bailouts; /* HTML pages it handed to gumbo (the rest of the parsed ones were
-                              gumbo's because options.parser asked for it) */
+                              gumbo's because PARSER asked for it) */
 } uvcrawl_stats_t;
 
 /* A broken URL and every page that links it (pointers borrowed for the callback). */
@@ -198,13 +220,12 @@ typedef struct {
   const char *const *referrers; /* sorted, distinct; empty for a seed */
   size_t nreferrers;
 } uvcrawl_broken_t;
-typedef void (*uvcrawl_broken_cb)(void *arg, const uvcrawl_broken_t *broken);
 
 /* Callbacks and threads. The crawler lives on the loop's thread: call every function on it
- * from there (uvcrawl_run_threads() is the exception, see there). Its callbacks run on that
- * thread too, from inside uv_run(), and always from one place, a uv_idle_t of the crawler's,
- * after its own bookkeeping is done (as hiredis does it): never from inside another uvcrawl_
- * call, never in the middle of handling a transfer. So from on_result and on_done:
+ * from there. Its callbacks run on that thread too, from inside uv_run(), and always from one
+ * place, a uv_idle_t of the crawler's, after its own bookkeeping is done (as hiredis does it):
+ * never from inside another uvcrawl_ call, never in the middle of handling a transfer. So
+ * from on_result and on_done:
  *   - uvcrawl_stop() and uvcrawl_close() are allowed; they take effect when the callback has
  *     returned (a close never frees the crawler under its caller: close_cb runs later, from
  *     the loop). After a close from on_result no more on_result and no on_done come; after a
@@ -215,15 +236,24 @@ typedef void (*uvcrawl_broken_cb)(void *arg, const uvcrawl_broken_t *broken);
  *     (uv_run) from a callback is not allowed.
  * on_result therefore runs a little after the URL was finished (the same or the next loop
  * iteration), in the order the records were made. In close_cb the crawler is being freed:
- * nothing may be called on it there or after; closing the loop's other handles is fine. */
-typedef void (*uvcrawl_result_cb)(uvcrawl_t *crawler, const uvcrawl_result_t *result);
+ * nothing may be called on it there or after; closing the loop's other handles is fine.
+ *
+ * Every callback gets the crawler first and, last, the arg given with it (hiredis's
+ * privdata), so a program needs no global to find its own state. */
+typedef void (*uvcrawl_result_cb)(uvcrawl_t *crawler, const uvcrawl_result_t *result,
+                                  void *arg);
 /* status: 0 when the frontier ran dry, UV_ECANCELED after uvcrawl_stop(). Runs once, after
  * every on_result. */
-typedef void (*uvcrawl_done_cb)(uvcrawl_t *crawler, int status);
-typedef void (*uvcrawl_close_cb)(uvcrawl_t *crawler);
+typedef void (*uvcrawl_done_cb)(uvcrawl_t *crawler, int status, void *arg);
+/* crawler is being freed: compare it, do not call the library with it. */
+typedef void (*uvcrawl_close_cb)(uvcrawl_t *crawler, void *arg);
+typedef void (*uvcrawl_broken_cb)(uvcrawl_t *crawler, const uvcrawl_broken_t *broken,
+                                  void *arg);
 
-/* Creates a crawler on a loop the caller owns. *out is owned by the library and freed by
- * uvcrawl_close(). */
+/* Creates a crawler on a loop the caller owns, with opts (copied; NULL: every default).
+ * *out is owned by the library and freed by uvcrawl_close(). On failure nothing is left
+ * behind: no handle was opened, *out is untouched, and uv_loop_close() may be called at once
+ * without running the loop. */
 UVCRAWL_EXTERN int uvcrawl_create(uv_loop_t *loop, const uvcrawl_options_t *opts,
                                   uvcrawl_t **out);
 UVCRAWL_EXTERN void uvcrawl_set_data(uvcrawl_t *crawler, void *data);
@@ -233,9 +263,10 @@ UVCRAWL_EXTERN void *uvcrawl_get_data(const uvcrawl_t *crawler);
  * journal's seeds are already in; adding them again is harmless. */
 UVCRAWL_EXTERN int uvcrawl_add_seed(uvcrawl_t *crawler, const char *url);
 
-/* Starts fetching; on_result runs once per fetched URL, on_done once at the end. */
+/* Starts fetching; on_result runs once per fetched URL, on_done once at the end, each with
+ * arg. Either may be NULL. */
 UVCRAWL_EXTERN int uvcrawl_start(uvcrawl_t *crawler, uvcrawl_result_cb on_result,
-                                 uvcrawl_done_cb on_done);
+                                 uvcrawl_done_cb on_done, void *arg);
 
 /* Graceful stop: no new requests; transfers in flight are aborted; pending records are
  * written and delivered; then on_done(UV_ECANCELED) (or on_done(0) when the crawl was
@@ -243,31 +274,23 @@ UVCRAWL_EXTERN int uvcrawl_start(uvcrawl_t *crawler, uvcrawl_result_cb on_result
  * or UVCRAWL_ESTATE before uvcrawl_start(). */
 UVCRAWL_EXTERN int uvcrawl_stop(uvcrawl_t *crawler);
 
-/* Releases every handle and the crawler itself; close_cb (may be NULL) runs when the last handle
- * is closed, always from the loop (never before uvcrawl_close() returns). Stops first if still
- * running (on_done is not called then, nor on_result again). From on_result or on_done it
- * takes effect when the callback returns. Idempotent: a second call changes nothing (its
- * close_cb is not used). */
-UVCRAWL_EXTERN void uvcrawl_close(uvcrawl_t *crawler, uvcrawl_close_cb close_cb);
+/* Releases every handle and the crawler itself; close_cb (may be NULL) runs with arg when the
+ * last handle is closed, always from the loop (never before uvcrawl_close() returns). Stops
+ * first if still running (on_done is not called then, nor on_result again). From on_result or
+ * on_done it takes effect when the callback returns. Idempotent: a second call changes
+ * nothing (its close_cb is not used). */
+UVCRAWL_EXTERN void uvcrawl_close(uvcrawl_t *crawler, uvcrawl_close_cb close_cb, void *arg);
 
-/* With options.check: after on_done and before uvcrawl_close(), calls cb for every broken URL
- * with all its referrers. Returns how many, or a negative error (UVCRAWL_ESTATE without check). */
+/* With the CHECK option: after on_done and before uvcrawl_close(), calls cb for every broken
+ * URL with all its referrers. Returns how many, or a negative error (UVCRAWL_ESTATE without
+ * CHECK). */
 UVCRAWL_EXTERN int uvcrawl_foreach_broken(uvcrawl_t *crawler, uvcrawl_broken_cb cb, void *arg);
 
-UVCRAWL_EXTERN void uvcrawl_get_stats(const uvcrawl_t *crawler, uvcrawl_stats_t *stats);
-
-/* The classic design, kept for comparison (`uvcrawl --engine threads`): `threads` workers each
- * take a URL from a shared frontier (mutex + condition variable), fetch it with a blocking
- * curl_easy_perform on a per-thread easy handle, then hash, parse and write its record in that
- * same thread. No event loop. Blocks the calling thread until the crawl ends. seeds are
- * borrowed. on_result may be NULL; it runs on the worker threads, not the caller's, one at a
- * time (under the lock that guards the output: it needs no locking of its own, but every
- * worker that finishes a URL waits while it runs), with crawler NULL, so there is nothing to
- * stop or close from it; the result's pointers are borrowed for the call. It must not call
- * back into uvcrawl_run_threads(). stats (may be NULL) gets the totals. Returns 0 or a negative error code (a bad seed gives UVCRAWL_EURL/ESCHEME). */
-UVCRAWL_EXTERN int uvcrawl_run_threads(const uvcrawl_options_t *opts, const char *const *seeds,
-                                       size_t nseeds, unsigned threads,
-                                       uvcrawl_result_cb on_result, uvcrawl_stats_t *stats);
+/* Copies the statistics into stats, at most size bytes of them (pass sizeof *stats): a
+ * program built against an older, shorter uvcrawl_stats_t gets the fields it knows. Returns
+ * 0, or UV_EINVAL when stats is NULL. */
+UVCRAWL_EXTERN int uvcrawl_get_stats(const uvcrawl_t *crawler, uvcrawl_stats_t *stats,
+                                     size_t size);
 
 /* Library version, e.g. "0.1.0"; static storage. */
 UVCRAWL_EXTERN const char *uvcrawl_version(void);

@@ -8,16 +8,17 @@
 #include <string.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <regex.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "http.h"
+#include "retry.h"
+#include "scope.h"
 #include "uvcrawl-int.h"
 
 #define FDS_PER_XFER 2    /* a socket, plus the resolver's wakeup pair in the worst case */
-#define MAX_ACCEPT 32
+#define MAX_ACCEPT UVCRAWL__MAX_ACCEPT
 #define EXTERNAL_GET_MAX 65536 /* bytes read of an external GET before hanging up */
 
 /* Frontier state words: link-check verdict in the low bits, and whether the journal says the
@@ -26,12 +27,10 @@ enum { URL_GOOD = 1, URL_BROKEN = 2, URL_VERDICT = 3, URL_DONE = 4 };
 #define HOPS_SHIFT 8 /* bits 8..15 of the state word: redirect hops that led to the URL */
 #define URL_SITEMAP (1u << 16) /* fetch it as a sitemap: its <loc>s are its links */
 
-typedef enum { SCOPE_HOST, SCOPE_DOMAIN, SCOPE_PREFIX, SCOPE_ALL } scope_t;
 
 /* RFC 9309: at least 500 KiB must be read. One byte more lets the parser see that the last
  * line was cut (and drop it). */
 #define ROBOTS_MAX (UVCRAWL__ROBOTS_MAX_BYTES + 1)
-#define BACKOFF_BASE_MS 500
 #define FD_PAUSE_MS 100 /* socket() hit the fd limit: wait this long before admitting more */
 
 typedef enum { ST_IDLE, ST_RUNNING, ST_STOPPING, ST_DONE, ST_CLOSING } state_t;
@@ -49,9 +48,8 @@ typedef struct rec_s {
 struct uvcrawl_s {
   uv_loop_t *loop;
   void *data;
-  uvcrawl_options_t opts;
+  uvcrawl_options_t opts; /* the crawler's own deep copy */
   char *user_agent;
-  char *cacert;     /* opts.cacert points here */
   uvcrawl__http_t *http; /* headers, credentials, proxy, the cookie jar */
   uvcrawl__frontier_t *frontier;
   uvcrawl__linkgraph_t *graph; /* with options.check */
@@ -68,7 +66,7 @@ struct uvcrawl_s {
   size_t norigins;
   char **seeds;     /* normalized seed URLs, for the domain and prefix scopes */
   size_t nseeds;
-  scope_t scope;
+  int scope;        /* UVCRAWL__SCOPE_* */
   regex_t *include, *exclude;
   size_t ninclude, nexclude;
   uv_timer_t wake;  /* a host's delay or backoff ends */
@@ -76,6 +74,8 @@ struct uvcrawl_s {
   struct blocked_s {
     char *origin;
     char *why;      /* "robots.txt answered 503 ..." or the connection error */
+    const char *name; /* the error's name (static), with is_error */
+    int code;         /* and its CURLcode */
     int is_error;
   } *blocked;       /* hosts whose robots.txt could not be had */
   size_t nblocked;
@@ -91,6 +91,11 @@ struct uvcrawl_s {
   uint64_t start_ns;
   uv_timer_t tick;  /* runs pump/finish/teardown from a clean stack */
   uv_timer_t lag_timer;
+  uv_prepare_t lag_sleep; /* before every poll: when the loop went to sleep */
+  uv_check_t lag_wake;    /* after every poll: how long it slept; restarts a parked timer */
+  uint64_t lag_sleep_ns, lag_slept_ns; /* since the last tick */
+  unsigned lag_idle;      /* ticks in a row that found the loop asleep most of the time */
+  int lag_parked;         /* the lag timer is stopped while the loop has nothing to do */
   uv_idle_t drain;  /* records finished pages (and queues their links) a few per iteration */
   page_t *drain_head, *drain_tail;
   uint64_t lag_prev_ns;
@@ -107,9 +112,12 @@ struct uvcrawl_s {
   int in_callback;
   int stop_requested, close_requested;
   uvcrawl_close_cb close_requested_cb;
+  void *close_requested_arg;
   uvcrawl_result_cb on_result;
   uvcrawl_done_cb on_done;
+  void *cb_arg;     /* uvcrawl_start()'s */
   uvcrawl_close_cb on_close;
+  void *close_arg;
 };
 
 struct page_s {
@@ -136,40 +144,10 @@ struct page_s {
   char *content_type;
   char *redirect;
   const char *error;
+  const char *error_name; /* static: curl's or uvcrawl_err_name()'s */
   CURLcode code;
   double ms;
 };
-
-const char *uvcrawl_strerror(int err) {
-  switch (err) {
-#define XX(code, val, msg) \
-  case val:                \
-    return msg;
-    UVCRAWL_ERRNO_MAP(XX)
-#undef XX
-  default:
-    return uv_strerror(err);
-  }
-}
-
-const char *uvcrawl_version(void) { return UVCRAWL_VERSION_STRING; }
-
-void uvcrawl_options_init(uvcrawl_options_t *o) {
-  memset(o, 0, sizeof(*o));
-  o->max_inflight = 64;
-  o->max_depth = -1;
-  o->max_body = 32u << 20;
-  o->max_buffer = 32u << 20; /* enough to keep the pool busy; more only holds memory (bench/) */
-  o->timeout_ms = 60000;
-  o->connect_timeout_ms = 10000;
-  o->max_retry_after_ms = 120000;
-  o->low_speed_bytes = 10;
-  o->low_speed_secs = 30;
-  o->max_url_len = 8192;
-  o->max_links = 100000;
-  o->max_parse = 2u << 20;
-  o->max_redirects = 10;
-}
 
 void uvcrawl_set_data(uvcrawl_t *c, void *data) { c->data = data; }
 void *uvcrawl_get_data(const uvcrawl_t *c) { return c->data; }
@@ -177,30 +155,6 @@ void *uvcrawl_get_data(const uvcrawl_t *c) { return c->data; }
 static void on_transfer_done(void *arg, CURL *easy, CURLcode code);
 static void on_admit(void *arg);
 static void on_drain(uv_idle_t *h);
-
-/* Parses "200..299,403" into c->accept. */
-static int parse_accept(uvcrawl_t *c, const char *spec) {
-  const char *p = spec;
-  c->naccept = 0;
-  while (*p) {
-    char *end;
-    long lo = strtol(p, &end, 10), hi = lo;
-    if (end == p || lo < 0 || lo > 999) return UVCRAWL_EACCEPT;
-    p = end;
-    if (strncmp(p, "..", 2) == 0) {
-      hi = strtol(p + 2, &end, 10);
-      if (end == p + 2 || hi < lo || hi > 999) return UVCRAWL_EACCEPT;
-      p = end;
-    }
-    if (c->naccept == MAX_ACCEPT) return UVCRAWL_EACCEPT;
-    c->accept[c->naccept][0] = lo;
-    c->accept[c->naccept][1] = hi;
-    c->naccept++;
-    if (*p == ',') p++;
-    else if (*p != '\0') return UVCRAWL_EACCEPT;
-  }
-  return c->naccept ? 0 : UVCRAWL_EACCEPT;
-}
 
 static int is_broken(const uvcrawl_t *c, long status, const char *error) {
   if (error != NULL) return 1;
@@ -217,69 +171,14 @@ static int url_is_good(void *arg, const char *url) {
          (*state & URL_VERDICT) == URL_GOOD;
 }
 
-/* The host part of "scheme://host:port". */
-static size_t origin_host(const char *origin, const char **host) {
-  const char *h = strstr(origin, "://");
-  h = h ? h + 3 : origin;
-  const char *colon = strrchr(h, ':');
-  *host = h;
-  return colon ? (size_t)(colon - h) : strlen(h);
-}
-
+/* Scope and filters are scope.c's; these read the crawler's. */
 static int in_scope(const uvcrawl_t *c, const char *url) {
-  const char *const *origins = (const char *const *)c->origins;
-  switch (c->scope) {
-  case SCOPE_ALL: return 1;
-  case SCOPE_HOST: return uvcrawl__in_scope(url, origins, c->norigins);
-  case SCOPE_PREFIX:
-    for (size_t i = 0; i < c->nseeds; i++)
-      if (strncmp(url, c->seeds[i], strlen(c->seeds[i])) == 0) return 1;
-    return 0;
-  case SCOPE_DOMAIN: {
-    char *origin;
-    const char *h, *sh;
-    int found = 0;
-    if (uvcrawl__url_origin(url, &origin) != 0) return 0;
-    size_t hl = origin_host(origin, &h);
-    for (size_t i = 0; i < c->norigins && !found; i++) {
-      size_t sl = origin_host(c->origins[i], &sh);
-      /* the seed's host itself, or a name ending in "." + it */
-      found = (hl == sl && memcmp(h, sh, hl) == 0) ||
-              (hl > sl && h[hl - sl - 1] == '.' && memcmp(h + hl - sl, sh, sl) == 0);
-    }
-    free(origin);
-    return found;
-  }
-  }
-  return 0;
+  return uvcrawl__scope_match(c->scope, url, (const char *const *)c->origins, c->norigins,
+                              (const char *const *)c->seeds, c->nseeds);
 }
 
-/* --include/--exclude: a URL must match an include (if any) and no exclude. */
 static int passes_filters(const uvcrawl_t *c, const char *url) {
-  int ok = c->ninclude == 0;
-  for (size_t i = 0; i < c->ninclude && !ok; i++) ok = regexec(&c->include[i], url, 0, NULL, 0) == 0;
-  for (size_t i = 0; i < c->nexclude && ok; i++) ok = regexec(&c->exclude[i], url, 0, NULL, 0) != 0;
-  return ok;
-}
-
-/* Compiles a NULL-ended list of patterns. Returns 0 or UVCRAWL_EREGEX / UV_ENOMEM. */
-static int compile_all(const char *const *pats, regex_t **out, size_t *n) {
-  size_t k = 0;
-  while (pats && pats[k]) k++;
-  *n = 0;
-  if (k == 0) return 0;
-  *out = calloc(k, sizeof(regex_t));
-  if (*out == NULL) return UV_ENOMEM;
-  for (size_t i = 0; i < k; i++) {
-    if (regcomp(&(*out)[i], pats[i], REG_EXTENDED | REG_NOSUB) != 0) return UVCRAWL_EREGEX;
-    (*n)++;
-  }
-  return 0;
-}
-
-static void free_regexes(regex_t *r, size_t n) {
-  for (size_t i = 0; i < n; i++) regfree(&r[i]);
-  free(r);
+  return uvcrawl__filters_pass(c->include, c->ninclude, c->exclude, c->nexclude, url);
 }
 
 /* Appends a 'D' record (type 'S' for a sitemap): url was queued. The journal's order is the
@@ -378,11 +277,40 @@ static void global_init(void) {
   uvcrawl__sitemap_global_init();
 }
 
+/* Frees what a crawler holds besides its handles; also the failure path of create. */
+static void free_parts(uvcrawl_t *c) {
+  if (c->mirror_fd >= 0) close(c->mirror_fd);
+  c->mirror_fd = -1;
+  for (size_t i = 0; i < c->norigins; i++) free(c->origins[i]);
+  free(c->origins);
+  for (size_t i = 0; i < c->nseeds; i++) free(c->seeds[i]);
+  free(c->seeds);
+  for (size_t i = 0; i < c->nblocked; i++) {
+    free(c->blocked[i].origin);
+    free(c->blocked[i].why);
+  }
+  free(c->blocked);
+  uvcrawl__filters_free(c->include, c->ninclude);
+  uvcrawl__filters_free(c->exclude, c->nexclude);
+  uvcrawl__frontier_free(c->frontier);
+  uvcrawl__linkgraph_free(c->graph);
+  uvcrawl__pool_free(c->pool);
+  uvcrawl__http_free(c->http); /* after every easy handle was cleaned up */
+  free(c->user_agent);
+  free(c->idle);
+  free(c->scratch);
+  uvcrawl__options_clear(&c->opts);
+  c->frontier = NULL;
+}
+
+/* Validation, memory and files first, the engine (the only part with handles) last: a failed
+ * create then has nothing to close on the loop, and uv_loop_close() works at once. */
 int uvcrawl_create(uv_loop_t *loop, const uvcrawl_options_t *opts, uvcrawl_t **out) {
   static uv_once_t once = UV_ONCE_INIT;
   uvcrawl_t *c;
-  int err = UV_ENOMEM;
+  int err;
 
+  if (loop == NULL || out == NULL) return UV_EINVAL;
   /* curl_global_init is not thread-safe: once per process, whoever gets here first. */
   uv_once(&once, global_init);
   if (global_init_result != CURLE_OK) return UVCRAWL_ECURL;
@@ -391,88 +319,57 @@ int uvcrawl_create(uv_loop_t *loop, const uvcrawl_options_t *opts, uvcrawl_t **o
   if (c == NULL) return UV_ENOMEM;
   c->loop = loop;
   c->mirror_fd = -1;
-  if (opts) c->opts = *opts;
-  else uvcrawl_options_init(&c->opts);
-  if (c->opts.max_inflight == 0) c->opts.max_inflight = 1;
+  if (opts == NULL) uvcrawl__options_defaults(&c->opts);
+  else if ((err = uvcrawl__options_copy(&c->opts, opts)) != 0) goto fail;
   c->stats.inflight_cap = uvcrawl__fd_room(c->opts.max_inflight, FDS_PER_XFER);
+  err = UV_ENOMEM;
   c->user_agent = strdup(c->opts.user_agent ? c->opts.user_agent
                                             : "uvcrawl/" UVCRAWL_VERSION_STRING);
-  c->opts.user_agent = NULL;
-  /* Every transfer reads it: the crawler's own copy. */
-  c->cacert = c->opts.cacert ? strdup(c->opts.cacert) : NULL;
-  if (c->opts.cacert != NULL && c->cacert == NULL) goto fail;
-  c->opts.cacert = c->cacert;
-  err = UV_EINVAL;
-  if (c->opts.http_version < 0 || c->opts.http_version > 2) goto fail;
-  err = UV_ENOMEM;
   c->idle = calloc(c->stats.inflight_cap, sizeof(*c->idle));
   c->frontier = uvcrawl__frontier_new();
   if (c->user_agent == NULL || c->idle == NULL || c->frontier == NULL) goto fail;
   if ((err = uvcrawl__http_new(&c->opts, &c->http)) != 0) goto fail;
-  c->opts.headers = NULL; /* copied; the caller's strings are not kept */
-  c->opts.userpwd = c->opts.cookie_load = c->opts.cookie_save = c->opts.proxy = NULL;
-  if ((err = parse_accept(c, c->opts.accept ? c->opts.accept : "200..299")) != 0) goto fail;
-  c->opts.accept = NULL;
-  {
-    static const char *const names[] = {"host", "domain", "prefix", "all"};
-    const char *want = c->opts.scope ? c->opts.scope : "host";
-    err = UVCRAWL_ESCOPE;
-    for (int i = 0; i < 4; i++)
-      if (strcmp(want, names[i]) == 0) c->scope = (scope_t)i, err = 0;
-    if (err) goto fail;
-    c->opts.scope = NULL;
-  }
-  if ((err = compile_all(c->opts.include, &c->include, &c->ninclude)) != 0 ||
-      (err = compile_all(c->opts.exclude, &c->exclude, &c->nexclude)) != 0)
+  /* The setters checked these; parsed here into the forms the crawl uses. */
+  if ((err = uvcrawl__accept_parse(c->opts.accept ? c->opts.accept : "200..299", c->accept,
+                                   &c->naccept)) != 0)
     goto fail;
-  c->opts.include = c->opts.exclude = NULL;
+  if ((err = uvcrawl__scope_parse(c->opts.scope)) < 0) goto fail;
+  c->scope = err;
+  if ((err = uvcrawl__filters_compile(c->opts.include, &c->include, &c->ninclude)) != 0 ||
+      (err = uvcrawl__filters_compile(c->opts.exclude, &c->exclude, &c->nexclude)) != 0)
+    goto fail;
   uvcrawl__frontier_set_policy(c->frontier, c->opts.per_host, c->opts.delay_ms,
                                c->opts.random_delay, !c->opts.ignore_robots);
   c->rng = uv_hrtime() | 1;
   err = UV_ENOMEM;
   if (c->opts.check && (c->graph = uvcrawl__linkgraph_new(url_is_good, c)) == NULL) goto fail;
-  if ((err = uvcrawl__pool_new(loop, &c->pool)) != 0) goto fail;
+  if ((err = uvcrawl__pool_new(loop, c->opts.pool_threads, &c->pool)) != 0) goto fail;
   if (c->opts.mirror_dir != NULL &&
       (err = uvcrawl__store_open_root(c->opts.mirror_dir, &c->mirror_fd)) != 0)
     goto fail;
-  c->opts.mirror_dir = NULL;
-  /* Test-only: a slow disk, to prove backpressure bounds memory. */
-  const char *delay = getenv("UVCRAWL_TEST_WRITE_DELAY_MS");
-  if (delay != NULL) uvcrawl__store_delay_ms = (unsigned)strtoul(delay, NULL, 10);
+  /* Files: opened synchronously, and they hold no handle. */
+  if (c->opts.output_path != NULL &&
+      (err = uvcrawl__output_open(loop, c->opts.output_path, 0, 0, &c->output)) != 0)
+    goto fail;
+  if (c->opts.state_dir != NULL && (err = open_journal(c, c->opts.state_dir)) != 0) goto fail;
   err = uvcrawl__engine_new(loop, c->stats.inflight_cap, on_transfer_done, on_admit, c,
                             &c->engine);
   if (err) goto fail;
-  /* Files last: nothing after them can fail but the journal replay. */
-  if (c->opts.output_path != NULL &&
-      (err = uvcrawl__output_open(loop, c->opts.output_path, 0, 0, &c->output)) != 0)
-    goto fail_engine;
-  c->opts.output_path = NULL;
-  if (c->opts.state_dir != NULL && (err = open_journal(c, c->opts.state_dir)) != 0)
-    goto fail_engine;
-  c->opts.state_dir = NULL;
   uv_timer_init(loop, &c->tick);
   uv_timer_init(loop, &c->lag_timer);
+  uv_check_init(loop, &c->lag_wake);
+  uv_unref((uv_handle_t *)&c->lag_wake);
+  uv_prepare_init(loop, &c->lag_sleep);
+  uv_unref((uv_handle_t *)&c->lag_sleep);
   uv_timer_init(loop, &c->wake);
   uv_idle_init(loop, &c->drain);
   *out = c;
   return 0;
 
-fail_engine:
-  uvcrawl__engine_close(c->engine, NULL, NULL);
-  if (c->output) uvcrawl__output_close(c->output, NULL, NULL);
 fail:
-  if (c->mirror_fd >= 0) close(c->mirror_fd);
-  for (size_t i = 0; i < c->norigins; i++) free(c->origins[i]);
-  free(c->origins);
-  free_regexes(c->include, c->ninclude);
-  free_regexes(c->exclude, c->nexclude);
-  uvcrawl__frontier_free(c->frontier);
-  uvcrawl__linkgraph_free(c->graph);
-  uvcrawl__pool_free(c->pool);
-  uvcrawl__http_free(c->http);
-  free(c->idle);
-  free(c->user_agent);
-  free(c->cacert);
+  if (c->output) uvcrawl__output_discard(c->output);
+  if (c->journal) uvcrawl__output_discard(c->journal);
+  free_parts(c);
   free(c);
   return err;
 }
@@ -481,6 +378,7 @@ int uvcrawl_add_seed(uvcrawl_t *c, const char *url) {
   char *norm;
   int err;
   if (c->state != ST_IDLE) return UVCRAWL_ESTATE;
+  if (url == NULL) return UVCRAWL_EURL;
   if ((err = uvcrawl__url_resolve(NULL, url, &norm)) != 0) return err;
   if ((err = add_origin(c, norm)) == 0 &&
       (err = uvcrawl__frontier_add(c->frontier, norm, NULL, 0)) == 1)
@@ -491,11 +389,7 @@ int uvcrawl_add_seed(uvcrawl_t *c, const char *url) {
     if (sd == NULL) err = UV_ENOMEM;
     else {
       c->seeds = sd;
-      const char *auth = strstr(norm, "://");
-      char *slash = auth ? strchr(auth + 3, '/') : NULL, *q = slash ? strchr(slash, '?') : NULL;
-      if (q) *q = '\0';
-      char *last = strrchr(norm, '/');
-      if (last && last >= slash) last[1] = '\0';
+      uvcrawl__scope_prefix(norm);
       c->seeds[c->nseeds++] = norm;
       norm = NULL;
     }
@@ -506,12 +400,50 @@ int uvcrawl_add_seed(uvcrawl_t *c, const char *url) {
 
 static void on_tick(uv_timer_t *t);
 
-/* Loop lag: a 1 ms repeating timer fires late by as long as the loop was busy elsewhere. */
+/* Loop lag: a 1 ms repeating timer fires late by as long as the loop was busy elsewhere.
+ * Waking an idle loop 1,000 times a second cost more CPU than the pages of a crawl against a
+ * slow server (200 ms, 16 in flight: 11,400 wakeups, half of the crawl's CPU), so after
+ * LAG_PARK ticks in a row before each of which the loop slept most of the millisecond, the
+ * timer stops, and the next poll that returns for anything starts it again, counting the
+ * ticks it skipped as on time: what the timer would have measured, since a sleeping loop is
+ * not late (the figures lose only its wakeup latency, tens of microseconds). */
+#define LAG_PARK 8
 static void on_lag_timer(uv_timer_t *t) {
   uvcrawl_t *c = UVCRAWL_CONTAINER_OF(t, uvcrawl_t, lag_timer);
   uint64_t now = uv_hrtime(), due = c->lag_prev_ns + 1000000;
-  uvcrawl__hist_add(&c->lag, now > due ? (now - due) / 1000 : 0, now);
+  uint64_t late_us = now > due ? (now - due) / 1000 : 0;
+  uvcrawl__hist_add(&c->lag, late_us, now);
   c->lag_prev_ns = now;
+  c->lag_idle = c->lag_slept_ns >= 500000 ? c->lag_idle + 1 : 0;
+  c->lag_slept_ns = 0;
+  if (c->lag_idle >= LAG_PARK) {
+    uv_timer_stop(t);
+    c->lag_parked = 1;
+    c->lag_idle = 0;
+  }
+}
+
+static void on_lag_sleep(uv_prepare_t *h) {
+  UVCRAWL_CONTAINER_OF(h, uvcrawl_t, lag_sleep)->lag_sleep_ns = uv_hrtime();
+}
+
+static void on_lag_wake(uv_check_t *h) {
+  uvcrawl_t *c = UVCRAWL_CONTAINER_OF(h, uvcrawl_t, lag_wake);
+  uint64_t now = uv_hrtime();
+  c->lag_slept_ns += now - c->lag_sleep_ns;
+  if (!c->lag_parked) return;
+  c->lag_parked = 0;
+  uvcrawl__hist_add_idle(&c->lag, (now - c->lag_prev_ns) / 1000000);
+  c->lag_prev_ns = now;
+  c->lag_slept_ns = 0;
+  uv_timer_start(&c->lag_timer, on_lag_timer, 1, 1);
+}
+
+static void lag_stop(uvcrawl_t *c) {
+  uv_timer_stop(&c->lag_timer);
+  uv_check_stop(&c->lag_wake);
+  uv_prepare_stop(&c->lag_sleep);
+  c->lag_parked = 0;
 }
 
 static void schedule_tick(uvcrawl_t *c) {
@@ -520,11 +452,13 @@ static void schedule_tick(uvcrawl_t *c) {
 
 static void enqueue_sitemap(uvcrawl_t *c, const char *url, const char *referrer);
 
-int uvcrawl_start(uvcrawl_t *c, uvcrawl_result_cb on_result, uvcrawl_done_cb on_done) {
+int uvcrawl_start(uvcrawl_t *c, uvcrawl_result_cb on_result, uvcrawl_done_cb on_done,
+                  void *arg) {
   if (c->state != ST_IDLE) return UVCRAWL_ESTATE;
   if (c->norigins == 0) return UVCRAWL_ENOSEED;
   c->on_result = on_result;
   c->on_done = on_done;
+  c->cb_arg = arg;
   c->state = ST_RUNNING;
   c->start_ns = uv_hrtime();
   c->lag_prev_ns = c->start_ns;
@@ -538,6 +472,9 @@ int uvcrawl_start(uvcrawl_t *c, uvcrawl_result_cb on_result, uvcrawl_done_cb on_
     }
   }
   uv_timer_start(&c->lag_timer, on_lag_timer, 1, 1);
+  c->lag_sleep_ns = c->start_ns;
+  uv_prepare_start(&c->lag_sleep, on_lag_sleep);
+  uv_check_start(&c->lag_wake, on_lag_wake);
   schedule_tick(c);
   return 0;
 }
@@ -620,10 +557,7 @@ static void page_finish(page_t *p) {
   uvcrawl_result_t r;
   memset(&r, 0, sizeof(r));
   r.attempts = p->item.attempts + 1u;
-  if (p->job.max_links && p->job.ngiven >= p->job.max_links)
-    r.note = "link cap reached (--max-links): later links on this page were not followed";
-  else if (p->job.parse_capped)
-    r.note = "page longer than --max-parse: links after that point were not followed";
+  r.note = uvcrawl__record_note(&p->job);
   r.url = p->item.url;
   r.status = p->status;
   r.http_version = p->http_version;
@@ -634,6 +568,7 @@ static void page_finish(page_t *p) {
   r.md5 = p->job.md5[0] ? p->job.md5 : NULL;
   r.redirect = p->redirect;
   r.error = p->error;
+  r.error_name = p->error ? p->error_name : NULL;
   r.ms = p->ms;
   r.curl_code = (int)p->code;
   r.links = (unsigned)p->job.ngiven;
@@ -741,8 +676,8 @@ static void emit(uvcrawl_t *c, uvcrawl_result_t *rp) {
 
 /* Why a newly found URL will not be fetched (a record says so), or NULL. */
 static const char *skip_reason(const uvcrawl_t *c, const char *url, unsigned hops) {
-  if (strlen(url) > c->opts.max_url_len) return "URL longer than --max-url-len";
-  if (hops > c->opts.max_redirects) return "redirect chain longer than --max-redirects";
+  if (strlen(url) > c->opts.max_url_len) return "URL longer than the URL length cap (max_url_len)";
+  if (hops > c->opts.max_redirects) return "redirect chain longer than the cap (max_redirects)";
   if (uvcrawl__url_is_trap(url)) return "looks like a spider trap (a path segment repeats)";
   return NULL;
 }
@@ -804,7 +739,7 @@ static int queue_links(uvcrawl_t *c, page_t *p, size_t *budget) {
     size_t i = p->next_link;
     if (i >= job->nlinks) enqueue(c, job->foreign[i - job->nlinks], p);
     else if (job->sitemap_index) enqueue_sitemap(c, job->links[i], p->item.url);
-    else if (c->scope == SCOPE_HOST || c->opts.check || in_scope(c, job->links[i]))
+    else if (c->scope == UVCRAWL__SCOPE_HOST || c->opts.check || in_scope(c, job->links[i]))
       enqueue(c, job->links[i], p);
   }
   return p->next_link == total;
@@ -818,14 +753,14 @@ static void page_links_queued(page_t *p) {
 }
 
 static void do_stop(uvcrawl_t *c);
-static void do_close(uvcrawl_t *c, uvcrawl_close_cb close_cb);
+static void do_close(uvcrawl_t *c, uvcrawl_close_cb close_cb, void *arg);
 
 /* A user callback has returned: what it asked for happens now. */
 static void after_callback(uvcrawl_t *c) {
   c->in_callback = 0;
   if (c->close_requested) {
     c->close_requested = c->stop_requested = 0;
-    do_close(c, c->close_requested_cb);
+    do_close(c, c->close_requested_cb, c->close_requested_arg);
   } else if (c->stop_requested) {
     c->stop_requested = 0;
     do_stop(c);
@@ -842,7 +777,7 @@ static void deliver(uvcrawl_t *c) {
     c->rec_head = r->next;
     if (c->rec_head == NULL) c->rec_tail = NULL;
     c->in_callback = 1;
-    c->on_result(c, &r->r);
+    c->on_result(c, &r->r, c->cb_arg);
     free(r);
     after_callback(c);
   }
@@ -854,7 +789,7 @@ static void deliver(uvcrawl_t *c) {
     c->done_pending = 0;
     if (c->on_done) {
       c->in_callback = 1;
-      c->on_done(c, c->done_status);
+      c->on_done(c, c->done_status, c->cb_arg);
       after_callback(c);
     }
   }
@@ -879,7 +814,10 @@ static void on_drain(uv_idle_t *h) {
 static void on_job_done(uvcrawl__job_t *job) {
   page_t *p = UVCRAWL_CONTAINER_OF(job, page_t, job);
   uvcrawl_t *c = p->c;
-  if (job->status == UV_ENOMEM && p->error == NULL) p->error = "out of memory while parsing";
+  if (job->status == UV_ENOMEM && p->error == NULL) {
+    p->error = "out of memory while parsing";
+    p->error_name = "ENOMEM";
+  }
   c->stats.parse_fast += (uint64_t)job->parse_fast;
   c->stats.parse_bailouts += (uint64_t)job->parse_bailed;
   if (job->mirror_err != 0) {
@@ -887,6 +825,7 @@ static void on_job_done(uvcrawl__job_t *job) {
     if (p->error == NULL) {
       snprintf(p->errbuf, sizeof(p->errbuf), "mirror: %s", uv_strerror(job->mirror_err));
       p->error = p->errbuf;
+      p->error_name = uvcrawl_err_name(job->mirror_err);
     }
   }
   /* The body has been hashed, parsed and written: its memory goes back to the budget now. */
@@ -923,12 +862,15 @@ static void on_robots_job_done(uvcrawl__job_t *job) {
 }
 
 /* Remembers why a host's URLs will not be fetched. */
-static void block_host(uvcrawl_t *c, const char *origin, const char *why, int is_error) {
+static void block_host(uvcrawl_t *c, const char *origin, const char *why, CURLcode code,
+                       int is_error) {
   struct blocked_s *b = realloc(c->blocked, (c->nblocked + 1) * sizeof(*b));
   if (b == NULL) return;
   c->blocked = b;
   b[c->nblocked].origin = strdup(origin);
   b[c->nblocked].why = strdup(why);
+  b[c->nblocked].name = is_error ? uvcrawl__curl_code_name(code) : NULL;
+  b[c->nblocked].code = (int)code;
   b[c->nblocked].is_error = is_error;
   if (b[c->nblocked].origin && b[c->nblocked].why) c->nblocked++;
   else {
@@ -959,11 +901,11 @@ static void robots_fetched(uvcrawl_t *c, page_t *p, CURL *easy, CURLcode code) {
     if (code == CURLE_OK) {
       snprintf(why, sizeof(why), "robots.txt answered %ld: the host is not crawled (RFC 9309)",
                p->status);
-      block_host(c, p->robots_origin, why, 0);
+      block_host(c, p->robots_origin, why, code, 0);
     } else {
       snprintf(why, sizeof(why), "robots.txt unreachable: %s",
                p->errbuf[0] ? p->errbuf : curl_easy_strerror(code));
-      block_host(c, p->robots_origin, why, 1);
+      block_host(c, p->robots_origin, why, code, 1);
     }
     uvcrawl__frontier_set_robots(c->frontier, p->robots_origin, uvcrawl__robots_disallow_all());
   }
@@ -1001,18 +943,7 @@ static void fd_backoff(uvcrawl_t *c, page_t *p, CURL *easy) {
 }
 
 static int retryable(CURLcode code, long status) {
-  switch (code) {
-  case CURLE_OK: return status >= 500 || status == 408 || status == 429;
-  case CURLE_OPERATION_TIMEDOUT:
-  case CURLE_COULDNT_CONNECT:
-  case CURLE_RECV_ERROR:
-  case CURLE_SEND_ERROR:
-  case CURLE_GOT_NOTHING:
-  case CURLE_PARTIAL_FILE:
-  case CURLE_HTTP2:
-  case CURLE_HTTP2_STREAM: return 1;
-  default: return 0;
-  }
+  return uvcrawl__retryable((int)code, status); /* retry.c */
 }
 
 /* Frees the host's slot (throttling it on 429/503) and, when the failure is worth another try
@@ -1033,17 +964,7 @@ static int retry_later(uvcrawl_t *c, page_t *p, CURL *easy, CURLcode code) {
   if (!retryable(code, p->status) || p->too_big || p->item.attempts >= c->opts.retries ||
       c->state != ST_RUNNING)
     return 0;
-  uint64_t wait_ms = ra_ms;
-  if (wait_ms == 0) {
-    /* 0.5 s, 1 s, 2 s ... capped at a minute, each times 0.5..1.5 so retries spread out. */
-    unsigned shift = p->item.attempts < 7 ? p->item.attempts : 7;
-    uint64_t base = (uint64_t)BACKOFF_BASE_MS << shift;
-    if (base > 60000) base = 60000;
-    c->rng ^= c->rng << 13;
-    c->rng ^= c->rng >> 7;
-    c->rng ^= c->rng << 17;
-    wait_ms = base / 2 + c->rng % (base + 1);
-  }
+  uint64_t wait_ms = ra_ms ? ra_ms : uvcrawl__backoff_ms(p->item.attempts, &c->rng);
   uvcrawl__item_t again = p->item;
   again.attempts++;
   if (uvcrawl__frontier_retry(c->frontier, &again, now + wait_ms * 1000000u) != 0) return 0;
@@ -1091,8 +1012,13 @@ static void on_transfer_done(void *arg, CURL *easy, CURLcode code) {
     enqueue_hops(c, p->redirect, p, hops);
   }
   if (p->hung_up && code == CURLE_WRITE_ERROR) code = p->code = CURLE_OK;
-  if (p->too_big) p->error = "body exceeds the size cap (--max-body)";
-  else if (code != CURLE_OK) p->error = p->errbuf[0] ? p->errbuf : curl_easy_strerror(code);
+  if (p->too_big) {
+    p->error = UVCRAWL__MSG_TOO_BIG;
+    p->error_name = uvcrawl_err_name(UVCRAWL_ETOOBIG);
+  } else if (code != CURLE_OK) {
+    p->error = p->errbuf[0] ? p->errbuf : curl_easy_strerror(code);
+    p->error_name = uvcrawl__curl_code_name(code);
+  }
   if (p->external && !p->get_fallback && c->state == ST_RUNNING &&
       (p->status == 405 || p->status == 501 || (code != CURLE_OK && p->status == 0 &&
                                                 code != CURLE_COULDNT_CONNECT &&
@@ -1111,6 +1037,7 @@ static void on_transfer_done(void *arg, CURL *easy, CURLcode code) {
       return;
     }
     p->error = "could not start the transfer";
+    p->error_name = uvcrawl_err_name(UVCRAWL_ECURL);
   }
   p->easy = NULL;
   release_easy(c, easy);
@@ -1128,7 +1055,8 @@ static void on_transfer_done(void *arg, CURL *easy, CURLcode code) {
   p->job.parse = code == CURLE_OK && uvcrawl__should_parse(p->status, p->content_type,
                                                             p->item.depth, c->opts.max_depth);
   p->job.origins = (const char *const *)c->origins;
-  p->job.norigins = c->scope == SCOPE_HOST ? c->norigins : 0; /* others: filtered on the loop */
+  /* Other scopes are filtered on the loop. */
+  p->job.norigins = c->scope == UVCRAWL__SCOPE_HOST ? c->norigins : 0;
   p->job.max_links = c->opts.max_links;
   p->job.max_parse = c->opts.max_parse;
   p->job.parser = c->opts.parser;
@@ -1151,8 +1079,8 @@ static void on_transfer_done(void *arg, CURL *easy, CURLcode code) {
 
 /* A robots.txt fetch that could not start: the host is not crawled (its URLs get why as their
  * error), so its URLs never wait for rules that will not come. */
-static void robots_failed(uvcrawl_t *c, const char *origin, const char *why) {
-  block_host(c, origin, why, 1);
+static void robots_failed(uvcrawl_t *c, const char *origin, const char *why, int err) {
+  block_host(c, origin, why, err == UV_ENOMEM ? CURLE_OUT_OF_MEMORY : CURLE_FAILED_INIT, 1);
   uvcrawl__frontier_set_robots(c->frontier, origin, uvcrawl__robots_disallow_all());
 }
 
@@ -1161,19 +1089,20 @@ static void robots_failed(uvcrawl_t *c, const char *origin, const char *why) {
  * the transfer is in the engine) and records the URL with why as its error. p may be NULL (it
  * could not be allocated): item and robots_origin say what it was for. */
 static void fetch_failed(uvcrawl_t *c, page_t *p, const uvcrawl__item_t *item,
-                         const char *robots_origin, const char *why) {
+                         const char *robots_origin, const char *why, int err) {
   if (p != NULL && p->easy != NULL) {
     release_easy(c, p->easy);
     p->easy = NULL;
   }
   if (robots_origin != NULL) {
-    robots_failed(c, robots_origin, why);
+    robots_failed(c, robots_origin, why, err);
     if (p != NULL) page_free(p);
     return;
   }
   uvcrawl__frontier_done(c->frontier, item, uv_hrtime(), 0);
   if (p != NULL) {
     p->error = why;
+    p->error_name = uvcrawl_err_name(err);
     page_finish(p);
     return;
   }
@@ -1183,6 +1112,7 @@ static void fetch_failed(uvcrawl_t *c, page_t *p, const uvcrawl__item_t *item,
   r.referrer = item->referrer;
   r.depth = item->depth;
   r.error = why;
+  r.error_name = uvcrawl_err_name(err);
   r.attempts = item->attempts + 1u;
   c->started++;
   emit(c, &r);
@@ -1193,7 +1123,7 @@ static void fetch(uvcrawl_t *c, const uvcrawl__item_t *item, const char *robots_
   page_t *p = calloc(1, sizeof(*p));
   CURL *e;
   if (p == NULL) {
-    fetch_failed(c, NULL, item, robots_origin, "out of memory");
+    fetch_failed(c, NULL, item, robots_origin, "out of memory", UV_ENOMEM);
     return;
   }
   p->c = c;
@@ -1205,7 +1135,8 @@ static void fetch(uvcrawl_t *c, const uvcrawl__item_t *item, const char *robots_
     size_t n = strlen(robots_origin) + sizeof("/robots.txt");
     p->robots_origin = robots_origin;
     if ((p->own_url = malloc(n)) == NULL) {
-      fetch_failed(c, p, item, robots_origin, "robots.txt not fetched: out of memory");
+      fetch_failed(c, p, item, robots_origin, "robots.txt not fetched: out of memory",
+                   UV_ENOMEM);
       return;
     }
     snprintf(p->own_url, n, "%s/robots.txt", robots_origin);
@@ -1216,7 +1147,7 @@ static void fetch(uvcrawl_t *c, const uvcrawl__item_t *item, const char *robots_
   if (!robots_origin) c->started++;
   e = acquire_easy(c);
   if (e == NULL) {
-    fetch_failed(c, p, &p->item, robots_origin, "out of memory");
+    fetch_failed(c, p, &p->item, robots_origin, "out of memory", UV_ENOMEM);
     return;
   }
   p->easy = e;
@@ -1231,7 +1162,8 @@ static void fetch(uvcrawl_t *c, const uvcrawl__item_t *item, const char *robots_
     curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)0);
   }
   if (uvcrawl__engine_add(c->engine, e) != 0) {
-    fetch_failed(c, p, &p->item, robots_origin, "could not start the transfer");
+    fetch_failed(c, p, &p->item, robots_origin, "could not start the transfer",
+                 UVCRAWL_ECURL);
     return;
   }
   c->inflight++;
@@ -1272,6 +1204,8 @@ static void report_disallowed(uvcrawl_t *c, const uvcrawl__item_t *item) {
     r.referrer = item->referrer;
     r.depth = item->depth;
     r.error = c->blocked[i].why;
+    r.error_name = c->blocked[i].name;
+    r.curl_code = c->blocked[i].code; /* of the robots.txt fetch that failed */
     emit(c, &r);
     return;
   }
@@ -1344,28 +1278,10 @@ static void on_flushed(void *arg, int status) {
 static void part_closed(uvcrawl_t *c) {
   if (--c->closing_parts > 0) return;
   uvcrawl_close_cb cb = c->on_close;
-  for (size_t i = 0; i < c->norigins; i++) free(c->origins[i]);
-  free(c->origins);
-  for (size_t i = 0; i < c->nseeds; i++) free(c->seeds[i]);
-  free(c->seeds);
-  for (size_t i = 0; i < c->nblocked; i++) {
-    free(c->blocked[i].origin);
-    free(c->blocked[i].why);
-  }
-  free(c->blocked);
-  free_regexes(c->include, c->ninclude);
-  free_regexes(c->exclude, c->nexclude);
-  uvcrawl__frontier_free(c->frontier);
-  uvcrawl__linkgraph_free(c->graph);
-  uvcrawl__pool_free(c->pool);
-  uvcrawl__http_free(c->http); /* after teardown cleaned up every easy handle */
-  free(c->user_agent);
-  free(c->cacert);
-  free(c->idle);
-  free(c->scratch);
+  void *arg = c->close_arg;
+  free_parts(c);
   free_records(c);
-  c->frontier = NULL;
-  if (cb) cb(c);
+  if (cb) cb(c, arg);
   free(c);
 }
 
@@ -1390,16 +1306,26 @@ static void on_lag_closed(uv_handle_t *h) {
   part_closed(UVCRAWL_CONTAINER_OF((uv_timer_t *)h, uvcrawl_t, lag_timer));
 }
 
+static void on_lag_wake_closed(uv_handle_t *h) {
+  part_closed(UVCRAWL_CONTAINER_OF((uv_check_t *)h, uvcrawl_t, lag_wake));
+}
+
+static void on_lag_sleep_closed(uv_handle_t *h) {
+  part_closed(UVCRAWL_CONTAINER_OF((uv_prepare_t *)h, uvcrawl_t, lag_sleep));
+}
+
 static void teardown(uvcrawl_t *c) {
   while (c->nidle > 0) curl_easy_cleanup(c->idle[--c->nidle]);
   if (c->mirror_fd >= 0) close(c->mirror_fd);
   c->mirror_fd = -1;
-  c->closing_parts = 5 + (c->output != NULL) + (c->journal != NULL);
+  c->closing_parts = 7 + (c->output != NULL) + (c->journal != NULL);
   uvcrawl__engine_close(c->engine, on_engine_closed, c);
   if (c->output) uvcrawl__output_close(c->output, on_output_closed, c);
   if (c->journal) uvcrawl__output_close(c->journal, on_output_closed, c);
   uv_close((uv_handle_t *)&c->tick, on_tick_closed);
   uv_close((uv_handle_t *)&c->lag_timer, on_lag_closed);
+  uv_close((uv_handle_t *)&c->lag_wake, on_lag_wake_closed);
+  uv_close((uv_handle_t *)&c->lag_sleep, on_lag_sleep_closed);
   uv_close((uv_handle_t *)&c->wake, on_wake_closed);
   uv_close((uv_handle_t *)&c->drain, on_drain_closed);
 }
@@ -1416,7 +1342,7 @@ static void on_tick(uv_timer_t *t) {
   if (c->state == ST_RUNNING && !frontier_finished(c)) return;
   c->finishing = 1;
   uv_timer_stop(&c->tick);
-  uv_timer_stop(&c->lag_timer);
+  lag_stop(c);
   uv_timer_stop(&c->wake);
   /* on_done waits until the records and the journal are on disk. */
   c->flushes = 1 + (c->output != NULL) + (c->journal != NULL);
@@ -1452,34 +1378,59 @@ int uvcrawl_stop(uvcrawl_t *c) {
   return 0;
 }
 
-void uvcrawl_close(uvcrawl_t *c, uvcrawl_close_cb close_cb) {
+void uvcrawl_close(uvcrawl_t *c, uvcrawl_close_cb close_cb, void *arg) {
   if (c->state == ST_CLOSING || c->close_requested) return;
   if (c->in_callback) {
     /* The caller's callback still runs on c: the close waits until it has returned. */
     c->close_requested = 1;
     c->close_requested_cb = close_cb;
+    c->close_requested_arg = arg;
     return;
   }
-  do_close(c, close_cb);
+  do_close(c, close_cb, arg);
 }
 
-static void do_close(uvcrawl_t *c, uvcrawl_close_cb close_cb) {
+static void do_close(uvcrawl_t *c, uvcrawl_close_cb close_cb, void *arg) {
   if (c->state == ST_CLOSING) return;
   if (c->state == ST_RUNNING) abort_transfers(c);
-  uv_timer_stop(&c->lag_timer);
+  lag_stop(c);
   c->state = ST_CLOSING;
   c->on_close = close_cb;
+  c->close_arg = arg;
   /* Teardown waits for pool jobs (their callbacks touch c) and runs from a clean stack. */
   uv_timer_stop(&c->tick);
   uv_timer_start(&c->tick, on_tick, 0, 0);
 }
 
-int uvcrawl_foreach_broken(uvcrawl_t *c, uvcrawl_broken_cb cb, void *arg) {
-  if (c->graph == NULL || c->state == ST_CLOSING) return UVCRAWL_ESTATE;
-  return uvcrawl__linkgraph_foreach(c->graph, cb, arg);
+typedef struct {
+  uvcrawl_t *c;
+  uvcrawl_broken_cb cb;
+  void *arg;
+} foreach_t;
+
+static void foreach_one(void *arg, const uvcrawl_broken_t *b) {
+  foreach_t *f = arg;
+  f->cb(f->c, b, f->arg);
 }
 
-void uvcrawl_get_stats(const uvcrawl_t *c, uvcrawl_stats_t *s) {
+int uvcrawl_foreach_broken(uvcrawl_t *c, uvcrawl_broken_cb cb, void *arg) {
+  if (c->graph == NULL || c->state == ST_CLOSING) return UVCRAWL_ESTATE;
+  foreach_t f = {c, cb, arg};
+  return uvcrawl__linkgraph_foreach(c->graph, foreach_one, &f);
+}
+
+static void fill_stats(const uvcrawl_t *c, uvcrawl_stats_t *s);
+
+int uvcrawl_get_stats(const uvcrawl_t *c, uvcrawl_stats_t *stats, size_t size) {
+  uvcrawl_stats_t s;
+  if (stats == NULL) return UV_EINVAL;
+  fill_stats(c, &s);
+  /* A caller built against an older header has a shorter struct: only its part is written. */
+  memcpy(stats, &s, size < sizeof(s) ? size : sizeof(s));
+  return 0;
+}
+
+static void fill_stats(const uvcrawl_t *c, uvcrawl_stats_t *s) {
   *s = c->stats;
   s->inflight = c->inflight;
   s->queued = c->frontier ? uvcrawl__frontier_queued(c->frontier) : 0;

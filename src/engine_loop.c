@@ -1,6 +1,15 @@
 /* The curl <-> libuv glue: libcurl's multi socket API fed by one uv_poll_t per socket and one
- * uv_timer_t. Nothing here blocks: curl_multi_socket_action only moves bytes that are ready. */
+ * uv_timer_t. Nothing here blocks: curl_multi_socket_action only moves bytes that are ready.
+ *
+ * Every uv_poll_start costs two epoll_ctl calls in libuv (it stops first, and stopping removes
+ * the fd from epoll), uv_poll_init three more syscalls, and curl removes a keep-alive socket
+ * after every transfer and adds it back for the next. So a poll is started only when the
+ * events curl wants change, and a TCP socket keeps its uv_poll_t, still watching, from curl's
+ * REMOVE until curl closes it (CURLOPT_CLOSESOCKETFUNCTION): the next transfer on that
+ * connection usually finds it polled as it wants, for no syscall at all. */
 #include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "uvcrawl-int.h"
 
@@ -36,8 +45,11 @@ struct uvcrawl__engine_s {
   unsigned adds; /* since curl's last timeout */
   int starved;   /* uvcrawl__engine_may_add said no since then */
   sock_ctx_t *socks; /* every live poll context, to close them all at teardown */
+  sock_ctx_t **byfd; /* the live contexts by fd, parked ones included */
+  size_t nbyfd;
   unsigned nsocks;
   unsigned nsocks_max;
+  uint64_t polls_made; /* sock_new calls that succeeded */
   unsigned pending_closes; /* uv_close calls whose callback has not run yet */
   int closing;
   uvcrawl__engine_close_cb close_cb;
@@ -47,6 +59,9 @@ struct uvcrawl__engine_s {
 struct sock_ctx_s {
   uv_poll_t poll;
   curl_socket_t fd;
+  int events; /* UV_READABLE/UV_WRITABLE the poll was started with; 0: stopped */
+  int tcp;    /* a connection socket: curl closes it through on_close_socket, so it may park */
+  int parked; /* curl removed it but the connection is open: no events go to curl */
   int flags; /* CURL_CSELECT_* seen since it was last served; nonzero: on the ready list */
   uvcrawl__engine_t *engine;
   sock_ctx_t *prev, *next;
@@ -67,6 +82,7 @@ static void engine_maybe_free(uvcrawl__engine_t *e) {
   uvcrawl__engine_close_cb cb = e->close_cb;
   void *arg = e->close_arg;
   free(e->doomed);
+  free(e->byfd);
   free(e);
   if (cb) cb(arg);
 }
@@ -81,6 +97,7 @@ static void on_sock_closed(uv_handle_t *h) {
 
 static void sock_release(sock_ctx_t *s) {
   uvcrawl__engine_t *e = s->engine;
+  if ((size_t)s->fd < e->nbyfd && e->byfd[s->fd] == s) e->byfd[s->fd] = NULL;
   if (s->prev) s->prev->next = s->next;
   else e->socks = s->next;
   if (s->next) s->next->prev = s->prev;
@@ -159,10 +176,20 @@ static void on_poll(uv_poll_t *p, int status, int events) {
   sock_ctx_t *s = UVCRAWL_CONTAINER_OF(p, sock_ctx_t, poll);
   uvcrawl__engine_t *e = s->engine;
   int flags = 0;
-  if (status < 0) flags = CURL_CSELECT_ERR;
+  if (status < 0) {
+    flags = CURL_CSELECT_ERR;
+    s->events = 0; /* libuv stopped the poll: the next wish starts it again */
+  }
   if (events & UV_READABLE) flags |= CURL_CSELECT_IN;
   if (events & UV_WRITABLE) flags |= CURL_CSELECT_OUT;
   if (flags == 0) return;
+  if (s->parked) {
+    /* An idle keep-alive connection said something (the server closed it): stop watching;
+     * curl finds out itself when it next tries the connection. */
+    uv_poll_stop(&s->poll);
+    s->events = 0;
+    return;
+  }
   if (s->flags == 0) {
     s->ready_prev = e->ready_tail;
     s->ready_next = NULL;
@@ -210,6 +237,53 @@ static int on_curl_timer(CURLM *multi, long timeout_ms, void *userp) {
   return 0;
 }
 
+/* Remembers s as fd's context; 0, or -1 when out of memory (then s does not park). */
+static int byfd_set(uvcrawl__engine_t *e, curl_socket_t fd, sock_ctx_t *s) {
+  if ((size_t)fd >= e->nbyfd) {
+    size_t n = e->nbyfd ? e->nbyfd : 64;
+    while (n <= (size_t)fd) n *= 2;
+    sock_ctx_t **t = realloc(e->byfd, n * sizeof(*t));
+    if (t == NULL) return -1;
+    for (size_t i = e->nbyfd; i < n; i++) t[i] = NULL;
+    e->byfd = t;
+    e->nbyfd = n;
+  }
+  e->byfd[fd] = s;
+  return 0;
+}
+
+/* Whether fd is a TCP/UDP connection socket (curl closes those through on_close_socket) and
+ * not, say, the threaded resolver's socketpair, which curl closes itself. */
+static int is_inet(curl_socket_t fd) {
+  struct sockaddr_storage ss;
+  socklen_t len = sizeof(ss);
+  if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0) return 0;
+  return ss.ss_family == AF_INET || ss.ss_family == AF_INET6;
+}
+
+static sock_ctx_t *sock_new(uvcrawl__engine_t *e, curl_socket_t fd) {
+  sock_ctx_t *s = malloc(sizeof(*s));
+  if (s == NULL) return NULL;
+  if (uv_poll_init_socket(e->loop, &s->poll, fd) != 0) {
+    free(s);
+    return NULL;
+  }
+  s->fd = fd;
+  s->events = 0;
+  s->parked = 0;
+  s->flags = 0;
+  s->ready_prev = s->ready_next = NULL;
+  s->engine = e;
+  s->prev = NULL;
+  s->next = e->socks;
+  if (e->socks) e->socks->prev = s;
+  e->socks = s;
+  if (++e->nsocks > e->nsocks_max) e->nsocks_max = e->nsocks;
+  s->tcp = is_inet(fd) && byfd_set(e, fd, s) == 0;
+  e->polls_made++;
+  return s;
+}
+
 static int on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp) {
   uvcrawl__engine_t *e = userp;
   sock_ctx_t *s = socketp;
@@ -217,35 +291,51 @@ static int on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *userp, v
   if (what == CURL_POLL_REMOVE) {
     if (s != NULL) {
       curl_multi_assign(e->multi, fd, NULL);
-      sock_release(s);
+      if (s->tcp) {
+        /* The connection goes back to curl's cache: keep watching it until curl closes it. */
+        s->parked = 1;
+        uv_unref((uv_handle_t *)&s->poll); /* an idle connection keeps no loop alive */
+        if (s->flags) ready_remove(e, s);
+      } else {
+        sock_release(s);
+      }
     }
     return 0;
   }
   if (s == NULL) {
-    /* Without a poll handle the socket is never watched: the transfer is failed from on_doom
-     * (curl's state stays as it was: nothing assigned to fd). */
-    s = malloc(sizeof(*s));
-    if (s == NULL) return doom(e, easy);
-    if (uv_poll_init_socket(e->loop, &s->poll, fd) != 0) {
-      free(s);
+    s = (size_t)fd < e->nbyfd ? e->byfd[fd] : NULL;
+    if (s != NULL && !s->parked) {
+      sock_release(s); /* cannot happen while curl keeps its word; stay safe if it does not */
+      s = NULL;
+    }
+    if (s != NULL) {
+      s->parked = 0;
+      uv_ref((uv_handle_t *)&s->poll);
+    } else if ((s = sock_new(e, fd)) == NULL) {
+      /* Without a poll handle the socket is never watched: the transfer is failed from
+       * on_doom (curl's state stays as it was: nothing assigned to fd). */
       return doom(e, easy);
     }
-    s->fd = fd;
-    s->flags = 0;
-    s->ready_prev = s->ready_next = NULL;
-    s->engine = e;
-    s->prev = NULL;
-    s->next = e->socks;
-    if (e->socks) e->socks->prev = s;
-    e->socks = s;
-    if (++e->nsocks > e->nsocks_max) e->nsocks_max = e->nsocks;
     curl_multi_assign(e->multi, fd, s);
   }
   int events = 0;
   if (what & CURL_POLL_IN) events |= UV_READABLE;
   if (what & CURL_POLL_OUT) events |= UV_WRITABLE;
-  uv_poll_start(&s->poll, events, on_poll);
+  if (events != s->events) {
+    uv_poll_start(&s->poll, events, on_poll);
+    s->events = events;
+  }
   return 0;
+}
+
+/* curl closes a connection socket (after its REMOVE, if it was watched): the context goes
+ * first, so that a new socket with the same number starts afresh. */
+static int on_close_socket(void *clientp, curl_socket_t fd) {
+  uvcrawl__engine_t *e = clientp;
+  sock_ctx_t *s = (size_t)fd < e->nbyfd ? e->byfd[fd] : NULL;
+  /* curl has dropped its own entry for fd by now (its REMOVE came first). */
+  if (s != NULL) sock_release(s);
+  return close(fd) == 0 ? 0 : 1;
 }
 
 int uvcrawl__engine_new(uv_loop_t *loop, unsigned max_connections, uvcrawl__engine_done_cb cb,
@@ -295,6 +385,9 @@ int uvcrawl__engine_may_add(uvcrawl__engine_t *e) {
 
 int uvcrawl__engine_add(uvcrawl__engine_t *e, CURL *easy) {
   e->adds++;
+  /* A connection keeps the callback of the transfer that opened it. */
+  curl_easy_setopt(easy, CURLOPT_CLOSESOCKETFUNCTION, on_close_socket);
+  curl_easy_setopt(easy, CURLOPT_CLOSESOCKETDATA, e);
   return curl_multi_add_handle(e->multi, easy) == CURLM_OK ? 0 : UVCRAWL_ECURL;
 }
 
@@ -307,6 +400,8 @@ unsigned uvcrawl__engine_sockets(const uvcrawl__engine_t *e, unsigned *max) {
   if (max) *max = e->nsocks_max;
   return e->nsocks;
 }
+
+uint64_t uvcrawl__engine_polls(const uvcrawl__engine_t *e) { return e->polls_made; }
 
 /* The timer, serve, again and doom handles: one callback, since each is the engine's own. */
 static void on_own_closed(uv_handle_t *h) {

@@ -39,15 +39,6 @@ static void share_unlock(CURL *e, curl_lock_data data, void *arg) {
 }
 
 /* A header line curl can send as given: "Name: value", "Name:" or "Name;", no CR/LF. */
-static int header_ok(const char *line) {
-  size_t name = strcspn(line, ":;");
-  if (name == 0 || line[name] == '\0') return 0;
-  if (strpbrk(line, "\r\n") != NULL) return 0;
-  for (size_t i = 0; i < name; i++)
-    if (line[i] == ' ' || line[i] == '\t') return 0;
-  return line[name] == ':' || line[name + 1] == '\0';
-}
-
 static char *dup_or_null(const char *s, int *oom) {
   char *d;
   if (s == NULL) return NULL;
@@ -76,7 +67,7 @@ int uvcrawl__http_new(const uvcrawl_options_t *o, uvcrawl__http_t **out) {
   *out = NULL;
   if (h == NULL) return UV_ENOMEM;
   for (size_t i = 0; o->headers != NULL && o->headers[i] != NULL; i++) {
-    if (!header_ok(o->headers[i])) {
+    if (!uvcrawl__header_ok(o->headers[i])) {
       uvcrawl__http_free(h);
       return UV_EINVAL;
     }
@@ -152,6 +143,8 @@ void uvcrawl__http_apply(const uvcrawl__http_t *h, CURL *e, const char *url) {
   curl_easy_setopt(e, CURLOPT_SHARE, h->share);
   if (h->headers != NULL) curl_easy_setopt(e, CURLOPT_HTTPHEADER, h->headers);
   if (h->proxy != NULL) curl_easy_setopt(e, CURLOPT_PROXY, h->proxy);
+  /* No proxy at all (''): then curl need not read NO_PROXY from the environment either. */
+  if (h->proxy != NULL && h->proxy[0] == '\0') curl_easy_setopt(e, CURLOPT_NOPROXY, "");
   if (h->netrc) curl_easy_setopt(e, CURLOPT_NETRC, (long)CURL_NETRC_OPTIONAL);
   if (h->userpwd != NULL && is_seed_origin(h, url)) {
     /* Basic, sent with the first request: a crawler has no reason to wait for a 401. */

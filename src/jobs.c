@@ -10,13 +10,27 @@
 
 uvcrawl__thread_probe_cb uvcrawl__thread_probe;
 
+#if OPENSSL_VERSION_NUMBER >= 0x30000000L
+/* OpenSSL 3 looks EVP_md5() up in its provider tables on every init (EVP_MD_fetch: a third of
+ * the digest's cost for an 8 KB page): fetched once instead, for every thread. */
+static EVP_MD *md5_fetched;
+static void md5_fetch(void) { md5_fetched = EVP_MD_fetch(NULL, "MD5", NULL); }
+static const EVP_MD *md5_md(void) {
+  static uv_once_t once = UV_ONCE_INIT;
+  uv_once(&once, md5_fetch);
+  return md5_fetched != NULL ? md5_fetched : EVP_md5();
+}
+#else
+static const EVP_MD *md5_md(void) { return EVP_md5(); }
+#endif
+
 int uvcrawl__md5_hex(const char *data, size_t len, char hex[33]) {
   unsigned char d[EVP_MAX_MD_SIZE];
   unsigned n = 0;
   static const char digits[] = "0123456789abcdef";
   EVP_MD_CTX *ctx = EVP_MD_CTX_new();
   if (ctx == NULL) return UV_ENOMEM;
-  int ok = EVP_DigestInit_ex(ctx, EVP_md5(), NULL) && EVP_DigestUpdate(ctx, data, len) &&
+  int ok = EVP_DigestInit_ex(ctx, md5_md(), NULL) && EVP_DigestUpdate(ctx, data, len) &&
            EVP_DigestFinal_ex(ctx, d, &n);
   EVP_MD_CTX_free(ctx);
   if (!ok || n != 16) return UV_ENOMEM;
@@ -164,11 +178,32 @@ static uint32_t fnv(uint32_t h, const char *s, size_t len) {
   return h;
 }
 
+/* The page's base, parsed by curl the first time a ref needs it, then copied for every other
+ * ref of the page instead of parsed again. */
+typedef struct {
+  const char *url;
+  uvcrawl__urlbase_t *parsed; /* NULL: not yet, or it did not parse */
+  int tried;
+} lazy_base_t;
+
+/* uvcrawl__url_resolve(base ? base->url : NULL, ref, out). */
+static int resolve_ref(lazy_base_t *base, const char *ref, char **out) {
+  if (base == NULL) return uvcrawl__url_resolve(NULL, ref, out);
+  if (!base->tried) {
+    base->tried = 1;
+    if (uvcrawl__url_base_new(base->url, &base->parsed) == UV_ENOMEM) return UV_ENOMEM;
+  }
+  if (base->parsed == NULL) return uvcrawl__url_resolve(base->url, ref, out); /* its error */
+  return uvcrawl__url_resolve_base(base->parsed, ref, out);
+}
+
 /* Resolves ref (its key: ref[0..reflen) and flag) against base, whose directory is
- * base[0..dirlen), through the cache. Same contract as uvcrawl__url_resolve(), except that the
- * error of a ref that is not a link is UVCRAWL_EURL whatever it was. */
-static int cached_resolve(uvcrawl__urlcache_t *c, const char *base, size_t dirlen,
+ * base[0..dirlen), through the cache; dirlen 0: ref is absolute (has_scheme), resolved without
+ * the base. Same contract as uvcrawl__url_resolve(), except that the error of a ref that is not
+ * a link is UVCRAWL_EURL whatever it was. */
+static int cached_resolve(uvcrawl__urlcache_t *c, lazy_base_t *lbase, size_t dirlen,
                           const char *ref, size_t reflen, unsigned flag, char **out) {
+  const char *base = lbase->url;
   uint32_t h = fnv(fnv(2166136261u ^ flag, base, dirlen) * 31u, ref, reflen);
   unsigned i = h & (CACHE_SLOTS - 1);
   centry_t *e;
@@ -183,7 +218,7 @@ static int cached_resolve(uvcrawl__urlcache_t *c, const char *base, size_t dirle
     }
   }
   c->misses++;
-  int err = uvcrawl__url_resolve(base, ref, out);
+  int err = resolve_ref(dirlen ? lbase : NULL, ref, out);
   if (err == UV_ENOMEM) return err;
   if (c->used >= CACHE_SLOTS / 2) { /* full: start over (a site's navigation comes back) */
     cache_clear(c);
@@ -213,6 +248,23 @@ static int cached_resolve(uvcrawl__urlcache_t *c, const char *base, size_t dirle
 static int dir_only(const char *ref) {
   while (*ref != '\0' && (unsigned char)*ref <= 0x20) ref++;
   return *ref != '\0' && *ref != '#' && *ref != '?';
+}
+
+/* 1 when ref (leading C0 controls and spaces aside, as url.c strips them) starts with a scheme
+ * of 2 to 29 characters and "://": curl then ignores the base altogether (curl_url_set with an
+ * absolute URL replaces what the handle held), so it is resolved without one, a parse saved,
+ * and its result, the same from every page, is cached under the ref alone. */
+static int has_scheme(const char *ref) {
+  size_t i = 0;
+  while (*ref != '\0' && (unsigned char)*ref <= 0x20) ref++;
+  if (!((ref[0] >= 'a' && ref[0] <= 'z') || (ref[0] >= 'A' && ref[0] <= 'Z'))) return 0;
+  for (i = 1; i < 29; i++) {
+    char ch = ref[i];
+    if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+          ch == '+' || ch == '-' || ch == '.'))
+      break;
+  }
+  return i >= 2 && ref[i] == ':' && ref[i + 1] == '/' && ref[i + 2] == '/';
 }
 
 /* What became of a distinct ref (the raw set's values). */
@@ -249,6 +301,7 @@ static int resolve_fast(uvcrawl__job_t *job, const uvcrawl__links_t *found,
                         const char *against) {
   strset_t refs, urls;
   int self[2] = {0, 0}; /* a fragment-only ref without / with '%': 0 or what became of it */
+  lazy_base_t lbase = {against, NULL, 0};
   size_t dirlen = job->url_cache != NULL ? base_dir_len(against) : 0;
   int err = strset_init(&refs, found->n);
   if (err != 0) return err;
@@ -279,11 +332,12 @@ static int resolve_fast(uvcrawl__job_t *job, const uvcrawl__links_t *found,
       char *abs = NULL;
       *fate = REF_DROPPED;
       if (!uvcrawl__url_surely_skipped(ref)) {
-        if (job->url_cache != NULL && dirlen > 0 && dir_only(ref))
-          err = cached_resolve(job->url_cache, against, dirlen, ref, klen,
+        int absolute = has_scheme(ref);
+        if (job->url_cache != NULL && (absolute || (dirlen > 0 && dir_only(ref))))
+          err = cached_resolve(job->url_cache, &lbase, absolute ? 0 : dirlen, ref, klen,
                                hash != NULL && strchr(hash, '%') != NULL, &abs);
         else
-          err = uvcrawl__url_resolve(against, ref, &abs);
+          err = resolve_ref(absolute ? NULL : &lbase, ref, &abs);
         if (err == UV_ENOMEM) break;
         err = 0;
       }
@@ -305,6 +359,7 @@ static int resolve_fast(uvcrawl__job_t *job, const uvcrawl__links_t *found,
   }
   free(refs.slots);
   free(urls.slots);
+  uvcrawl__url_base_free(lbase.parsed);
   return err;
 }
 
@@ -481,10 +536,9 @@ static void dispatch(uvcrawl__pool_t *pool) {
   }
 }
 
-int uvcrawl__pool_new(uv_loop_t *loop, uvcrawl__pool_t **out) {
-  /* libuv's own rule for its pool size: more batches than threads would only queue. */
-  const char *env = getenv("UV_THREADPOOL_SIZE");
-  unsigned long slots = env != NULL ? strtoul(env, NULL, 10) : 4;
+int uvcrawl__pool_new(uv_loop_t *loop, unsigned threads, uvcrawl__pool_t **out) {
+  /* One batch per pool thread: more would only queue. */
+  unsigned long slots = threads;
   if (slots < 1) slots = 1;
   if (slots > 1024) slots = 1024;
   uvcrawl__pool_t *pool = calloc(1, sizeof(*pool) + slots * sizeof(batch_t));

@@ -26,6 +26,12 @@ void uvcrawl__hist_add(uvcrawl__hist_t *h, uint64_t us, uint64_t at_ns) {
   }
 }
 
+void uvcrawl__hist_add_idle(uvcrawl__hist_t *h, uint64_t n) {
+  if (n > UINT32_MAX - h->buckets[0]) n = UINT32_MAX - h->buckets[0];
+  h->buckets[0] += (uint32_t)n;
+  h->count += n;
+}
+
 unsigned uvcrawl__hist_worst(const uvcrawl__hist_t *h, uint64_t at_ns[UVCRAWL_LAG_WORST],
                              uint64_t us[UVCRAWL_LAG_WORST]) {
   unsigned n = 0;

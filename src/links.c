@@ -94,7 +94,7 @@ static int cmp_broken(const void *a, const void *b) {
   return strcmp(((const broken_t *)a)->url, ((const broken_t *)b)->url);
 }
 
-int uvcrawl__linkgraph_foreach(uvcrawl__linkgraph_t *g, uvcrawl_broken_cb cb, void *arg) {
+int uvcrawl__linkgraph_foreach(uvcrawl__linkgraph_t *g, uvcrawl__broken_cb cb, void *arg) {
   /* Edges grouped by target, referrers sorted by name within a group, duplicates once. */
   /* qsort's base must not be NULL, even for no elements. */
   if (g->nedges > 1) qsort(g->edges, g->nedges, sizeof(*g->edges), cmp_edge);

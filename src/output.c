@@ -130,39 +130,114 @@ static int json_str(const char *s, char **b, size_t *len, size_t *cap) {
   return 0;
 }
 
+/* Decimal digits of v at o; returns the end. */
+static char *put_u64(char *o, uint64_t v) {
+  char t[20];
+  int n = 0;
+  do t[n++] = (char)('0' + v % 10); while ((v /= 10) != 0);
+  while (n > 0) *o++ = t[--n];
+  return o;
+}
+
+static char *put_i64(char *o, int64_t v) {
+  if (v < 0) {
+    *o++ = '-';
+    return put_u64(o, 0 - (uint64_t)v);
+  }
+  return put_u64(o, (uint64_t)v);
+}
+
+/* ms as "%.3f" writes it. Transfer times are whole microseconds (curl's), which print exactly
+ * as us / 1000 "." us % 1000; anything else goes through snprintf. At most MS_ROOM bytes. */
+#define MS_ROOM 320 /* "%.3f" of DBL_MAX is 313 */
+static char *put_ms(char *o, double ms) {
+  double us = ms * 1000.0;
+  if (us >= 0 && us < 1e15) {
+    uint64_t u = (uint64_t)(us + 0.5);
+    double d = us - (double)u;
+    if (d > -1e-6 && d < 1e-6) {
+      o = put_u64(o, u / 1000);
+      *o++ = '.';
+      *o++ = (char)('0' + u / 100 % 10);
+      *o++ = (char)('0' + u / 10 % 10);
+      *o++ = (char)('0' + u % 10);
+      return o;
+    }
+  }
+  int n = snprintf(o, MS_ROOM, "%.3f", ms);
+  return o + (n > 0 && n < MS_ROOM ? n : 0);
+}
+
+/* Room for the longest run of literals and numbers between two strings. */
+#define NUM_ROOM (MS_ROOM + 128)
+
 int uvcrawl__json_record(const uvcrawl_result_t *r, char **b, size_t *len, size_t *cap) {
-  char num[96];
   int err = 0;
-#define LIT(s) (err = err ? err : uvcrawl__buf_add(b, len, cap, s, strlen(s)))
+  char *o = NULL;
+#define LIT(s) (err = err ? err : uvcrawl__buf_add(b, len, cap, s, sizeof(s) - 1))
 #define STR(s) (err = err ? err : json_str(s, b, len, cap))
+/* snprintf cost more than the rest of a record together: numbers are written by hand. */
+#define NUM_BEGIN()                                                 \
+  if (!err) err = uvcrawl__buf_reserve(b, len, cap, NUM_ROOM);      \
+  if (!err) {                                                       \
+    o = *b + *len;
+#define NUM_END()                                                   \
+  *len = (size_t)(o - *b);                                          \
+  }
+#define PUT(s) (memcpy(o, s, sizeof(s) - 1), o += sizeof(s) - 1)
   LIT("{\"url\":");
   STR(r->url);
-  snprintf(num, sizeof(num), ",\"status\":%ld,\"http_version\":", r->status);
-  LIT(num);
+  NUM_BEGIN();
+  PUT(",\"status\":");
+  o = put_i64(o, r->status);
+  PUT(",\"http_version\":");
+  NUM_END();
   STR(r->http_version);
-  snprintf(num, sizeof(num), ",\"depth\":%d,\"referrer\":", r->depth);
-  LIT(num);
+  NUM_BEGIN();
+  PUT(",\"depth\":");
+  o = put_i64(o, r->depth);
+  PUT(",\"referrer\":");
+  NUM_END();
   STR(r->referrer);
   LIT(",\"content_type\":");
   STR(r->content_type);
-  snprintf(num, sizeof(num), ",\"bytes\":%llu,\"md5\":", (unsigned long long)r->bytes);
-  LIT(num);
+  NUM_BEGIN();
+  PUT(",\"bytes\":");
+  o = put_u64(o, (uint64_t)r->bytes);
+  PUT(",\"md5\":");
+  NUM_END();
   STR(r->md5);
   LIT(",\"redirect\":");
   STR(r->redirect);
   LIT(",\"error\":");
   STR(r->error);
-  snprintf(num, sizeof(num), ",\"ms\":%.3f,\"links\":%u,\"attempts\":%u,\"external\":%s,"
-           "\"broken\":%s,\"skipped\":",
-           r->ms, r->links, r->attempts, r->external ? "true" : "false",
-           r->broken ? "true" : "false");
-  LIT(num);
+  NUM_BEGIN();
+  PUT(",\"curl_code\":");
+  o = put_i64(o, r->curl_code);
+  PUT(",\"error_name\":");
+  NUM_END();
+  STR(r->error_name);
+  NUM_BEGIN();
+  PUT(",\"ms\":");
+  o = put_ms(o, r->ms);
+  PUT(",\"links\":");
+  o = put_u64(o, r->links);
+  PUT(",\"attempts\":");
+  o = put_u64(o, r->attempts);
+  if (r->external) PUT(",\"external\":true");
+  else PUT(",\"external\":false");
+  if (r->broken) PUT(",\"broken\":true,\"skipped\":");
+  else PUT(",\"broken\":false,\"skipped\":");
+  NUM_END();
   STR(r->skipped);
   LIT(",\"note\":");
   STR(r->note);
   LIT("}");
 #undef LIT
 #undef STR
+#undef NUM_BEGIN
+#undef NUM_END
+#undef PUT
   return err;
 }
 
@@ -293,6 +368,26 @@ static void finish_close(uvcrawl__output_t *o) {
   free(o->writing.data);
   free(o);
   if (cb) cb(arg, error);
+}
+
+void uvcrawl__output_discard(uvcrawl__output_t *o) {
+  if (o->own_fd) {
+    uv_fs_t req;
+    uv_fs_close(NULL, &req, o->fd, NULL); /* synchronous: nothing was queued on the loop */
+    uv_fs_req_cleanup(&req);
+  }
+  free(o->pending.data);
+  free(o->writing.data);
+  free(o);
+}
+
+const char *uvcrawl__record_note(const uvcrawl__job_t *job) {
+  if (job->max_links && job->ngiven >= job->max_links)
+    return "link cap reached (max_links): later links on this page were not followed";
+  if (job->parse_capped)
+    return "page longer than the parse cap (max_parse): links after that point were not "
+           "followed";
+  return NULL;
 }
 
 void uvcrawl__output_close(uvcrawl__output_t *o, uvcrawl__output_cb cb, void *arg) {

@@ -159,7 +159,9 @@ static int write_all(int fd, const char *p, size_t n) {
   return 0;
 }
 
-unsigned uvcrawl__store_delay_ms; /* test hook: a deliberately slow disk */
+static unsigned store_delay_ms; /* test hook: a deliberately slow disk */
+
+void uvcrawl__test_write_delay(unsigned ms) { store_delay_ms = ms; }
 
 /* Running out of fds is a reason to wait, not to fail a page: a few short sleeps (this runs on
  * a pool thread, never the loop) until another transfer or write gives one back. */
@@ -223,7 +225,7 @@ int uvcrawl__store_write(int root_fd, const char *relpath, const char *body, siz
   unsigned tries = 0;
   int err;
   if (uvcrawl__thread_probe) uvcrawl__thread_probe("write");
-  if (uvcrawl__store_delay_ms) usleep(uvcrawl__store_delay_ms * 1000u);
+  if (store_delay_ms) usleep(store_delay_ms * 1000u);
   do err = write_once(root_fd, relpath, body, len, do_fsync);
   while (fd_starved(err, &tries));
   return err;

@@ -8,6 +8,11 @@
 #include "uvcrawl-int.h"
 
 #define FD_RESERVE 16 /* the loop's own fds, output files, stdio */
+/* curl fills its receive buffer with one recv, then polls to see whether more is pending: an
+ * 8 KB buffer took two of each for an 8 KB page, twelve for a 95 KB one. The buffers of all
+ * transfers together stay within this (2 MB: 64 KB each up to 32 in flight, 8 KB from 256),
+ * each between 8 and 64 KB. */
+#define RECV_BUDGET (2ul << 20)
 
 /* Open fds now: /proc/self/fd where there is one, a guess elsewhere. */
 static unsigned count_open_fds(void) {
@@ -64,7 +69,11 @@ void uvcrawl__easy_setup(CURL *e, const uvcrawl_options_t *o, const char *user_a
   /* x thousands in flight: 16 KB each is a lot. But not with HTTP/2: libcurl 7.88 overruns a
    * buffer smaller than its default once an easy handle is reused on a multiplexed connection
    * (found by ASan in tests/test_h2.py). */
-  if (!h2) curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 8192L);
+  if (!h2) {
+    unsigned long size = RECV_BUDGET / (o->max_inflight ? o->max_inflight : 1);
+    size = size < 8192 ? 8192 : size > 65536 ? 65536 : size;
+    curl_easy_setopt(e, CURLOPT_BUFFERSIZE, (long)size);
+  }
   if (o->cacert != NULL) curl_easy_setopt(e, CURLOPT_CAINFO, o->cacert);
   if (o->insecure) {
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
@@ -88,4 +97,103 @@ const char *uvcrawl__http_version(CURL *e) {
   case CURL_HTTP_VERSION_3: return "3";
   default: return NULL;
   }
+}
+
+const char *uvcrawl__curl_code_name(int code) {
+  /* curl has curl_easy_strerror() for people but no name for programs: the header's own
+   * spelling, stable across curl versions (values never change meaning). */
+#define N(x) [x] = #x,
+  static const char *const names[] = {
+      N(CURLE_OK)
+      N(CURLE_UNSUPPORTED_PROTOCOL)
+      N(CURLE_FAILED_INIT)
+      N(CURLE_URL_MALFORMAT)
+      N(CURLE_NOT_BUILT_IN)
+      N(CURLE_COULDNT_RESOLVE_PROXY)
+      N(CURLE_COULDNT_RESOLVE_HOST)
+      N(CURLE_COULDNT_CONNECT)
+      N(CURLE_WEIRD_SERVER_REPLY)
+      N(CURLE_REMOTE_ACCESS_DENIED)
+      N(CURLE_FTP_ACCEPT_FAILED)
+      N(CURLE_FTP_WEIRD_PASS_REPLY)
+      N(CURLE_FTP_ACCEPT_TIMEOUT)
+      N(CURLE_FTP_WEIRD_PASV_REPLY)
+      N(CURLE_FTP_WEIRD_227_FORMAT)
+      N(CURLE_FTP_CANT_GET_HOST)
+      N(CURLE_HTTP2)
+      N(CURLE_FTP_COULDNT_SET_TYPE)
+      N(CURLE_PARTIAL_FILE)
+      N(CURLE_FTP_COULDNT_RETR_FILE)
+      N(CURLE_QUOTE_ERROR)
+      N(CURLE_HTTP_RETURNED_ERROR)
+      N(CURLE_WRITE_ERROR)
+      N(CURLE_UPLOAD_FAILED)
+      N(CURLE_READ_ERROR)
+      N(CURLE_OUT_OF_MEMORY)
+      N(CURLE_OPERATION_TIMEDOUT)
+      N(CURLE_FTP_PORT_FAILED)
+      N(CURLE_FTP_COULDNT_USE_REST)
+      N(CURLE_RANGE_ERROR)
+      N(CURLE_HTTP_POST_ERROR)
+      N(CURLE_SSL_CONNECT_ERROR)
+      N(CURLE_BAD_DOWNLOAD_RESUME)
+      N(CURLE_FILE_COULDNT_READ_FILE)
+      N(CURLE_LDAP_CANNOT_BIND)
+      N(CURLE_LDAP_SEARCH_FAILED)
+      N(CURLE_FUNCTION_NOT_FOUND)
+      N(CURLE_ABORTED_BY_CALLBACK)
+      N(CURLE_BAD_FUNCTION_ARGUMENT)
+      N(CURLE_INTERFACE_FAILED)
+      N(CURLE_TOO_MANY_REDIRECTS)
+      N(CURLE_UNKNOWN_OPTION)
+      N(CURLE_SETOPT_OPTION_SYNTAX)
+      N(CURLE_GOT_NOTHING)
+      N(CURLE_SSL_ENGINE_NOTFOUND)
+      N(CURLE_SSL_ENGINE_SETFAILED)
+      N(CURLE_SEND_ERROR)
+      N(CURLE_RECV_ERROR)
+      N(CURLE_SSL_CERTPROBLEM)
+      N(CURLE_SSL_CIPHER)
+      N(CURLE_PEER_FAILED_VERIFICATION)
+      N(CURLE_BAD_CONTENT_ENCODING)
+      N(CURLE_FILESIZE_EXCEEDED)
+      N(CURLE_USE_SSL_FAILED)
+      N(CURLE_SEND_FAIL_REWIND)
+      N(CURLE_SSL_ENGINE_INITFAILED)
+      N(CURLE_LOGIN_DENIED)
+      N(CURLE_TFTP_NOTFOUND)
+      N(CURLE_TFTP_PERM)
+      N(CURLE_REMOTE_DISK_FULL)
+      N(CURLE_TFTP_ILLEGAL)
+      N(CURLE_TFTP_UNKNOWNID)
+      N(CURLE_REMOTE_FILE_EXISTS)
+      N(CURLE_TFTP_NOSUCHUSER)
+      N(CURLE_SSL_CACERT_BADFILE)
+      N(CURLE_REMOTE_FILE_NOT_FOUND)
+      N(CURLE_SSH)
+      N(CURLE_SSL_SHUTDOWN_FAILED)
+      N(CURLE_AGAIN)
+      N(CURLE_SSL_CRL_BADFILE)
+      N(CURLE_SSL_ISSUER_ERROR)
+      N(CURLE_FTP_PRET_FAILED)
+      N(CURLE_RTSP_CSEQ_ERROR)
+      N(CURLE_RTSP_SESSION_ERROR)
+      N(CURLE_FTP_BAD_FILE_LIST)
+      N(CURLE_CHUNK_FAILED)
+      N(CURLE_NO_CONNECTION_AVAILABLE)
+      N(CURLE_SSL_PINNEDPUBKEYNOTMATCH)
+      N(CURLE_SSL_INVALIDCERTSTATUS)
+      N(CURLE_HTTP2_STREAM)
+      N(CURLE_RECURSIVE_API_CALL)
+      N(CURLE_AUTH_ERROR)
+      N(CURLE_HTTP3)
+      N(CURLE_QUIC_CONNECT_ERROR)
+      N(CURLE_PROXY)
+      N(CURLE_SSL_CLIENTCERT)
+      N(CURLE_UNRECOVERABLE_POLL)
+  };
+#undef N
+  if (code < 0 || (size_t)code >= sizeof(names) / sizeof(names[0]) || names[code] == NULL)
+    return "CURLE_UNKNOWN";
+  return names[code];
 }

@@ -148,7 +148,17 @@ static void upper_escapes(char *s) {
  * itself) into one handle and normalizes it in place. On success *out is a curl_url() handle
  * the caller releases with curl_url_cleanup(). Returns 0, UVCRAWL_EURL, UVCRAWL_ESCHEME or
  * UV_ENOMEM. */
+static int parse_normalized_with(CURLU *base_u, const char *base, const char *ref,
+                                 CURLU **out);
+
 static int parse_normalized(const char *base, const char *ref, CURLU **out) {
+  return parse_normalized_with(NULL, base, ref, out);
+}
+
+/* The same, with base already parsed into base_u (when not NULL; base then unused): curl's
+ * handle is copied instead of the base parsed again, for each of a page's refs. */
+static int parse_normalized_with(CURLU *base_u, const char *base, const char *ref,
+                                 CURLU **out) {
   /* URLENCODE percent-encodes bytes >= 0x80 in path and query; it leaves existing
    * escapes (and malformed ones like "%zz") alone. */
   const unsigned set_flags = CURLU_URLENCODE;
@@ -161,12 +171,12 @@ static int parse_normalized(const char *base, const char *ref, CURLU **out) {
   err = clean_ref(ref, &clean);
   if (err != 0) return err;
 
-  u = curl_url();
+  u = base_u != NULL ? curl_url_dup(base_u) : curl_url();
   if (u == NULL) {
     err = UV_ENOMEM;
     goto fail;
   }
-  if (base != NULL) {
+  if (base_u == NULL && base != NULL) {
     err = map_curlu(curl_url_set(u, CURLUPART_URL, base, set_flags));
     if (err != 0) goto fail;
   }
@@ -174,7 +184,7 @@ static int parse_normalized(const char *base, const char *ref, CURLU **out) {
     /* With a URL already in the handle, curl resolves a relative ref against it. */
     err = map_curlu(curl_url_set(u, CURLUPART_URL, clean, set_flags));
     if (err != 0) goto fail;
-  } else if (base == NULL) {
+  } else if (base == NULL && base_u == NULL) {
     err = UVCRAWL_EURL;
     goto fail;
   }
@@ -225,14 +235,15 @@ static int to_malloc(char *curl_str, char **out) {
 }
 
 /* base and ref are borrowed; on success *out is malloc'd and owned by the caller. */
-static int resolve_once(const char *base, const char *ref, char **out) {
+static int resolve_once_with(CURLU *base_u, const char *base, const char *ref,
+                             char **out) {
   CURLU *u = NULL;
   char *s = NULL;
   CURLUcode uc;
   int err;
 
   *out = NULL;
-  err = parse_normalized(base, ref, &u);
+  err = parse_normalized_with(base_u, base, ref, &u);
   if (err != 0) return err;
   /* NO_DEFAULT_PORT drops ":80" on http and ":443" on https, and only those. curl always
    * writes at least "/" for the path of an http(s) URL. */
@@ -244,8 +255,99 @@ static int resolve_once(const char *base, const char *ref, char **out) {
   return err;
 }
 
+static int resolve_once(const char *base, const char *ref, char **out) {
+  return resolve_once_with(NULL, base, ref, out);
+}
+
+static int resolve_with(CURLU *base_u, const char *base, const char *ref, char **out);
+
 int uvcrawl__url_resolve(const char *base, const char *ref, char **out) {
-  int err = resolve_once(base, ref, out);
+  return resolve_with(NULL, base, ref, out);
+}
+
+/* A parsed base, and where its origin and directory end when refs may be joined to it as
+ * text (joinable_ref()). */
+struct uvcrawl__urlbase_s {
+  CURLU *u;
+  char *str;
+  size_t origin_len; /* "scheme://authority" */
+  size_t dir_len;    /* up to and including the last '/' */
+  int joinable;
+};
+
+int uvcrawl__url_base_new(const char *base, uvcrawl__urlbase_t **out) {
+  uvcrawl__urlbase_t *b = calloc(1, sizeof(*b));
+  int err;
+  *out = NULL;
+  if (b == NULL) return UV_ENOMEM;
+  if ((b->u = curl_url()) == NULL || (b->str = strdup(base)) == NULL) {
+    uvcrawl__url_base_free(b);
+    return UV_ENOMEM;
+  }
+  /* As parse_normalized() sets a base. */
+  if ((err = map_curlu(curl_url_set(b->u, CURLUPART_URL, base, CURLU_URLENCODE))) != 0) {
+    uvcrawl__url_base_free(b);
+    return err;
+  }
+  /* Joined as text only to a base that curl would write back as it is: one of its own
+   * normalized URLs (scheme://authority/path) without '%' (escape case), '?' or '#'. */
+  const char *auth = strstr(base, "://"), *path = auth ? strchr(auth + 3, '/') : NULL;
+  if (path != NULL && strpbrk(base, "%?#") == NULL && path > auth + 3) {
+    b->origin_len = (size_t)(path - base);
+    b->dir_len = (size_t)(strrchr(base, '/') - base) + 1;
+    b->joinable = 1;
+  }
+  *out = b;
+  return 0;
+}
+
+void uvcrawl__url_base_free(uvcrawl__urlbase_t *b) {
+  if (b == NULL) return;
+  curl_url_cleanup(b->u);
+  free(b->str);
+  free(b);
+}
+
+/* The length of ref up to its '#' when curl's relative resolution of it is plain text work:
+ * a path from the root ("/a", not "//a") or from the base's directory ("a/b", not "./" or
+ * "../" first, no scheme), of characters that neither url.c's clean_ref() nor curl escapes or
+ * strips, without '%' or ':'. For such a ref curl (concat_url) joins the base's origin or
+ * directory and the ref, as RFC 3986 5.2 does, then parses the result: joining them here
+ * saves it writing the base out and parsing it once more. 0: not such a ref. *root: it
+ * starts with '/'. */
+static size_t joinable_ref(const char *ref, int *root) {
+  static const char ok[] = "-._~!$&'()*+,;=@/?";
+  size_t i = 0;
+  *root = ref[0] == '/';
+  if (*root ? ref[1] == '/' : (ref[0] == '.' || ref[0] == '?' || ref[0] == '/')) return 0;
+  for (; ref[i] != '\0' && ref[i] != '#'; i++) {
+    char c = ref[i];
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+          (c != '\0' && strchr(ok, c) != NULL)))
+      return 0;
+  }
+  return i;
+}
+
+int uvcrawl__url_resolve_base(const uvcrawl__urlbase_t *b, const char *ref, char **out) {
+  int root;
+  size_t n = b->joinable && ref != NULL ? joinable_ref(ref, &root) : 0;
+  if (n > 0 && n < 2048) {
+    char buf[4096];
+    size_t head = root ? b->origin_len : b->dir_len;
+    if (head + n < sizeof(buf)) {
+      memcpy(buf, b->str, head);
+      memcpy(buf + head, ref, n);
+      buf[head + n] = '\0';
+      /* Neither part holds a '%': one pass, as uvcrawl__url_resolve makes for ref. */
+      return resolve_once(NULL, buf, out);
+    }
+  }
+  return resolve_with(b->u, NULL, ref, out);
+}
+
+static int resolve_with(CURLU *base_u, const char *base, const char *ref, char **out) {
+  int err = resolve_once_with(base_u, base, ref, out);
   /* One pass is not always a fixed point: curl decodes "%30" in a host to "0" but reads "0"
    * as the IPv4 address 0.0.0.0 only when parsing it again (found by fuzzing). Normalize
    * until the string stops changing, so the same URL always has the same spelling. */

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "options.h"
 #include "uvcrawl.h"
 
 #define UVCRAWL_CONTAINER_OF(ptr, type, field) \
@@ -19,6 +20,16 @@
  * On success *out is a malloc'd string the caller frees. Returns 0, UVCRAWL_EURL,
  * UVCRAWL_ESCHEME or UV_ENOMEM. */
 int uvcrawl__url_resolve(const char *base, const char *ref, char **out);
+
+/* A base URL parsed once, for many uvcrawl__url_resolve(base, ref) calls: curl copies the
+ * parsed handle for each ref instead of parsing base again. uvcrawl__url_base_new returns 0,
+ * or what uvcrawl__url_resolve would fail with for any ref (UVCRAWL_EURL, UVCRAWL_ESCHEME,
+ * UV_ENOMEM); *out is the caller's, freed with uvcrawl__url_base_free (NULL is fine).
+ * uvcrawl__url_resolve_base(b, ref, out) is uvcrawl__url_resolve(base, ref, out). */
+typedef struct uvcrawl__urlbase_s uvcrawl__urlbase_t;
+int uvcrawl__url_base_new(const char *base, uvcrawl__urlbase_t **out);
+int uvcrawl__url_resolve_base(const uvcrawl__urlbase_t *b, const char *ref, char **out);
+void uvcrawl__url_base_free(uvcrawl__urlbase_t *b);
 
 /* 1 when a normalized URL looks like a spider trap: a path segment that repeats more than 3
  * times, or more than 64 segments. Pure. */
@@ -165,6 +176,10 @@ void uvcrawl__easy_setup(CURL *e, const uvcrawl_options_t *o, const char *user_a
                          const char *url, curl_write_callback on_body, void *arg,
                          char *errbuf, const struct uvcrawl__http_s *http);
 
+/* The name of a CURLcode as curl's header spells it ("CURLE_OPERATION_TIMEDOUT"), for
+ * records' error_name; "CURLE_UNKNOWN" for a code this build does not know. Static. */
+const char *uvcrawl__curl_code_name(int code);
+
 /* The HTTP version of e's last response, as records spell it ("1.0", "1.1", "2", "3"), or
  * NULL when there was none. Static storage. */
 const char *uvcrawl__http_version(CURL *e);
@@ -200,6 +215,8 @@ int uvcrawl__engine_add(uvcrawl__engine_t *e, CURL *easy);
 void uvcrawl__engine_remove(uvcrawl__engine_t *e, CURL *easy);
 /* Sockets libcurl holds now, and the most it ever held. */
 unsigned uvcrawl__engine_sockets(const uvcrawl__engine_t *e, unsigned *max);
+/* uv_poll_t set up so far: one per socket, kept across the transfers of a connection. */
+uint64_t uvcrawl__engine_polls(const uvcrawl__engine_t *e);
 /* Tears the multi handle down (every transfer must have been removed), closes every uv handle
  * and frees e; cb(arg) runs once the last handle is closed. Never from inside a done callback. */
 void uvcrawl__engine_close(uvcrawl__engine_t *e, uvcrawl__engine_close_cb cb, void *arg);
@@ -254,9 +271,10 @@ struct uvcrawl__job_s {
 };
 
 /* The crawler's way into the libuv thread pool: jobs run in batches, one batch per pool thread
- * at most. *out is owned by the caller: uvcrawl__pool_free() once no job is queued or running
- * (it holds no handle). Returns 0 or UV_ENOMEM. */
-int uvcrawl__pool_new(uv_loop_t *loop, uvcrawl__pool_t **out);
+ * at most (threads: the pool's size, what UV_THREADPOOL_SIZE set; 1..1024). *out is owned by
+ * the caller: uvcrawl__pool_free() once no job is queued or running (it holds no handle).
+ * Returns 0 or UV_ENOMEM. */
+int uvcrawl__pool_new(uv_loop_t *loop, unsigned threads, uvcrawl__pool_t **out);
 void uvcrawl__pool_free(uvcrawl__pool_t *pool);
 /* Jobs submitted and batches run so far. */
 void uvcrawl__pool_counts(const uvcrawl__pool_t *pool, uint64_t *jobs, uint64_t *batches);
@@ -305,8 +323,7 @@ int uvcrawl__store_write(int root_fd, const char *relpath, const char *body, siz
                          int do_fsync);
 /* mkdir -p dir and open it; *fd is the caller's to close. Returns 0 or a negative errno. */
 int uvcrawl__store_open_root(const char *dir, int *fd);
-/* Test hook: every mirror write sleeps this long first (a slow disk). */
-extern unsigned uvcrawl__store_delay_ms;
+#include "testhooks.h" /* uvcrawl__test_write_delay(): a slow disk */
 
 /* ---- links.c: who links each broken URL (pure) ----------------------------------------- */
 
@@ -323,7 +340,8 @@ int uvcrawl__linkgraph_broken(uvcrawl__linkgraph_t *g, const char *url, long sta
                               const char *error, int external);
 /* Calls cb for each broken URL, sorted, with its distinct referrers sorted. Returns how many
  * or UV_ENOMEM. */
-int uvcrawl__linkgraph_foreach(uvcrawl__linkgraph_t *g, uvcrawl_broken_cb cb, void *arg);
+typedef void (*uvcrawl__broken_cb)(void *arg, const uvcrawl_broken_t *broken);
+int uvcrawl__linkgraph_foreach(uvcrawl__linkgraph_t *g, uvcrawl__broken_cb cb, void *arg);
 
 /* ---- journal.c: what was discovered and completed, for --resume (pure) ----------------- */
 
@@ -356,6 +374,8 @@ typedef struct {
 
 /* Records a sample of us microseconds that ended at at_ns (uv_hrtime()). */
 void uvcrawl__hist_add(uvcrawl__hist_t *h, uint64_t us, uint64_t at_ns);
+/* Records n samples of 0 us (ticks an idle loop would have answered on time). */
+void uvcrawl__hist_add_idle(uvcrawl__hist_t *h, uint64_t n);
 /* Copies the worst samples into out, worst first; returns how many there are. */
 unsigned uvcrawl__hist_worst(const uvcrawl__hist_t *h, uint64_t at_ns[UVCRAWL_LAG_WORST],
                              uint64_t us[UVCRAWL_LAG_WORST]);
@@ -377,6 +397,8 @@ int uvcrawl__output_open(uv_loop_t *loop, const char *path, int append, unsigned
 int uvcrawl__output_append(uvcrawl__output_t *o, const void *data, size_t len);
 /* cb(arg, status) runs once everything recorded so far is written (status: first write error). */
 void uvcrawl__output_flush(uvcrawl__output_t *o, uvcrawl__output_cb cb, void *arg);
+/* Closes the file and frees o at once, nothing written: the failure path of a setup. */
+void uvcrawl__output_discard(uvcrawl__output_t *o);
 /* Flushes, closes the file and frees o; cb may be NULL. */
 void uvcrawl__output_close(uvcrawl__output_t *o, uvcrawl__output_cb cb, void *arg);
 /* A growable byte buffer (*data, *len, *cap): reserve room for more, or append n bytes.
@@ -388,6 +410,10 @@ int uvcrawl__buf_add(char **data, size_t *len, size_t *cap, const void *s, size_
  * (nothing appended) or UV_ENOMEM. */
 int uvcrawl__body_append(char **buf, size_t *len, size_t *cap, const char *p, size_t n,
                          uint64_t max, size_t *grown);
+/* A record's messages, the same from both engines (no command-line flag in them). */
+#define UVCRAWL__MSG_TOO_BIG "body exceeds the size cap (max_body)"
+/* The note of a page whose links were cut short by max_links or max_parse, or NULL. */
+const char *uvcrawl__record_note(const uvcrawl__job_t *job);
 /* Appends r as a JSON object (no newline) to a malloc'd buffer (*buf, *len, *cap).
  * Pure; returns 0 or UV_ENOMEM. */
 int uvcrawl__json_record(const uvcrawl_result_t *r, char **buf, size_t *len, size_t *cap);

@@ -28,8 +28,11 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf) {
   *buf = uv_buf_init(scratch, sizeof(scratch));
 }
 
-static void on_result(uvcrawl_t *c, const uvcrawl_result_t *r) {
+static int tag = 42;
+
+static void on_result(uvcrawl_t *c, const uvcrawl_result_t *r, void *arg) {
   ASSERT(c == crawler);
+  ASSERT(arg == &tag);
   ASSERT_NOT_NULL(r->url);
   results++;
   if (r->status == 200) {
@@ -39,8 +42,9 @@ static void on_result(uvcrawl_t *c, const uvcrawl_result_t *r) {
   }
 }
 
-static void on_crawler_closed(uvcrawl_t *c) {
+static void on_crawler_closed(uvcrawl_t *c, void *arg) {
   ASSERT(c == crawler);
+  ASSERT(arg == &closed);
   closed++;
   uv_process_kill(&server, SIGTERM);
   uv_close((uv_handle_t *)&ticker, NULL);
@@ -49,11 +53,12 @@ static void on_crawler_closed(uvcrawl_t *c) {
   if (have_accepted) uv_close((uv_handle_t *)&accepted, NULL);
 }
 
-static void on_done(uvcrawl_t *c, int status) {
+static void on_done(uvcrawl_t *c, int status, void *arg) {
   done_called++;
   done_status = status;
+  ASSERT(arg == &tag);
   ASSERT_EQ(*(int *)uvcrawl_get_data(c), 42);
-  uvcrawl_close(c, on_crawler_closed);
+  uvcrawl_close(c, on_crawler_closed, &closed);
 }
 
 /* The caller's own TCP ping-pong keeps flowing while the crawl runs. */
@@ -102,20 +107,19 @@ static void on_tick(uv_timer_t *t) {
   ticks++;
 }
 
-static int tag = 42;
-
 static void start_crawl(void) {
-  uvcrawl_options_t opts;
+  uvcrawl_options_t *opts;
   char seed[64];
-  uvcrawl_options_init(&opts);
-  opts.max_inflight = 8;
-  ASSERT_EQ(uvcrawl_create(&loop, &opts, &crawler), 0);
+  ASSERT_EQ(uvcrawl_options_new(&opts), 0);
+  ASSERT_EQ(uvcrawl_options_set_int(opts, UVCRAWL_OPT_MAX_INFLIGHT, 8), 0);
+  ASSERT_EQ(uvcrawl_create(&loop, opts, &crawler), 0);
+  uvcrawl_options_free(opts); /* create copied it */
   uvcrawl_set_data(crawler, &tag);
   snprintf(seed, sizeof(seed), "http://127.0.0.1:%d/", port);
   ASSERT_EQ(uvcrawl_add_seed(crawler, seed), 0);
   ASSERT_EQ(uvcrawl_add_seed(crawler, "mailto:x@example.com"), UVCRAWL_ESCHEME);
-  ASSERT_EQ(uvcrawl_start(crawler, on_result, on_done), 0);
-  ASSERT_EQ(uvcrawl_start(crawler, on_result, on_done), UVCRAWL_ESTATE);
+  ASSERT_EQ(uvcrawl_start(crawler, on_result, on_done, &tag), 0);
+  ASSERT_EQ(uvcrawl_start(crawler, on_result, on_done, &tag), UVCRAWL_ESTATE);
 }
 
 static void on_server_out(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {

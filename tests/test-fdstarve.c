@@ -12,8 +12,9 @@ static unsigned results, failed;
 static uvcrawl_stats_t stats;
 static uv_timer_t release_timer;
 
-static void on_result(uvcrawl_t *c, const uvcrawl_result_t *r) {
+static void on_result(uvcrawl_t *c, const uvcrawl_result_t *r, void *arg) {
   (void)c;
+  (void)arg;
   results++;
   if (r->error != NULL || r->skipped != NULL) {
     fprintf(stderr, "failed: %s: %s\n", r->url, r->error ? r->error : r->skipped);
@@ -21,10 +22,11 @@ static void on_result(uvcrawl_t *c, const uvcrawl_result_t *r) {
   }
 }
 
-static void on_done(uvcrawl_t *c, int status) {
+static void on_done(uvcrawl_t *c, int status, void *arg) {
+  (void)arg;
   ASSERT_EQ(status, 0);
-  uvcrawl_get_stats(c, &stats);
-  uvcrawl_close(c, NULL);
+  uvcrawl_get_stats(c, &stats, sizeof(stats));
+  uvcrawl_close(c, NULL, NULL);
 }
 
 static void give_back(uv_timer_t *t) {
@@ -38,21 +40,22 @@ int main(int argc, char **argv) {
   int port;
   uv_loop_t loop;
   uvcrawl_t *c;
-  uvcrawl_options_t opts;
+  uvcrawl_options_t *opts;
   struct rlimit rl = {64, 64};
   ASSERT_EQ(argc, 2);
   pid_t pid = siteproc_start(argv[1], args, &port);
   ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &rl), 0);
 
   ASSERT_EQ(uv_loop_init(&loop), 0);
-  uvcrawl_options_init(&opts);
-  opts.max_inflight = 8;
-  ASSERT_EQ(uvcrawl_create(&loop, &opts, &c), 0);
+  ASSERT_EQ(uvcrawl_options_new(&opts), 0);
+  ASSERT_EQ(uvcrawl_options_set_int(opts, UVCRAWL_OPT_MAX_INFLIGHT, 8), 0);
+  ASSERT_EQ(uvcrawl_create(&loop, opts, &c), 0);
+  uvcrawl_options_free(opts);
   snprintf(seed, sizeof(seed), "http://127.0.0.1:%d/", port);
   ASSERT_EQ(uvcrawl_add_seed(c, seed), 0);
   uv_timer_init(&loop, &release_timer);
   uv_timer_start(&release_timer, give_back, 300, 0);
-  ASSERT_EQ(uvcrawl_start(c, on_result, on_done), 0);
+  ASSERT_EQ(uvcrawl_start(c, on_result, on_done, NULL), 0);
   /* Take every fd left, after the crawler sized its cap. */
   int fd;
   while (nhoard < 256 && (fd = dup(0)) >= 0) hoard[nhoard++] = fd;

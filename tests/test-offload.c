@@ -19,15 +19,17 @@ static void probe(const char *what) {
 
 static unsigned results, saved_ok;
 
-static void on_result(uvcrawl_t *c, const uvcrawl_result_t *r) {
+static void on_result(uvcrawl_t *c, const uvcrawl_result_t *r, void *arg) {
   (void)c;
+  (void)arg;
   results++;
   if (r->status == 200 && r->error == NULL) saved_ok++;
 }
 
-static void on_done(uvcrawl_t *c, int status) {
+static void on_done(uvcrawl_t *c, int status, void *arg) {
+  (void)arg;
   ASSERT_EQ(status, 0);
-  uvcrawl_close(c, NULL);
+  uvcrawl_close(c, NULL, NULL);
 }
 
 /* Work per loop iteration: how many URLs one iteration added to the frontier, at most. A page
@@ -41,18 +43,19 @@ static void on_check(uv_check_t *h) {
     uv_close((uv_handle_t *)h, NULL);
     return;
   }
-  uvcrawl_get_stats(watched, &s);
+  uvcrawl_get_stats(watched, &s, sizeof(s));
   if (s.seen - seen_before > seen_jump_max) seen_jump_max = s.seen - seen_before;
   seen_before = s.seen;
 }
 
-static void on_many_done(uvcrawl_t *c, int status) {
+static void on_many_done(uvcrawl_t *c, int status, void *arg) {
+  (void)arg;
   ASSERT_EQ(status, 0);
   uvcrawl_stats_t s;
-  uvcrawl_get_stats(c, &s);
+  uvcrawl_get_stats(c, &s, sizeof(s));
   seen_before = s.seen;
   watched = NULL;
-  uvcrawl_close(c, NULL);
+  uvcrawl_close(c, NULL, NULL);
 }
 
 /* Jobs go to the pool in batches: 200 jobs submitted at once take a handful of uv_work_t, so a
@@ -72,7 +75,7 @@ static void pool_batches(void) {
   uvcrawl__pool_t *pool;
   uint64_t njobs, nbatches;
   ASSERT_EQ(uv_loop_init(&loop), 0);
-  ASSERT_EQ(uvcrawl__pool_new(&loop, &pool), 0);
+  ASSERT_EQ(uvcrawl__pool_new(&loop, 4, &pool), 0); /* libuv's default pool size */
   for (int i = 0; i < N; i++) {
     memset(&jobs[i], 0, sizeof(jobs[i]));
     jobs[i].body = "<a href=/a>a</a> <a href=b>b</a>";
@@ -254,7 +257,7 @@ static uint64_t crawl_many_links(int port) {
   uvcrawl_options_t opts;
   char seed[64];
   ASSERT_EQ(uv_loop_init(&loop), 0);
-  uvcrawl_options_init(&opts);
+  uvcrawl__options_defaults(&opts); /* the internal struct: fields borrowed, create copies */
   opts.max_pages = 1; /* the links are queued, never fetched */
   ASSERT_EQ(uvcrawl_create(&loop, &opts, &c), 0);
   snprintf(seed, sizeof(seed), "http://127.0.0.1:%d/h/manylinks", port);
@@ -262,7 +265,7 @@ static uint64_t crawl_many_links(int port) {
   watched = c;
   uv_check_init(&loop, &check);
   uv_check_start(&check, on_check);
-  ASSERT_EQ(uvcrawl_start(c, NULL, on_many_done), 0);
+  ASSERT_EQ(uvcrawl_start(c, NULL, on_many_done, NULL), 0);
   ASSERT_EQ(uv_run(&loop, UV_RUN_DEFAULT), 0);
   ASSERT_EQ(uv_loop_close(&loop), 0);
   return seen_before;
@@ -297,13 +300,13 @@ int main(int argc, char **argv) {
   atomic_store(&parse_calls, 0);
 
   ASSERT_EQ(uv_loop_init(&loop), 0);
-  uvcrawl_options_init(&opts);
+  uvcrawl__options_defaults(&opts); /* the internal struct: fields borrowed, create copies */
   opts.mirror_dir = dir;
   opts.max_inflight = 16;
   ASSERT_EQ(uvcrawl_create(&loop, &opts, &c), 0);
   snprintf(seed, sizeof(seed), "http://127.0.0.1:%d/", port);
   ASSERT_EQ(uvcrawl_add_seed(c, seed), 0);
-  ASSERT_EQ(uvcrawl_start(c, on_result, on_done), 0);
+  ASSERT_EQ(uvcrawl_start(c, on_result, on_done, NULL), 0);
   ASSERT_EQ(uv_run(&loop, UV_RUN_DEFAULT), 0);
   ASSERT_EQ(uv_loop_close(&loop), 0);
 

@@ -63,21 +63,24 @@ static unsigned closes, dones, results;
 static uv_timer_t watchdog;
 static unsigned long current;
 
-static void on_closed(uvcrawl_t *c) {
+static void on_closed(uvcrawl_t *c, void *arg) {
   (void)c;
+  (void)arg;
   closes++;
 }
 
-static void on_result(uvcrawl_t *c, const uvcrawl_result_t *r) {
+static void on_result(uvcrawl_t *c, const uvcrawl_result_t *r, void *arg) {
   (void)c;
+  (void)arg;
   ASSERT_NOT_NULL(r->url);
   results++;
 }
 
-static void on_done(uvcrawl_t *c, int status) {
+static void on_done(uvcrawl_t *c, int status, void *arg) {
+  (void)arg;
   ASSERT_EQ(status, 0);
   dones++;
-  uvcrawl_close(c, on_closed);
+  uvcrawl_close(c, on_closed, NULL);
 }
 
 static pid_t site;
@@ -105,36 +108,41 @@ static int rm_one(const char *path, const struct stat *st, int flag, struct FTW 
 /* One crawl with allocation n failing (0: none). Returns 1 when the failure was reached. */
 static int run(unsigned long n) {
   uv_loop_t loop;
-  uvcrawl_options_t o;
+  uvcrawl_options_t *o;
   uvcrawl_t *c = NULL;
   ASSERT_EQ(uv_loop_init(&loop), 0);
   ASSERT_EQ(uv_timer_init(&loop, &watchdog), 0);
   ASSERT_EQ(uv_timer_start(&watchdog, on_watchdog, 20000, 0), 0);
   uv_unref((uv_handle_t *)&watchdog); /* only fires while the crawl keeps the loop alive */
-  uvcrawl_options_init(&o);
-  o.check = 1;
-  o.per_host = 2;
-  o.max_inflight = 4;
-  o.output_path = out_path;
+  ASSERT_EQ(uvcrawl_options_new(&o), 0);
+  ASSERT_EQ(uvcrawl_options_set_int(o, UVCRAWL_OPT_CHECK, 1), 0);
+  ASSERT_EQ(uvcrawl_options_set_int(o, UVCRAWL_OPT_PER_HOST, 2), 0);
+  ASSERT_EQ(uvcrawl_options_set_int(o, UVCRAWL_OPT_MAX_INFLIGHT, 4), 0);
+  ASSERT_EQ(uvcrawl_options_set_str(o, UVCRAWL_OPT_OUTPUT_PATH, out_path), 0);
   /* A fresh journal and mirror each run (a journal left behind would ask for --resume). */
   char state[80], mirror[80];
   snprintf(dir, sizeof dir, "/tmp/uvcrawl-oom-XXXXXX");
   ASSERT_NOT_NULL(mkdtemp(dir));
   snprintf(state, sizeof state, "%s/state", dir);
   snprintf(mirror, sizeof mirror, "%s/mirror", dir);
-  o.state_dir = state;
-  o.mirror_dir = mirror;
-  o.sitemaps = 1;
-  o.parser = UVCRAWL_PARSER_GUMBO; /* gumbo allocates through the library: its failures too */
+  ASSERT_EQ(uvcrawl_options_set_str(o, UVCRAWL_OPT_STATE_DIR, state), 0);
+  ASSERT_EQ(uvcrawl_options_set_str(o, UVCRAWL_OPT_MIRROR_DIR, mirror), 0);
+  ASSERT_EQ(uvcrawl_options_set_int(o, UVCRAWL_OPT_SITEMAPS, 1), 0);
+  /* gumbo allocates through the library: its failures too */
+  ASSERT_EQ(uvcrawl_options_set_int(o, UVCRAWL_OPT_PARSER, UVCRAWL_PARSER_GUMBO), 0);
   closes = dones = results = 0;
   current = n;
   atomic_store(&injected, 0);
   atomic_store(&allocs, 0);
   atomic_store(&fail_at, n);
-  int err = uvcrawl_create(&loop, &o, &c);
+  int err = uvcrawl_create(&loop, o, &c);
+  atomic_store(&fail_at, 0); /* the options are freed with nothing failing */
+  uvcrawl_options_free(o);
+  atomic_store(&fail_at, n);
   if (err == 0) {
-    if ((err = uvcrawl_add_seed(c, seed)) == 0) err = uvcrawl_start(c, on_result, on_done);
-    if (err != 0) uvcrawl_close(c, on_closed);
+    if ((err = uvcrawl_add_seed(c, seed)) == 0)
+      err = uvcrawl_start(c, on_result, on_done, NULL);
+    if (err != 0) uvcrawl_close(c, on_closed, NULL);
   }
   if (err != 0) ASSERT_EQ(err, UV_ENOMEM); /* the only clean error here */
   ASSERT_EQ(uv_run(&loop, UV_RUN_DEFAULT), 0);

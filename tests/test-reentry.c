@@ -54,7 +54,7 @@ static int ends_with(const char *s, const char *tail) {
 static void classify(const uvcrawl_result_t *r) {
   if (r->skipped && strstr(r->skipped, "robots")) k_robots++;
   else if (r->skipped && strstr(r->skipped, "redirect chain")) k_chain++;
-  else if (r->skipped && strstr(r->skipped, "max-url-len")) k_long++;
+  else if (r->skipped && strstr(r->skipped, "URL longer than")) k_long++;
   else if (r->external && r->status == 404) k_ext404++;
   else if (r->external && r->status == 200) k_ext++;
   else if (ends_with(r->url, "/h/reset") && r->error != NULL) k_reset++;
@@ -67,40 +67,43 @@ static void classify(const uvcrawl_result_t *r) {
   else if (r->status == 200) k_ok++;
 }
 
-static void on_closed(uvcrawl_t *c) {
+static void on_closed(uvcrawl_t *c, void *arg) {
   ASSERT(c == crawler);
+  ASSERT(arg == &closes);
   closes++;
 }
 
 static void on_later(uv_timer_t *t) {
   uv_close((uv_handle_t *)t, NULL);
-  uvcrawl_close(crawler, on_closed);
-  uvcrawl_close(crawler, on_closed); /* idempotent */
+  uvcrawl_close(crawler, on_closed, &closes);
+  uvcrawl_close(crawler, on_closed, &closes); /* idempotent */
 }
 
-static void on_result(uvcrawl_t *c, const uvcrawl_result_t *r) {
+static void on_result(uvcrawl_t *c, const uvcrawl_result_t *r, void *arg) {
   uvcrawl_stats_t st;
   ASSERT(c == crawler);
+  ASSERT(arg == &results);
   ASSERT_NOT_NULL(r->url);
   if (closes || after_close) FAIL("a record after uvcrawl_close(): %s", r->url);
   results++;
-  uvcrawl_get_stats(c, &st); /* allowed from any callback */
+  ASSERT_EQ(uvcrawl_get_stats(c, &st, sizeof(st)), 0); /* allowed from any callback */
   if (mode == RUN_ALL) classify(r);
   if (results != at) return;
   if (mode == STOP_AT) {
     ASSERT_EQ(uvcrawl_stop(c), 0);
     ASSERT_EQ(uvcrawl_stop(c), 0);
   } else if (mode == CLOSE_AT) {
-    uvcrawl_close(c, on_closed);
+    uvcrawl_close(c, on_closed, &closes);
     ASSERT_EQ(closes, 0); /* not under the caller: after the callback returns */
     ASSERT_EQ(uvcrawl_stop(c), 0); /* harmless after close was asked for */
-    uvcrawl_close(c, on_closed);
+    uvcrawl_close(c, on_closed, &closes);
     after_close = 1;
   }
 }
 
-static void on_done(uvcrawl_t *c, int status) {
+static void on_done(uvcrawl_t *c, int status, void *arg) {
   ASSERT(c == crawler);
+  ASSERT(arg == &results);
   ASSERT_EQ(closes, 0);
   if (after_close) FAIL("on_done after uvcrawl_close()");
   dones++;
@@ -111,29 +114,30 @@ static void on_done(uvcrawl_t *c, int status) {
     ASSERT_EQ(uv_timer_start(&later, on_later, 0, 0), 0);
     return;
   }
-  uvcrawl_close(c, on_closed);
+  uvcrawl_close(c, on_closed, &closes);
   ASSERT_EQ(closes, 0);
 }
 
 static void run(enum mode m, unsigned n) {
   uv_loop_t loop;
-  uvcrawl_options_t o;
+  uvcrawl_options_t *o;
   ASSERT_EQ(uv_loop_init(&loop), 0);
   crawl_loop = &loop;
-  uvcrawl_options_init(&o);
-  o.check = 1;
-  o.max_redirects = 3;
-  o.max_url_len = 200;
-  o.per_host = 2;
-  o.max_inflight = 4;
-  o.timeout_ms = 20000;
+  ASSERT_EQ(uvcrawl_options_new(&o), 0);
+  ASSERT_EQ(uvcrawl_options_set_int(o, UVCRAWL_OPT_CHECK, 1), 0);
+  ASSERT_EQ(uvcrawl_options_set_int(o, UVCRAWL_OPT_MAX_REDIRECTS, 3), 0);
+  ASSERT_EQ(uvcrawl_options_set_int(o, UVCRAWL_OPT_MAX_URL_LEN, 200), 0);
+  ASSERT_EQ(uvcrawl_options_set_int(o, UVCRAWL_OPT_PER_HOST, 2), 0);
+  ASSERT_EQ(uvcrawl_options_set_int(o, UVCRAWL_OPT_MAX_INFLIGHT, 4), 0);
+  ASSERT_EQ(uvcrawl_options_set_int(o, UVCRAWL_OPT_TIMEOUT_MS, 20000), 0);
   mode = m;
   at = n;
   results = dones = closes = after_close = 0;
   done_status = 1;
-  ASSERT_EQ(uvcrawl_create(&loop, &o, &crawler), 0);
+  ASSERT_EQ(uvcrawl_create(&loop, o, &crawler), 0);
+  uvcrawl_options_free(o);
   ASSERT_EQ(uvcrawl_add_seed(crawler, seed), 0);
-  ASSERT_EQ(uvcrawl_start(crawler, on_result, on_done), 0);
+  ASSERT_EQ(uvcrawl_start(crawler, on_result, on_done, &results), 0);
   ASSERT_EQ(uv_run(&loop, UV_RUN_DEFAULT), 0);
   ASSERT_EQ(closes, 1);
   ASSERT_EQ(uv_loop_close(&loop), 0);

@@ -156,6 +156,24 @@ static void check_resolve(const resolve_row_t *row, size_t i) {
   } else {
     ASSERT_NULL(out);
   }
+  /* The same through a base parsed once (or, where it does not parse, no result at all). */
+  uvcrawl__urlbase_t *b = NULL;
+  if (row->base == NULL) return;
+  int berr = uvcrawl__url_base_new(row->base, &b);
+  if (berr != 0) {
+    ASSERT_NULL(b);
+    ASSERT_NE(row->err, 0);
+    return;
+  }
+  out = (char *)"sentinel";
+  ASSERT_EQ(uvcrawl__url_resolve_base(b, row->ref, &out), row->err);
+  if (row->err == 0) {
+    ASSERT_STR_EQ(out, row->expect);
+    free(out);
+  } else {
+    ASSERT_NULL(out);
+  }
+  uvcrawl__url_base_free(b);
 }
 
 static void check_origin(const origin_row_t *row) {
@@ -360,6 +378,62 @@ static void check_cache_overflow(void) {
   free(refs);
 }
 
+/* A base parsed once (refs joined to it as text where curl would only join them) gives what
+ * uvcrawl__url_resolve gives, for every pair. */
+static void check_base_cross(void) {
+  static const char *const bases[] = {
+    "http://h", "http://h/", "http://h/a/b.html", "http://u:p@h:81/a/b/", "http://[::1]/a/",
+    "http://h/a//b", "https://Example.COM/A/b", "http://h/a/b?q=/x/y", "http://h/%7ex/y",
+    "http://h/a/b#f", "http://h:80/x", "http://h/a/./b/../c", "HTTP://h/a b/c",
+  };
+  static const char *const refs[] = {
+    "a", "a.html", "a@b", "x;y=1", "a?b/c", "/", "/?q", "~u/", "a#b%zz", "(x)", "/p/1.html",
+    "/a/../b", "a/./b/../c", "a//b", "/a//b", "$&'*+,=!", "a?", "a#", "/#x", "-", "_x",
+    "a:b", "./a", "../a", "//h2/a", "?q", "#f", "a%41", "a b", "a\\b", "\xc3\xa9", "A.HTML",
+  };
+  for (size_t i = 0; i < COUNT(bases); i++) {
+    uvcrawl__urlbase_t *b = NULL;
+    int berr = uvcrawl__url_base_new(bases[i], &b);
+    for (size_t k = 0; k < COUNT(refs); k++) {
+      char *want = NULL, *got = NULL;
+      int werr = uvcrawl__url_resolve(bases[i], refs[k], &want);
+      if (berr != 0) {
+        ASSERT_NE(werr, 0);
+        continue;
+      }
+      int gerr = uvcrawl__url_resolve_base(b, refs[k], &got);
+      if (gerr != werr || (werr == 0 && strcmp(got, want) != 0))
+        FAIL("base \"%s\" ref \"%s\": %d \"%s\" against %d \"%s\"", bases[i], refs[k], gerr,
+             got ? got : "", werr, want ? want : "");
+      free(want);
+      free(got);
+    }
+    uvcrawl__url_base_free(b);
+  }
+}
+
+/* Absolute refs resolve without the base, and their results are shared by every directory. */
+static void check_absolute_refs(void) {
+  static char *refs[] = {
+    "http://example.com/x", "HTTP://Example.COM/y#f", "  https://example.com/z", "https://o.host/",
+    "http://example.com:80/%7ex", "Http://example.com/a/../b", "a1+.-b://host/p", "x:/y",
+    "ht\ttp://example.com/t", "//example.com/pr", "http:rel", "1http://example.com/",
+    "abcdefghijklmnopqrstuvwxyzabc://example.com/", "abcdefghijklmnopqrstuvwxyzabcd://x/",
+  };
+  uvcrawl__links_t found;
+  uint64_t hits0, misses0, hits, misses;
+  memset(&found, 0, sizeof(found));
+  found.refs = refs;
+  found.n = COUNT(refs);
+  compare_paths("http://example.com/one/a.html", &found, NULL, 0, 1);
+  uvcrawl__urlcache_counts(cache, &hits0, &misses0);
+  compare_paths("http://example.com/two/three/b.html", &found, NULL, 0, 1);
+  uvcrawl__urlcache_counts(cache, &hits, &misses);
+  /* The first 7 (scheme, then "://") and the 29-letter scheme: answered from the cache. */
+  ASSERT_GE(hits - hits0, 8);
+  check_paths_all_scopes(B, &found);
+}
+
 static void check_resolve_paths(void) {
   static char *refs[] = {
     "a.html", "./a.html", "a.html", "a.html#x", "#", "#top", "", "  #x", "#%41", "#top",
@@ -438,6 +512,8 @@ int main(void) {
   cache = uvcrawl__urlcache_new();
   ASSERT_NOT_NULL(cache);
   check_resolve_paths();
+  check_absolute_refs();
+  check_base_cross();
   size_t pages = check_fixture_paths();
   check_cache_overflow();
   uint64_t hits, misses;

@@ -125,6 +125,29 @@ def test_unreachable_seed_is_a_record():
     check(code == 3, f"unreachable seed: exit {code} {err}")
 
 
+def test_error_names():
+    """Records carry the CURLcode and a stable name beside the message, from both engines;
+    the library's own errors (a body over the cap) have uvcrawl_err_name()'s names."""
+    for engine in ("loop", "threads"):
+        out = os.path.join(TMP, f"names-{engine}.jsonl")
+        crawl("http://127.0.0.1:1/", "-o", out, "--engine", engine)
+        r = records(out)[0]
+        check(r["curl_code"] == 7 and r["error_name"] == "CURLE_COULDNT_CONNECT",
+              f"{engine}: refused: {r}")
+    with Site("--pages", 20, "--broken", 20) as site:
+        for engine in ("loop", "threads"):
+            out = os.path.join(TMP, f"names-ok-{engine}.jsonl")
+            crawl(site.root, "-o", out, "--engine", engine)
+            recs = records(out)
+            check(len(recs) > 10 and all(r["error_name"] is None and r["curl_code"] == 0
+                                         for r in recs), f"{engine}: a name without an error")
+            out = os.path.join(TMP, f"big-{engine}.jsonl")
+            crawl(site.root, "-o", out, "--max-body", "100", "--ignore-robots", "--engine", engine)
+            r = records(out)[0]
+            check(r["error"] and r["error_name"] in ("ETOOBIG", "CURLE_FILESIZE_EXCEEDED") and
+                  r["curl_code"] in (23, 63), f"{engine}: too big: {r}")
+
 if __name__ == "__main__":
     run_tests([test_usage_errors, test_full_site_exact_set, test_max_depth, test_max_pages,
-               test_inflight_cap_respected, test_low_fd_limit, test_unreachable_seed_is_a_record])
+               test_inflight_cap_respected, test_low_fd_limit, test_unreachable_seed_is_a_record,
+               test_error_names])

@@ -1,6 +1,7 @@
 """After `meson install --destdir`, a program builds with `pkg-config --cflags --libs uvcrawl`
 alone and crawls a site; the shared library has a versioned soname and exports exactly the
-functions include/uvcrawl.h declares (no uvcrawl__ internals, nothing else)."""
+functions include/uvcrawl.h declares (no uvcrawl__ internals, nothing else) and reads no
+environment variable."""
 import os
 import re
 import shutil
@@ -42,6 +43,9 @@ def main():
         soname = re.search(r"SONAME\s+(\S+)", dyn).group(1)
         assert re.fullmatch(r"libuvcrawl\.so\.\d+", soname), soname
         assert os.path.islink(os.path.join(libdir, soname)), soname
+        abi = re.search(r"^abi_version = '(\d+)'", open(os.path.join(SRC, "meson.build")).read(),
+                        re.M).group(1)
+        assert soname == f"libuvcrawl.so.{abi}", (soname, abi)
 
         # Exports: exactly the functions the public header declares.
         nm = subprocess.run(["nm", "-D", "--defined-only", os.path.join(libdir, real[0])],
@@ -55,6 +59,11 @@ def main():
         assert not [s for s in exported if s.startswith("uvcrawl__")], exported
         assert exported == declared, (f"exported but not declared: {exported - declared}; "
                                       f"declared but not exported: {declared - exported}")
+
+        # The library reads no environment variable (the CLI and tests set what they need).
+        undef = subprocess.run(["nm", "-D", "--undefined-only", os.path.join(libdir, real[0])],
+                               check=True, capture_output=True, text=True).stdout.split()
+        assert not [s for s in undef if s.split("@")[0] in ("getenv", "secure_getenv")], undef
 
         # A program built from pkg-config's flags alone, run against the installed library.
         exe = os.path.join(dest, "crawl")

@@ -208,7 +208,7 @@ def test_url_length_cap():
     with Site("--pages", 50) as site:
         code, recs, _ = run(site, "--max-url-len", 33, "--ignore-robots")
         long = [r for u, r in recs.items() if len(u) > 33]
-        check(long and all(r["skipped"] == "URL longer than --max-url-len" for r in long),
+        check(long and all(r["skipped"] == "URL longer than the URL length cap (max_url_len)" for r in long),
               f"{long[:3]}")
 
 

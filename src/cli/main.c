@@ -10,11 +10,13 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "engine_threads.h"
 #include "priority.h"
 #include "report.h"
 #include "statsjson.h"
 #include "status.h"
 #include "units.h"
+#include "testhooks.h"
 #include "uvcrawl.h"
 #include "version.h"
 
@@ -161,6 +163,19 @@ static int usage_error(const char *fmt, const char *arg) {
   return EXIT_USAGE;
 }
 
+/* The crawl's options. Static: they live as long as the process, whichever way main returns. */
+static uvcrawl_options_t *o;
+
+/* The CLI checked every value it sets this way: a failure is out of memory. */
+static void set_or_die(int err) {
+  if (err == 0) return;
+  fprintf(stderr, "uvcrawl: cannot set an option: %s\n", uvcrawl_strerror(err));
+  exit(EXIT_RUNTIME);
+}
+#define SET_INT(name, v) set_or_die(uvcrawl_options_set_int(o, UVCRAWL_OPT_##name, (int64_t)(v)))
+#define SET_STR(name, v) set_or_die(uvcrawl_options_set_str(o, UVCRAWL_OPT_##name, v))
+#define SET_STRV(name, v) set_or_die(uvcrawl_options_set_strv(o, UVCRAWL_OPT_##name, v))
+
 /* Parses a whole non-negative decimal number no larger than max. */
 static int parse_u64(const char *s, uint64_t max, uint64_t *out) {
   char *end;
@@ -175,7 +190,7 @@ static int parse_u64(const char *s, uint64_t max, uint64_t *out) {
 /* The status line: \r and erase-to-end keep it on one line without flicker. */
 static void draw_progress(cli_t *cli, int final) {
   uvcrawl_stats_t s;
-  uvcrawl_get_stats(cli->crawler, &s);
+  uvcrawl_get_stats(cli->crawler, &s, sizeof(s));
   double secs = s.wall_ms / 1000.0;
   fprintf(stderr,
           "\r\033[K%" PRIu64 " done, %" PRIu64 " queued, %u in flight, %" PRIu64
@@ -199,15 +214,17 @@ static void note_result(cli_t *cli, const uvcrawl_result_t *r) {
   }
 }
 
-static void on_result(uvcrawl_t *crawler, const uvcrawl_result_t *r) {
-  note_result(uvcrawl_get_data(crawler), r);
+/* From either engine: the threads engine calls it one thread at a time, crawler NULL. */
+static void on_result(uvcrawl_t *crawler, const uvcrawl_result_t *r, void *arg) {
+  (void)crawler;
+  note_result(arg, r);
 }
 
-static void on_done(uvcrawl_t *crawler, int status) {
-  cli_t *cli = uvcrawl_get_data(crawler);
+static void on_done(uvcrawl_t *crawler, int status, void *arg) {
+  cli_t *cli = arg;
   (void)status;
   if (cli->show_progress) draw_progress(cli, 1);
-  uvcrawl_get_stats(crawler, &cli->stats);
+  uvcrawl_get_stats(crawler, &cli->stats, sizeof(cli->stats));
   cli_status_close(cli->status, &cli->stats); /* serves these final figures from now on */
   int n = report_collect_broken(cli->report, crawler);
   if (n == UV_ENOMEM) {
@@ -217,7 +234,7 @@ static void on_done(uvcrawl_t *crawler, int status) {
   uv_close((uv_handle_t *)&cli->sigint, NULL);
   uv_close((uv_handle_t *)&cli->sigterm, NULL);
   uv_close((uv_handle_t *)&cli->progress, NULL);
-  uvcrawl_close(crawler, NULL);
+  uvcrawl_close(crawler, NULL, NULL);
 }
 
 static void on_signal(uv_signal_t *h, int signum) {
@@ -265,21 +282,13 @@ static int add_pattern(patterns_t *p, const char *pat) {
   return 0;
 }
 
-static cli_t *threads_cli;
-
-static void on_thread_result(uvcrawl_t *crawler, const uvcrawl_result_t *r) {
-  (void)crawler;
-  note_result(threads_cli, r); /* the engine calls this one thread at a time */
-}
-
 /* --engine threads: the same crawl on blocking worker threads, for comparison. Returns an exit
  * status when the run could not happen, or -1 when it ran (the caller finishes as usual). */
 static int run_threads(cli_t *cli, const uvcrawl_options_t *opts, char **seeds, size_t n,
                        unsigned threads) {
-  threads_cli = cli;
   cli->seeds = (unsigned)n;
-  int err = uvcrawl_run_threads(opts, (const char *const *)seeds, n, threads, on_thread_result,
-                                &cli->stats);
+  int err = cli_threads_run(opts, (const char *const *)seeds, n, threads, on_result, cli,
+                            &cli->stats);
   if (err == UVCRAWL_EURL || err == UVCRAWL_ESCHEME) {
     fprintf(stderr, "uvcrawl: bad URL: %s\nTry 'uvcrawl --help'.\n", uvcrawl_strerror(err));
     return EXIT_USAGE;
@@ -412,13 +421,19 @@ int main(int argc, char **argv) {
       {"version", no_argument, NULL, 'V'},
       {NULL, 0, NULL, 0},
   };
-  uvcrawl_options_t opts;
+  /* The options the CLI reads again after parsing; the rest go straight into o. */
+  struct {
+    const char *output_path, *mirror_dir, *state_dir;
+    unsigned max_inflight;
+    int check, resume;
+  } opts = {NULL, NULL, NULL, 64, 0, 0};
   cli_t cli;
   uint64_t v;
   int ch, err, quiet = 0, verbose = 0, force_progress = 0, use_threads = 0, have_format = 0;
   int pool_nice = 10;
   unsigned nthreads = 64;
   const char *stats_path = NULL, *report_path = NULL, *status_spec = NULL;
+  int proxy_given = 0;
   struct sockaddr_storage status_addr;
   FILE *report_out = stdout;
   report_format_t format = FMT_TEXT;
@@ -428,7 +443,10 @@ int main(int argc, char **argv) {
   unsigned configs_read = 0, configs_named = 0;
 
   memset(&cli, 0, sizeof(cli));
-  uvcrawl_options_init(&opts);
+  if (uvcrawl_options_new(&o) != 0) {
+    fputs("uvcrawl: out of memory\n", stderr);
+    return EXIT_RUNTIME;
+  }
   if ((err = gather_args(argc, argv, longopts, &all, &configs_read)) != 0) return err;
   argc = (int)all.n;
   argv = all.argv;
@@ -452,12 +470,12 @@ int main(int argc, char **argv) {
     case OPT_DEPTH:
       if (parse_u64(optarg, 1000000, &v))
         return usage_error("--max-depth needs a number from 0, not '%s'", optarg);
-      opts.max_depth = (int)v;
+      SET_INT(MAX_DEPTH, v);
       break;
     case OPT_PAGES:
       if (parse_u64(optarg, UINT64_MAX, &v))
         return usage_error("--max-pages needs a number, not '%s'", optarg);
-      opts.max_pages = v;
+      SET_INT(MAX_PAGES, v);
       break;
     case OPT_BODY:
     case OPT_BUFFER:
@@ -476,10 +494,10 @@ int main(int argc, char **argv) {
       if (cli_parse_size(optarg, lim[k].max, &v) != 0)
         return bad_size(lim[k].name, lim[k].max, optarg);
       if (v < lim[k].min) return usage_error("%s needs a size above 0", lim[k].name);
-      if (ch == OPT_BODY) opts.max_body = v;
-      else if (ch == OPT_BUFFER) opts.max_buffer = v;
-      else if (ch == OPT_MAX_PARSE) opts.max_parse = v;
-      else opts.low_speed_bytes = (long)v;
+      if (ch == OPT_BODY) SET_INT(MAX_BODY, v);
+      else if (ch == OPT_BUFFER) SET_INT(MAX_BUFFER, v);
+      else if (ch == OPT_MAX_PARSE) SET_INT(MAX_PARSE, v);
+      else SET_INT(LOW_SPEED_BYTES, v);
       break;
     }
     case OPT_TIMEOUT:
@@ -504,12 +522,12 @@ int main(int argc, char **argv) {
         return bad_duration(lim[k].name, lim[k].max_ms, optarg);
       if (v < lim[k].min_ms) return usage_error("%s needs a duration above 0", lim[k].name);
       switch (ch) {
-      case OPT_TIMEOUT: opts.timeout_ms = (long)v; break;
-      case OPT_CONNECT: opts.connect_timeout_ms = (long)v; break;
-      case OPT_DELAY: opts.delay_ms = (unsigned)v; break;
-      case OPT_MAX_RA: opts.max_retry_after_ms = (unsigned)v; break;
-      case OPT_SYNC: opts.sync_interval_ms = (unsigned)v; break;
-      default: opts.low_speed_secs = (long)((v + 999) / 1000); break; /* curl counts seconds */
+      case OPT_TIMEOUT: SET_INT(TIMEOUT_MS, v); break;
+      case OPT_CONNECT: SET_INT(CONNECT_TIMEOUT_MS, v); break;
+      case OPT_DELAY: SET_INT(DELAY_MS, v); break;
+      case OPT_MAX_RA: SET_INT(MAX_RETRY_AFTER_MS, v); break;
+      case OPT_SYNC: SET_INT(SYNC_INTERVAL_MS, v); break;
+      default: SET_INT(LOW_SPEED_SECS, (v + 999) / 1000); break; /* curl counts seconds */
       }
       break;
     }
@@ -518,11 +536,14 @@ int main(int argc, char **argv) {
         return usage_error("--pool-nice needs a number from 0 to 19, not '%s'", optarg);
       pool_nice = (int)v;
       break;
-    case OPT_UA: opts.user_agent = optarg; break;
+    case OPT_UA:
+      if (uvcrawl_options_set_str(o, UVCRAWL_OPT_USER_AGENT, optarg) != 0)
+        return usage_error("--user-agent cannot hold a line break: '%s'", optarg);
+      break;
     case OPT_PARSER:
       if (strcmp(optarg, "fast") != 0 && strcmp(optarg, "gumbo") != 0)
         return usage_error("--parser is 'fast' or 'gumbo', not '%s'", optarg);
-      opts.parser = strcmp(optarg, "gumbo") == 0 ? UVCRAWL_PARSER_GUMBO : UVCRAWL_PARSER_FAST;
+      SET_INT(PARSER, strcmp(optarg, "gumbo") == 0 ? UVCRAWL_PARSER_GUMBO : UVCRAWL_PARSER_FAST);
       break;
     case OPT_ENGINE:
       if (strcmp(optarg, "loop") != 0 && strcmp(optarg, "threads") != 0)
@@ -535,7 +556,7 @@ int main(int argc, char **argv) {
       nthreads = (unsigned)v;
       break;
     case OPT_MIRROR: opts.mirror_dir = optarg; break;
-    case OPT_FSYNC: opts.fsync = 1; break;
+    case OPT_FSYNC: SET_INT(FSYNC, 1); break;
     case OPT_STATS: stats_path = optarg; break;
     case OPT_STATUS_LISTEN:
       if (cli_status_parse_addr(optarg, &status_addr) != 0)
@@ -544,7 +565,10 @@ int main(int argc, char **argv) {
       status_spec = optarg;
       break;
     case OPT_CHECK: opts.check = 1; break;
-    case OPT_ACCEPT: opts.accept = optarg; break;
+    case OPT_ACCEPT:
+      if ((err = uvcrawl_options_set_str(o, UVCRAWL_OPT_ACCEPT, optarg)) != 0)
+        return usage_error("--accept %s", uvcrawl_strerror(err));
+      break;
     case OPT_FORMAT:
       if (report_parse_format(optarg, &format) != 0)
         return usage_error("--format is text, json, jsonl, csv, junit or markdown, not '%s'",
@@ -578,16 +602,16 @@ int main(int argc, char **argv) {
         return usage_error(why, optarg);
       }
       switch (ch) {
-      case OPT_PER_HOST: opts.per_host = (unsigned)v; break;
-      case OPT_RETRIES: opts.retries = (unsigned)v; break;
-      case OPT_MAX_URL: opts.max_url_len = (unsigned)v; break;
-      case OPT_MAX_LINKS: opts.max_links = (unsigned)v; break;
-      default: opts.max_redirects = (unsigned)v; break;
+      case OPT_PER_HOST: SET_INT(PER_HOST, v); break;
+      case OPT_RETRIES: SET_INT(RETRIES, v); break;
+      case OPT_MAX_URL: SET_INT(MAX_URL_LEN, v); break;
+      case OPT_MAX_LINKS: SET_INT(MAX_LINKS, v); break;
+      default: SET_INT(MAX_REDIRECTS, v); break;
       }
       break;
     }
-    case OPT_RANDOM_DELAY: opts.random_delay = 1; break;
-    case OPT_IGNORE_ROBOTS: opts.ignore_robots = 1; break;
+    case OPT_RANDOM_DELAY: SET_INT(RANDOM_DELAY, 1); break;
+    case OPT_IGNORE_ROBOTS: SET_INT(IGNORE_ROBOTS, 1); break;
     case OPT_INCLUDE:
     case OPT_EXCLUDE:
       if (add_pattern(ch == OPT_INCLUDE ? &includes : &excludes, optarg) != 0) {
@@ -601,10 +625,13 @@ int main(int argc, char **argv) {
       if (add_pattern(&excludes, strcmp(optarg, "http") == 0 ? "^http:" : "^https:") != 0)
         return EXIT_RUNTIME;
       break;
-    case OPT_SCOPE: opts.scope = optarg; break;
+    case OPT_SCOPE:
+      if ((err = uvcrawl_options_set_str(o, UVCRAWL_OPT_SCOPE, optarg)) != 0)
+        return usage_error("--scope: %s", uvcrawl_strerror(err));
+      break;
     case OPT_HTTP_VERSION:
-      if (strcmp(optarg, "1.1") == 0) opts.http_version = 1;
-      else if (strcmp(optarg, "2") == 0) opts.http_version = 2;
+      if (strcmp(optarg, "1.1") == 0) SET_INT(HTTP_VERSION, 1);
+      else if (strcmp(optarg, "2") == 0) SET_INT(HTTP_VERSION, 2);
       else return usage_error("--http-version is 1.1 or 2, not '%s'", optarg);
       break;
     case OPT_CACERT:
@@ -617,12 +644,12 @@ int main(int argc, char **argv) {
                  ch == OPT_CACERT ? "--cacert" : "--load-cookies", optarg, strerror(errno));
         return usage_error("%s", why);
       }
-      if (ch == OPT_CACERT) opts.cacert = optarg;
-      else opts.cookie_load = optarg;
+      if (ch == OPT_CACERT) SET_STR(CACERT, optarg);
+      else SET_STR(COOKIE_LOAD, optarg);
       break;
-    case OPT_SAVE_COOKIES: opts.cookie_save = optarg; break;
-    case 'k': opts.insecure = 1; break;
-    case OPT_SITEMAPS: opts.sitemaps = 1; break;
+    case OPT_SAVE_COOKIES: SET_STR(COOKIE_SAVE, optarg); break;
+    case 'k': SET_INT(INSECURE, 1); break;
+    case OPT_SITEMAPS: SET_INT(SITEMAPS, 1); break;
     case OPT_HEADER: {
       size_t name = strcspn(optarg, ":;");
       int ok = name > 0 && optarg[name] != '\0' && strpbrk(optarg, "\r\n") == NULL &&
@@ -640,10 +667,13 @@ int main(int argc, char **argv) {
     case OPT_USER:
       if (strchr(optarg, ':') == NULL)
         return usage_error("%s", "--user needs USER:PASSWORD (uvcrawl does not prompt)");
-      opts.userpwd = optarg;
+      SET_STR(USERPWD, optarg);
       break;
-    case OPT_NETRC: opts.netrc = 1; break;
-    case OPT_PROXY: opts.proxy = optarg; break;
+    case OPT_NETRC: SET_INT(NETRC, 1); break;
+    case OPT_PROXY:
+      SET_STR(PROXY, optarg);
+      proxy_given = 1;
+      break;
     case OPT_REPORT: report_path = optarg; break;
     case OPT_CONFIG: configs_named++; break; /* read by gather_args, before the rest */
     case ':': return usage_error("option '%s' needs a value", argv[optind - 1]);
@@ -651,9 +681,10 @@ int main(int argc, char **argv) {
     }
   }
   arg_where = "";
-  opts.headers = headers.v;
-  opts.include = includes.v;
-  opts.exclude = excludes.v;
+  SET_STRV(HEADERS, headers.v);
+  if ((err = uvcrawl_options_set_strv(o, UVCRAWL_OPT_INCLUDE, includes.v)) != 0 ||
+      (err = uvcrawl_options_set_strv(o, UVCRAWL_OPT_EXCLUDE, excludes.v)) != 0)
+    return usage_error("--include/--exclude: %s", uvcrawl_strerror(err));
   if (opts.resume && opts.state_dir == NULL)
     return usage_error("%s", "--resume needs --state DIR");
   if (optind >= argc && !opts.resume) {
@@ -675,6 +706,12 @@ int main(int argc, char **argv) {
     return usage_error("%s", "--check works with --engine loop only");
   if (status_spec != NULL && use_threads)
     return usage_error("%s", "--status-listen works with --engine loop only");
+  SET_STR(OUTPUT_PATH, opts.output_path);
+  SET_STR(MIRROR_DIR, opts.mirror_dir);
+  SET_STR(STATE_DIR, opts.state_dir);
+  SET_INT(MAX_INFLIGHT, opts.max_inflight);
+  SET_INT(CHECK, opts.check);
+  SET_INT(RESUME, opts.resume);
   /* Opened before the crawl: a report that cannot be written is better known at once. */
   if (report_path != NULL && format != FMT_JSONL && strcmp(report_path, "-") != 0 &&
       (report_out = fopen(report_path, "w")) == NULL) {
@@ -704,13 +741,27 @@ int main(int argc, char **argv) {
     /* Read as libuv reads it, or the renice jobs would wait for threads that do not exist. */
     unsigned long pool = strtoul(getenv("UV_THREADPOOL_SIZE"), NULL, 10);
     pool = pool < 1 ? 1 : pool > 1024 ? 1024 : pool;
+    SET_INT(POOL_THREADS, pool); /* the library reads no environment: it is told */
     int perr = cli_prioritize((unsigned)pool, pool_nice, LOOP_SLICE_US);
     if (perr != 0 && !quiet)
       fprintf(stderr, "uvcrawl: warning: could not renice the thread pool: %s\n",
               uv_strerror(perr));
   }
+  /* No proxy anywhere: say so, or libcurl reads five environment variables per transfer
+   * (the ones it would take a proxy from; an empty one means none, as in curl). */
+  if (!proxy_given) {
+    static const char *const names[] = {"http_proxy", "https_proxy", "HTTPS_PROXY",
+                                        "all_proxy", "ALL_PROXY"};
+    int env = 0;
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+      env |= getenv(names[i]) != NULL && getenv(names[i])[0] != '\0';
+    if (!env) SET_STR(PROXY, "");
+  }
+  /* Test hook (tests/test_mirror.py): a slow disk under every mirror write. */
+  const char *delay = getenv("UVCRAWL_TEST_WRITE_DELAY_MS");
+  if (delay != NULL && parse_u64(delay, 60000, &v) == 0) uvcrawl__test_write_delay((unsigned)v);
   if (use_threads) {
-    int code = run_threads(&cli, &opts, argv + optind, (size_t)(argc - optind), nthreads);
+    int code = run_threads(&cli, o, argv + optind, (size_t)(argc - optind), nthreads);
     if (code >= 0) {
       report_free(cli.report);
       return code;
@@ -723,15 +774,16 @@ int main(int argc, char **argv) {
     fprintf(stderr, "uvcrawl: %s\n", uv_strerror(err));
     return EXIT_RUNTIME;
   }
-  if ((err = uvcrawl_create(&cli.loop, &opts, &cli.crawler)) != 0) {
-    int usage = err == UVCRAWL_EACCEPT || err == UVCRAWL_ESTATEDIR || err == UVCRAWL_EREGEX ||
-                err == UVCRAWL_ESCOPE;
-    fprintf(stderr, "uvcrawl: %s%s%s%s\n", usage ? "" : "cannot start: ", uvcrawl_strerror(err),
-            opts.output_path && !usage ? ", output " : "",
-            opts.output_path && !usage ? opts.output_path : "");
+  if ((err = uvcrawl_create(&cli.loop, o, &cli.crawler)) != 0) {
+    int usage = err == UVCRAWL_ESTATEDIR;
+    if (usage)
+      fprintf(stderr, "uvcrawl: --state %s: %s (--resume continues it)\n", opts.state_dir,
+              uvcrawl_strerror(err));
+    else
+      fprintf(stderr, "uvcrawl: cannot start: %s%s%s\n", uvcrawl_strerror(err),
+              opts.output_path ? ", output " : "", opts.output_path ? opts.output_path : "");
     if (opts.mirror_dir && !usage) fprintf(stderr, "uvcrawl: (mirror %s)\n", opts.mirror_dir);
-    uv_run(&cli.loop, UV_RUN_DEFAULT); /* lets the half-made crawler's handles close */
-    uv_loop_close(&cli.loop);
+    uv_loop_close(&cli.loop); /* a failed create leaves no handle (include/uvcrawl.h) */
     report_free(cli.report);
     return usage ? EXIT_USAGE : EXIT_RUNTIME;
   }
@@ -740,14 +792,14 @@ int main(int argc, char **argv) {
     if ((err = uvcrawl_add_seed(cli.crawler, argv[i])) != 0) {
       fprintf(stderr, "uvcrawl: bad URL '%s': %s\nTry 'uvcrawl --help'.\n", argv[i],
               uvcrawl_strerror(err));
-      uvcrawl_close(cli.crawler, NULL);
+      uvcrawl_close(cli.crawler, NULL, NULL);
       uv_run(&cli.loop, UV_RUN_DEFAULT);
       uv_loop_close(&cli.loop);
       report_free(cli.report);
       return EXIT_USAGE;
     }
   }
-  uvcrawl_get_stats(cli.crawler, &cli.stats);
+  uvcrawl_get_stats(cli.crawler, &cli.stats, sizeof(cli.stats));
   cli.seeds = (unsigned)(argc - optind);
   if (cli.stats.inflight_cap < opts.max_inflight)
     fprintf(stderr,
@@ -761,7 +813,7 @@ int main(int argc, char **argv) {
                            cli.report, &cli.status, url, sizeof(url));
     if (err != 0) {
       fprintf(stderr, "uvcrawl: --status-listen %s: %s\n", status_spec, uv_strerror(err));
-      uvcrawl_close(cli.crawler, NULL);
+      uvcrawl_close(cli.crawler, NULL, NULL);
       uv_run(&cli.loop, UV_RUN_DEFAULT);
       uv_loop_close(&cli.loop);
       report_free(cli.report);
@@ -777,7 +829,7 @@ int main(int argc, char **argv) {
   uv_signal_start(&cli.sigterm, on_signal, SIGTERM);
   if (cli.show_progress) uv_timer_start(&cli.progress, on_progress, PROGRESS_MS, PROGRESS_MS);
 
-  if ((err = uvcrawl_start(cli.crawler, on_result, on_done)) != 0) {
+  if ((err = uvcrawl_start(cli.crawler, on_result, on_done, &cli)) != 0) {
     fprintf(stderr, "uvcrawl: cannot start: %s\n", uvcrawl_strerror(err));
     return EXIT_RUNTIME;
   }

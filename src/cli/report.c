@@ -164,7 +164,8 @@ void report_result(report_t *r, const uvcrawl_result_t *res) {
   }
 }
 
-static void collect_one(void *arg, const uvcrawl_broken_t *b) {
+static void collect_one(uvcrawl_t *c, const uvcrawl_broken_t *b, void *arg) {
+  (void)c;
   report_t *r = arg;
   broken_t *dst = &r->broken[r->nbroken];
   memset(dst, 0, sizeof(*dst));
@@ -185,7 +186,8 @@ static void collect_one(void *arg, const uvcrawl_broken_t *b) {
   r->nbroken++;
 }
 
-static void count_one(void *arg, const uvcrawl_broken_t *b) {
+static void count_one(uvcrawl_t *c, const uvcrawl_broken_t *b, void *arg) {
+  (void)c;
   (void)b;
   (*(size_t *)arg)++;
 }

@@ -98,7 +98,7 @@ int cli_status_parse_addr(const char *spec, struct sockaddr_storage *out) {
 /* ---- what is served ---------------------------------------------------------------- */
 
 static void current_stats(const cli_status_t *st, uvcrawl_stats_t *s) {
-  if (st->crawler != NULL) uvcrawl_get_stats(st->crawler, s);
+  if (st->crawler != NULL) uvcrawl_get_stats(st->crawler, s, sizeof(*s));
   else *s = st->final;
 }
 

@@ -5,6 +5,10 @@
  * error strings) is the loop engine's, from crawler.c, so both engines produce the same records
  * for the same site with default options.
  *
+ * Not part of the library's ABI: the CLI and the benchmarks link it with the internal library
+ * (uvcrawl_internal), whose request options (transfer.c), body buffers, jobs and record
+ * building it shares with the loop engine.
+ *
  * Deliberately not here: robots.txt (not fetched, not obeyed), politeness, retries, link
  * checking, the journal, filters, wider scopes, --accept, sitemaps, and the redirect-chain,
  * URL-length and spider-trap skips. Options that ask for one of those are refused
@@ -19,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "engine_threads.h"
 #include "http.h"
 #include "uvcrawl-int.h"
 
@@ -50,6 +55,7 @@ typedef struct {
   FILE *out;
   int out_error;
   uvcrawl_result_cb on_result;
+  void *arg;
   uint64_t pages, errors, bytes, mirror_errors;
 } shared_t;
 
@@ -174,7 +180,7 @@ static void emit(worker_t *w, const uvcrawl_result_t *r, int mirror_err) {
     if (fwrite(w->rec, 1, w->rec_len, s->out) != w->rec_len)
       s->out_error = errno ? -errno : UV_EIO;
   }
-  if (s->on_result) s->on_result(NULL, r);
+  if (s->on_result) s->on_result(NULL, r, s->arg);
   pthread_mutex_unlock(&s->out_lock);
 }
 
@@ -185,7 +191,7 @@ static void crawl_one(worker_t *w, const uvcrawl__item_t *item) {
   uvcrawl__job_t job;
   uvcrawl_result_t r;
   char *redirect = NULL, *loc = NULL, *ct = NULL;
-  const char *error = NULL;
+  const char *error = NULL, *error_name = NULL;
   long status = 0, nconn = 0;
   curl_off_t us = 0;
 
@@ -207,8 +213,13 @@ static void crawl_one(worker_t *w, const uvcrawl__item_t *item) {
   if (status >= 300 && status < 400 &&
       curl_easy_getinfo(e, CURLINFO_REDIRECT_URL, &loc) == CURLE_OK && loc != NULL)
     uvcrawl__url_resolve(item->url, loc, &redirect); /* on failure redirect stays NULL */
-  if (w->too_big) error = "body exceeds the size cap (--max-body)";
-  else if (code != CURLE_OK) error = w->errbuf[0] ? w->errbuf : curl_easy_strerror(code);
+  if (w->too_big) {
+    error = UVCRAWL__MSG_TOO_BIG;
+    error_name = uvcrawl_err_name(UVCRAWL_ETOOBIG);
+  } else if (code != CURLE_OK) {
+    error = w->errbuf[0] ? w->errbuf : curl_easy_strerror(code);
+    error_name = uvcrawl__curl_code_name(code);
+  }
 
   /* As crawler.c: the job runs when there is a body, or a 2xx to save (even empty). */
   int mirror = s->mirror_fd >= 0 && code == CURLE_OK && status >= 200 && status < 300;
@@ -230,11 +241,15 @@ static void crawl_one(worker_t *w, const uvcrawl__item_t *item) {
     uvcrawl__job_run(&job);
     if (job.parse_fast) atomic_fetch_add(&s->parse_fast, 1);
     if (job.parse_bailed) atomic_fetch_add(&s->parse_bailouts, 1);
-    if (job.status == UV_ENOMEM && error == NULL) error = "out of memory while parsing";
+    if (job.status == UV_ENOMEM && error == NULL) {
+      error = "out of memory while parsing";
+      error_name = uvcrawl_err_name(UV_ENOMEM);
+    }
     if (job.mirror_err != 0 && error == NULL) {
       /* errbuf is free again: curl wrote to it during the transfer only. */
       snprintf(w->errbuf, sizeof(w->errbuf), "mirror: %s", uv_strerror(job.mirror_err));
       error = w->errbuf;
+      error_name = uvcrawl_err_name(job.mirror_err);
     }
   }
 
@@ -247,10 +262,7 @@ static void crawl_one(worker_t *w, const uvcrawl__item_t *item) {
 
   memset(&r, 0, sizeof(r));
   r.attempts = 1;
-  if (job.max_links && job.ngiven >= job.max_links)
-    r.note = "link cap reached (--max-links): later links on this page were not followed";
-  else if (job.parse_capped)
-    r.note = "page longer than --max-parse: links after that point were not followed";
+  r.note = uvcrawl__record_note(&job);
   r.url = item->url;
   r.status = status;
   r.http_version = http_version;
@@ -261,6 +273,7 @@ static void crawl_one(worker_t *w, const uvcrawl__item_t *item) {
   r.md5 = job.md5[0] ? job.md5 : NULL;
   r.redirect = redirect;
   r.error = error;
+  r.error_name = error_name;
   r.ms = (double)us / 1000.0;
   r.curl_code = (int)code;
   r.links = (unsigned)job.ngiven;
@@ -345,8 +358,9 @@ static int add_seed(shared_t *s, const char *url) {
   return err < 0 ? err : 0;
 }
 
-int uvcrawl_run_threads(const uvcrawl_options_t *opts, const char *const *seeds, size_t nseeds,
-                        unsigned threads, uvcrawl_result_cb on_result, uvcrawl_stats_t *stats) {
+int cli_threads_run(const uvcrawl_options_t *opts, const char *const *seeds, size_t nseeds,
+                    unsigned threads, uvcrawl_result_cb on_result, void *arg,
+                    uvcrawl_stats_t *stats) {
   static pthread_once_t once = PTHREAD_ONCE_INIT;
   shared_t s;
   worker_t *workers = NULL;
@@ -363,12 +377,14 @@ int uvcrawl_run_threads(const uvcrawl_options_t *opts, const char *const *seeds,
 
   memset(&s, 0, sizeof(s));
   s.mirror_fd = -1;
-  if (opts) s.opts = *opts;
-  else uvcrawl_options_init(&s.opts);
+  if (opts) s.opts = *opts; /* borrowed for the run: its strings are the caller's */
+  else uvcrawl__options_defaults(&s.opts);
   s.on_result = on_result;
+  s.arg = arg;
   if (unsupported(&s.opts)) return UV_ENOTSUP;
   if (s.opts.http_version < 0 || s.opts.http_version > 2) return UV_EINVAL;
   nthreads = uvcrawl__fd_room(threads ? threads : 1, FDS_PER_THREAD);
+  s.opts.max_inflight = nthreads; /* what the transfers size their buffers by */
 
   user_agent = strdup(s.opts.user_agent ? s.opts.user_agent : "uvcrawl/" UVCRAWL_VERSION_STRING);
   s.user_agent = user_agent;
