@@ -240,11 +240,29 @@ typedef struct {
   size_t nreferrers;
 } uvcrawl_broken_t;
 
-/* Every callback gets the crawler first and, last, the arg given with it (hiredis's
+/* Callbacks and threads. The crawler lives on the loop's thread: call every function on it
+ * from there. Its callbacks run on that thread too, from inside uv_run(), and always from one
+ * place, a uv_idle_t of the crawler's, after its own bookkeeping is done (as hiredis does it):
+ * never from inside another uvcrawl_ call, never in the middle of handling a transfer. So
+ * from on_result and on_done:
+ *   - uvcrawl_stop() and uvcrawl_close() are allowed; they take effect when the callback has
+ *     returned (a close never frees the crawler under its caller: close_cb runs later, from
+ *     the loop). After a close from on_result no more on_result and no on_done come; after a
+ *     stop the records already made still arrive, then on_done(UV_ECANCELED).
+ *   - uvcrawl_get_stats(), uvcrawl_get_data()/set_data() are allowed; from on_done also
+ *     uvcrawl_foreach_broken().
+ *   - uvcrawl_add_seed() and uvcrawl_start() return UVCRAWL_ESTATE; running the loop again
+ *     (uv_run) from a callback is not allowed.
+ * on_result therefore runs a little after the URL was finished (the same or the next loop
+ * iteration), in the order the records were made. In close_cb the crawler is being freed:
+ * nothing may be called on it there or after; closing the loop's other handles is fine.
+ *
+ * Every callback gets the crawler first and, last, the arg given with it (hiredis's
  * privdata), so a program needs no global to find its own state. */
 typedef void (*uvcrawl_result_cb)(uvcrawl_t *crawler, const uvcrawl_result_t *result,
                                   void *arg);
-/* status: 0 when the frontier ran dry, UV_ECANCELED after uvcrawl_stop(). */
+/* status: 0 when the frontier ran dry, UV_ECANCELED after uvcrawl_stop(). Runs once, after
+ * every on_result. */
 typedef void (*uvcrawl_done_cb)(uvcrawl_t *crawler, int status, void *arg);
 /* crawler is being freed: compare it, do not call the library with it. */
 typedef void (*uvcrawl_close_cb)(uvcrawl_t *crawler, void *arg);
@@ -270,12 +288,16 @@ UVCRAWL_EXTERN int uvcrawl_start(uvcrawl_t *crawler, uvcrawl_result_cb on_result
                                  uvcrawl_done_cb on_done, void *arg);
 
 /* Graceful stop: no new requests; transfers in flight are aborted; pending records are
- * written; then on_done(UV_ECANCELED). Safe from any crawler callback. Idempotent. */
+ * written and delivered; then on_done(UV_ECANCELED) (or on_done(0) when the crawl was
+ * already ending). From a callback it takes effect when that returns. Idempotent; returns 0,
+ * or UVCRAWL_ESTATE before uvcrawl_start(). */
 UVCRAWL_EXTERN int uvcrawl_stop(uvcrawl_t *crawler);
 
 /* Releases every handle and the crawler itself; close_cb (may be NULL) runs with arg when the
- * last handle is closed. Stops first if still running (on_done is not called then). Safe from
- * callbacks. */
+ * last handle is closed, always from the loop (never before uvcrawl_close() returns). Stops
+ * first if still running (on_done is not called then, nor on_result again). From on_result or
+ * on_done it takes effect when the callback returns. Idempotent: a second call changes
+ * nothing (its close_cb is not used). */
 UVCRAWL_EXTERN void uvcrawl_close(uvcrawl_t *crawler, uvcrawl_close_cb close_cb, void *arg);
 
 /* With the CHECK option: after on_done and before uvcrawl_close(), calls cb for every broken

@@ -43,6 +43,14 @@ typedef enum { ST_IDLE, ST_RUNNING, ST_STOPPING, ST_DONE, ST_CLOSING } state_t;
 
 typedef struct page_s page_t;
 
+/* A record waiting for the drain to hand it to on_result: the result with its strings copied
+ * after it, so it outlives the page or the stack it came from. */
+typedef struct rec_s {
+  struct rec_s *next;
+  uvcrawl_result_t r;
+  char strings[];
+} rec_t;
+
 struct uvcrawl_s {
   uv_loop_t *loop;
   void *data;
@@ -111,7 +119,17 @@ struct uvcrawl_s {
   uvcrawl__converter_t *converter; /* the conversion running after the crawl */
   int converted;                  /* 1 once it ran (or had nothing to do) */
   state_t state;
+  int finishing;    /* on_tick is flushing the outputs for on_done: nothing more to stop */
   int closing_parts;
+  /* User callbacks run only from on_drain (deliver()), never inside the crawler's bookkeeping;
+   * stop and close asked for from one take effect when it has returned. */
+  rec_t *rec_head, *rec_tail;
+  int done_pending; /* on_done is due once the records before it are delivered */
+  int done_status;
+  int in_callback;
+  int stop_requested, close_requested;
+  uvcrawl_close_cb close_requested_cb;
+  void *close_requested_arg;
   uvcrawl_result_cb on_result;
   uvcrawl_done_cb on_done;
   void *cb_arg;     /* uvcrawl_start()'s */
@@ -159,6 +177,7 @@ void *uvcrawl_get_data(const uvcrawl_t *c) { return c->data; }
 
 static void on_transfer_done(void *arg, CURL *easy, CURLcode code);
 static void on_admit(void *arg);
+static void on_drain(uv_idle_t *h);
 
 static int is_broken(const uvcrawl_t *c, long status, const char *error) {
   if (error != NULL) return 1;
@@ -677,6 +696,53 @@ static void emit_skipped(uvcrawl_t *c, const char *url, const char *referrer, in
   emit(c, &r);
 }
 
+/* Copies one string of a record into the rec's tail. */
+static const char *rec_str(char **at, const char *s) {
+  if (s == NULL) return NULL;
+  size_t n = strlen(s) + 1;
+  char *d = memcpy(*at, s, n);
+  *at += n;
+  return d;
+}
+
+/* Queues a copy of r for the drain (on_result is never called from here: the caller is in the
+ * middle of its bookkeeping). Out of memory, the caller does not see this record; it is
+ * counted and written all the same. */
+static void queue_record(uvcrawl_t *c, const uvcrawl_result_t *r) {
+  const char *const strs[] = {r->url, r->referrer, r->content_type, r->md5, r->redirect,
+                              r->error, r->skipped, r->note, r->http_version};
+  size_t len = 0;
+  for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
+    if (strs[i] != NULL) len += strlen(strs[i]) + 1;
+  rec_t *rec = malloc(sizeof(*rec) + len);
+  if (rec == NULL) return;
+  char *at = rec->strings;
+  rec->next = NULL;
+  rec->r = *r;
+  rec->r.url = rec_str(&at, r->url);
+  rec->r.referrer = rec_str(&at, r->referrer);
+  rec->r.content_type = rec_str(&at, r->content_type);
+  rec->r.md5 = rec_str(&at, r->md5);
+  rec->r.redirect = rec_str(&at, r->redirect);
+  rec->r.error = rec_str(&at, r->error);
+  rec->r.skipped = rec_str(&at, r->skipped);
+  rec->r.note = rec_str(&at, r->note);
+  rec->r.http_version = rec_str(&at, r->http_version);
+  if (c->rec_tail) c->rec_tail->next = rec;
+  else c->rec_head = rec;
+  c->rec_tail = rec;
+  uv_idle_start(&c->drain, on_drain);
+}
+
+static void free_records(uvcrawl_t *c) {
+  while (c->rec_head != NULL) {
+    rec_t *r = c->rec_head;
+    c->rec_head = r->next;
+    free(r);
+  }
+  c->rec_tail = NULL;
+}
+
 static void emit(uvcrawl_t *c, uvcrawl_result_t *rp) {
   uvcrawl_result_t r = *rp;
   r.broken = r.skipped == NULL && is_broken(c, r.status, r.error);
@@ -718,7 +784,7 @@ static void emit(uvcrawl_t *c, uvcrawl_result_t *rp) {
     else if (r.status >= 300 && r.status < 400 && r.redirect != NULL)
       (void)uvcrawl__convert_redirect(c->convert, r.url, r.redirect);
   }
-  if (c->on_result && c->state != ST_CLOSING) c->on_result(c, &r, c->cb_arg);
+  if (c->on_result && c->state != ST_CLOSING) queue_record(c, &r);
 }
 
 /* Why a newly found URL will not be fetched (a record says so), or NULL. */
@@ -781,6 +847,8 @@ static void pump(uvcrawl_t *c);
 /* Finished pages recorded per loop iteration: a batch of 64 back from the pool is spread over
  * several iterations, with the sockets served in between. */
 #define PAGES_PER_TURN 8
+/* Records handed to on_result per loop iteration. */
+#define RECORDS_PER_TURN 256
 
 /* Queues up to *budget more of p's links; returns 1 once all of them are. */
 static int queue_links(uvcrawl_t *c, page_t *p, size_t *budget) {
@@ -807,9 +875,53 @@ static void page_links_queued(page_t *p) {
   page_finish(p);
 }
 
+static void do_stop(uvcrawl_t *c);
+static void do_close(uvcrawl_t *c, uvcrawl_close_cb close_cb, void *arg);
+
+/* A user callback has returned: what it asked for happens now. */
+static void after_callback(uvcrawl_t *c) {
+  c->in_callback = 0;
+  if (c->close_requested) {
+    c->close_requested = c->stop_requested = 0;
+    do_close(c, c->close_requested_cb, c->close_requested_arg);
+  } else if (c->stop_requested) {
+    c->stop_requested = 0;
+    do_stop(c);
+  }
+}
+
+/* The only place user callbacks run: queued records in order, then on_done once they are
+ * all out. Runs from the drain, with no crawler state held on the stack, so a callback may
+ * stop or close the crawler (both take effect in after_callback). */
+static void deliver(uvcrawl_t *c) {
+  for (unsigned n = 0; n < RECORDS_PER_TURN && c->rec_head != NULL && c->state != ST_CLOSING;
+       n++) {
+    rec_t *r = c->rec_head;
+    c->rec_head = r->next;
+    if (c->rec_head == NULL) c->rec_tail = NULL;
+    c->in_callback = 1;
+    c->on_result(c, &r->r, c->cb_arg);
+    free(r);
+    after_callback(c);
+  }
+  if (c->state == ST_CLOSING) {
+    free_records(c); /* closed: the caller wants no more */
+    c->done_pending = 0;
+  }
+  if (c->done_pending && c->rec_head == NULL) {
+    c->done_pending = 0;
+    if (c->on_done) {
+      c->in_callback = 1;
+      c->on_done(c, c->done_status, c->cb_arg);
+      after_callback(c);
+    }
+  }
+}
+
 static void on_drain(uv_idle_t *h) {
   uvcrawl_t *c = UVCRAWL_CONTAINER_OF(h, uvcrawl_t, drain);
   size_t budget = LINKS_PER_TURN;
+  /* Pages are drained in every state, closing too: teardown waits for them (c->jobs). */
   for (unsigned n = 0; n < PAGES_PER_TURN && c->drain_head != NULL &&
                        queue_links(c, c->drain_head, &budget); n++) {
     page_t *p = c->drain_head;
@@ -817,7 +929,8 @@ static void on_drain(uv_idle_t *h) {
     if (c->drain_head == NULL) c->drain_tail = NULL;
     page_links_queued(p);
   }
-  if (c->drain_head == NULL) uv_idle_stop(h);
+  deliver(c);
+  if (c->drain_head == NULL && c->rec_head == NULL && !c->done_pending) uv_idle_stop(h);
   pump(c);
 }
 
@@ -1218,35 +1331,78 @@ static void on_transfer_done(void *arg, CURL *easy, CURLcode code) {
   c->jobs++;
 }
 
+/* A robots.txt fetch that could not start: the host is not crawled (its URLs get why as their
+ * error), so its URLs never wait for rules that will not come. */
+static void robots_failed(uvcrawl_t *c, const char *origin, const char *why, int err) {
+  block_host(c, origin, why, err == UV_ENOMEM ? CURLE_OUT_OF_MEMORY : CURLE_FAILED_INIT, 1);
+  uvcrawl__frontier_set_robots(c->frontier, origin, uvcrawl__robots_disallow_all());
+}
+
+/* Every way a transfer fails to start ends here: gives back what admission took (the host's
+ * slot in the frontier, or the origin's robots.txt turn; the in-flight slot is only taken once
+ * the transfer is in the engine) and records the URL with why as its error. p may be NULL (it
+ * could not be allocated): item and robots_origin say what it was for. */
+static void fetch_failed(uvcrawl_t *c, page_t *p, const uvcrawl__item_t *item,
+                         const char *robots_origin, const char *why, int err) {
+  if (p != NULL && p->easy != NULL) {
+    release_easy(c, p->easy);
+    p->easy = NULL;
+  }
+  if (robots_origin != NULL) {
+    robots_failed(c, robots_origin, why, err);
+    if (p != NULL) page_free(p);
+    return;
+  }
+  uvcrawl__frontier_done(c->frontier, item, uv_hrtime(), 0);
+  if (p != NULL) {
+    p->error = why;
+    p->error_name = uvcrawl_err_name(err);
+    page_finish(p);
+    return;
+  }
+  uvcrawl_result_t r;
+  memset(&r, 0, sizeof(r));
+  r.url = item->url;
+  r.referrer = item->referrer;
+  r.depth = item->depth;
+  r.error = why;
+  r.error_name = uvcrawl_err_name(err);
+  r.attempts = item->attempts + 1u;
+  c->started++;
+  emit(c, &r);
+}
+
 /* Starts a transfer for item, or for origin's robots.txt when robots_origin is set. */
 static void fetch(uvcrawl_t *c, const uvcrawl__item_t *item, const char *robots_origin) {
   page_t *p = calloc(1, sizeof(*p));
   CURL *e;
-  if (p == NULL) return; /* out of memory: the URL is dropped, the crawl goes on */
+  if (p == NULL) {
+    fetch_failed(c, NULL, item, robots_origin, "out of memory", UV_ENOMEM);
+    return;
+  }
   p->c = c;
   p->item = *item;
+  p->next = c->pages;
+  if (c->pages) c->pages->prev = p;
+  c->pages = p;
   if (robots_origin) {
     size_t n = strlen(robots_origin) + sizeof("/robots.txt");
     p->robots_origin = robots_origin;
     if ((p->own_url = malloc(n)) == NULL) {
-      free(p);
+      fetch_failed(c, p, item, robots_origin, "robots.txt not fetched: out of memory",
+                   UV_ENOMEM);
       return;
     }
     snprintf(p->own_url, n, "%s/robots.txt", robots_origin);
     p->item.url = p->own_url;
   }
-  /* robots.txt (item->url NULL) is never an external check: a HEAD would give no rules. */
-  p->external = robots_origin == NULL && c->opts.check && !in_scope(c, item->url) &&
-                !is_requisite(c, item->url);
-  p->next = c->pages;
-  if (c->pages) c->pages->prev = p;
-  c->pages = p;
+  /* A robots.txt is always read in full, whichever host it is for: never a HEAD. */
+  p->external = c->opts.check && !robots_origin && !in_scope(c, p->item.url) &&
+                !is_requisite(c, p->item.url);
   if (!robots_origin) c->started++;
   e = acquire_easy(c);
   if (e == NULL) {
-    p->error = "out of memory";
-    p->error_name = uvcrawl_err_name(UV_ENOMEM);
-    page_finish(p);
+    fetch_failed(c, p, &p->item, robots_origin, "out of memory", UV_ENOMEM);
     return;
   }
   p->easy = e;
@@ -1263,15 +1419,18 @@ static void fetch(uvcrawl_t *c, const uvcrawl__item_t *item, const char *robots_
     curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)0);
   }
   if (uvcrawl__engine_add(c->engine, e) != 0) {
-    p->easy = NULL;
-    release_easy(c, e);
-    p->error = "could not start the transfer";
-    p->error_name = uvcrawl_err_name(UVCRAWL_ECURL);
-    page_finish(p);
+    fetch_failed(c, p, &p->item, robots_origin, "could not start the transfer",
+                 UVCRAWL_ECURL);
     return;
   }
   c->inflight++;
   if (c->inflight > c->stats.inflight_max) c->stats.inflight_max = c->inflight;
+}
+
+/* Nothing left to fetch: the frontier is empty, or --max-pages is used up. */
+static int frontier_finished(uvcrawl_t *c) {
+  return !c->fops->more(c->fq) ||
+         (c->opts.max_pages != 0 && c->started >= c->opts.max_pages);
 }
 
 static int may_admit(uvcrawl_t *c) {
@@ -1354,9 +1513,12 @@ static void pump(uvcrawl_t *c) {
     uv_timer_start(&c->wake, on_wake, ms, 0);
     return; /* URLs wait for a host's delay: the wake timer pumps again, no tick needed */
   }
-  /* A shared frontier that waits for Redis wakes us itself: a tick now would only spin. */
-  if (c->inflight == 0 && c->jobs == 0 && c->state != ST_DONE &&
-      !(c->rf && c->state == ST_RUNNING && c->fops->more(c->fq)))
+  /* Nothing in flight and nothing admissible: the tick ends the crawl (or tears it down).
+   * A frontier that still holds URLs then waits for an event (a robots.txt, a page's links, a
+   * stop), never on a 0 ms timer: every slot taken is given back (fetch_failed), so such a
+   * wait always ends. */
+  if (c->inflight == 0 && c->jobs == 0 && c->state != ST_DONE && !c->finishing &&
+      (c->state != ST_RUNNING || frontier_finished(c)))
     schedule_tick(c);
 }
 
@@ -1370,7 +1532,10 @@ static void on_flushed(void *arg, int status) {
   c->state = ST_DONE;
   c->stats.wall_ms = (double)(uv_hrtime() - c->start_ns) / 1e6;
   if (uvcrawl__http_save(c->http) != 0) c->stats.output_errors = 1; /* --save-cookies */
-  if (c->on_done) c->on_done(c, c->fatal ? c->fatal : was_stopped ? UV_ECANCELED : 0, c->cb_arg);
+  /* on_done goes out from the drain, after the records still queued for on_result. */
+  c->done_pending = 1;
+  c->done_status = c->fatal ? c->fatal : was_stopped ? UV_ECANCELED : 0;
+  uv_idle_start(&c->drain, on_drain);
 }
 
 static void part_closed(uvcrawl_t *c) {
@@ -1378,6 +1543,7 @@ static void part_closed(uvcrawl_t *c) {
   uvcrawl_close_cb cb = c->on_close;
   void *arg = c->close_arg;
   free_parts(c);
+  free_records(c);
   if (cb) cb(c, arg);
   free(c);
 }
@@ -1464,15 +1630,15 @@ static void on_tick(uv_timer_t *t) {
     if (c->jobs == 0) teardown(c);
     return;
   }
+  if (c->finishing) return;
   pump(c);
   if (c->inflight > 0 || c->jobs > 0 || c->state == ST_DONE || c->state == ST_IDLE) return;
-  if (c->state == ST_RUNNING && c->fops->more(c->fq) &&
-      (c->opts.max_pages == 0 || c->started < c->opts.max_pages))
-    return;
+  if (c->state == ST_RUNNING && !frontier_finished(c)) return;
   if (c->convert != NULL && !c->converted && c->state == ST_RUNNING) {
     start_convert(c); /* the tick comes back when it is done */
     if (!c->converted) return;
   }
+  c->finishing = 1;
   uv_timer_stop(&c->tick);
   lag_stop(c);
   uv_timer_stop(&c->wake);
@@ -1497,15 +1663,33 @@ static void abort_transfers(uvcrawl_t *c) {
   }
 }
 
-int uvcrawl_stop(uvcrawl_t *c) {
-  if (c->state != ST_RUNNING) return c->state == ST_IDLE ? UVCRAWL_ESTATE : 0;
+static void do_stop(uvcrawl_t *c) {
+  if (c->state != ST_RUNNING || c->finishing) return; /* finishing: on_done(0) is on its way */
   c->state = ST_STOPPING;
   abort_transfers(c);
   schedule_tick(c);
+}
+
+int uvcrawl_stop(uvcrawl_t *c) {
+  if (c->state == ST_IDLE) return UVCRAWL_ESTATE;
+  if (c->in_callback) c->stop_requested = 1; /* after the callback returns */
+  else do_stop(c);
   return 0;
 }
 
 void uvcrawl_close(uvcrawl_t *c, uvcrawl_close_cb close_cb, void *arg) {
+  if (c->state == ST_CLOSING || c->close_requested) return;
+  if (c->in_callback) {
+    /* The caller's callback still runs on c: the close waits until it has returned. */
+    c->close_requested = 1;
+    c->close_requested_cb = close_cb;
+    c->close_requested_arg = arg;
+    return;
+  }
+  do_close(c, close_cb, arg);
+}
+
+static void do_close(uvcrawl_t *c, uvcrawl_close_cb close_cb, void *arg) {
   if (c->state == ST_CLOSING) return;
   if (c->state == ST_RUNNING) abort_transfers(c);
   lag_stop(c);

@@ -4,9 +4,9 @@
  * Every uv_poll_start costs two epoll_ctl calls in libuv (it stops first, and stopping removes
  * the fd from epoll), uv_poll_init three more syscalls, and curl removes a keep-alive socket
  * after every transfer and adds it back for the next. So a poll is started only when the
- * events curl wants change, and a TCP socket keeps its uv_poll_t, still watching, from curl's
+ * events curl wants change, and a TCP socket keeps its uv_poll_t (stopped) from curl's
  * REMOVE until curl closes it (CURLOPT_CLOSESOCKETFUNCTION): the next transfer on that
- * connection usually finds it polled as it wants, for no syscall at all. */
+ * connection reuses the handle (no uv_poll_init, no close). */
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -31,6 +31,13 @@ struct uvcrawl__engine_s {
   uv_timer_t timer;
   uv_check_t serve; /* right after each poll phase: serves the ready sockets */
   uv_idle_t again;  /* while some wait, the next poll does not block */
+  /* Transfers whose socket could not be watched (out of memory in on_curl_socket): failed
+   * from on_doom, outside curl's callback. Telling curl -1 instead would end every transfer
+   * of the multi for good (libcurl >= 7.88 marks it dead), and the crawl with it. At most one
+   * entry per transfer in the multi, so max_connections entries, allocated up front. */
+  uv_idle_t doom;
+  CURL **doomed;
+  unsigned ndoomed, doomed_cap;
   sock_ctx_t *ready_head, *ready_tail;
   uvcrawl__engine_done_cb done_cb;
   uvcrawl__engine_admit_cb admit_cb;
@@ -54,7 +61,8 @@ struct sock_ctx_s {
   curl_socket_t fd;
   int events; /* UV_READABLE/UV_WRITABLE the poll was started with; 0: stopped */
   int tcp;    /* a connection socket: curl closes it through on_close_socket, so it may park */
-  int parked; /* curl removed it but the connection is open: no events go to curl */
+  int parked; /* curl removed it but the connection may be open: not watched */
+  int released; /* closing: curl may still name it (its REMOVE can come after the close) */
   int flags; /* CURL_CSELECT_* seen since it was last served; nonzero: on the ready list */
   uvcrawl__engine_t *engine;
   sock_ctx_t *prev, *next;
@@ -74,6 +82,7 @@ static void engine_maybe_free(uvcrawl__engine_t *e) {
   if (!e->closing || e->pending_closes != 0) return;
   uvcrawl__engine_close_cb cb = e->close_cb;
   void *arg = e->close_arg;
+  free(e->doomed);
   free(e->byfd);
   free(e);
   if (cb) cb(arg);
@@ -89,6 +98,7 @@ static void on_sock_closed(uv_handle_t *h) {
 
 static void sock_release(sock_ctx_t *s) {
   uvcrawl__engine_t *e = s->engine;
+  s->released = 1;
   if ((size_t)s->fd < e->nbyfd && e->byfd[s->fd] == s) e->byfd[s->fd] = NULL;
   if (s->prev) s->prev->next = s->next;
   else e->socks = s->next;
@@ -107,6 +117,38 @@ static void admit_more(uvcrawl__engine_t *e) {
   if (e->admit_cb) e->admit_cb(e->arg);
 }
 
+/* easy left the multi: it is no longer waiting to be failed. */
+static void doom_forget(uvcrawl__engine_t *e, CURL *easy) {
+  for (unsigned i = 0; i < e->ndoomed; i++) {
+    if (e->doomed[i] != easy) continue;
+    e->doomed[i] = e->doomed[--e->ndoomed];
+    break;
+  }
+  if (e->ndoomed == 0 && e->doomed_cap > 0) uv_idle_stop(&e->doom);
+}
+
+/* Fails the transfers whose socket could not be watched, one by one (done_cb may add more). */
+static void on_doom(uv_idle_t *h) {
+  uvcrawl__engine_t *e = UVCRAWL_CONTAINER_OF(h, uvcrawl__engine_t, doom);
+  while (e->multi != NULL && e->ndoomed > 0) {
+    CURL *easy = e->doomed[e->ndoomed - 1];
+    doom_forget(e, easy);
+    curl_multi_remove_handle(e->multi, easy);
+    e->done_cb(e->arg, easy, CURLE_OUT_OF_MEMORY);
+  }
+  uv_idle_stop(h);
+}
+
+/* Returns 0 when easy will be failed from on_doom, -1 when even that cannot be done. */
+static int doom(uvcrawl__engine_t *e, CURL *easy) {
+  for (unsigned i = 0; i < e->ndoomed; i++)
+    if (e->doomed[i] == easy) return 0;
+  if (e->ndoomed == e->doomed_cap) return -1;
+  e->doomed[e->ndoomed++] = easy;
+  uv_idle_start(&e->doom, on_doom);
+  return 0;
+}
+
 /* Hands every finished transfer back to the owner. */
 static void check_done(uvcrawl__engine_t *e) {
   CURLMsg *msg;
@@ -116,6 +158,7 @@ static void check_done(uvcrawl__engine_t *e) {
     CURL *easy = msg->easy_handle;
     CURLcode code = msg->data.result;
     curl_multi_remove_handle(e->multi, easy);
+    doom_forget(e, easy); /* the handle may be reused at once */
     e->done_cb(e->arg, easy, code);
   }
 }
@@ -142,13 +185,6 @@ static void on_poll(uv_poll_t *p, int status, int events) {
   if (events & UV_READABLE) flags |= CURL_CSELECT_IN;
   if (events & UV_WRITABLE) flags |= CURL_CSELECT_OUT;
   if (flags == 0) return;
-  if (s->parked) {
-    /* An idle keep-alive connection said something (the server closed it): stop watching;
-     * curl finds out itself when it next tries the connection. */
-    uv_poll_stop(&s->poll);
-    s->events = 0;
-    return;
-  }
   if (s->flags == 0) {
     s->ready_prev = e->ready_tail;
     s->ready_next = NULL;
@@ -230,6 +266,7 @@ static sock_ctx_t *sock_new(uvcrawl__engine_t *e, curl_socket_t fd) {
   s->fd = fd;
   s->events = 0;
   s->parked = 0;
+  s->released = 0;
   s->flags = 0;
   s->ready_prev = s->ready_next = NULL;
   s->engine = e;
@@ -247,13 +284,27 @@ static int on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *userp, v
   uvcrawl__engine_t *e = userp;
   sock_ctx_t *s = socketp;
   (void)easy;
+  if (s != NULL && s->released) {
+    /* curl closed this socket through on_close_socket before telling its REMOVE, and may have
+     * a new socket of the same number already: the old context is only waiting for its
+     * close callback. */
+    if (what == CURL_POLL_REMOVE) {
+      curl_multi_assign(e->multi, fd, NULL);
+      return 0;
+    }
+    s = NULL;
+  }
   if (what == CURL_POLL_REMOVE) {
     if (s != NULL) {
       curl_multi_assign(e->multi, fd, NULL);
       if (s->tcp) {
-        /* The connection goes back to curl's cache: keep watching it until curl closes it. */
+        /* The connection goes back to curl's cache: keep its handle until curl closes it,
+         * but not watching. curl does not always close through on_close_socket (a socket
+         * removed while it was still connecting is closed without a word, seen with 7.88),
+         * and an fd closed under a live poll makes libuv abort. */
         s->parked = 1;
-        uv_unref((uv_handle_t *)&s->poll); /* an idle connection keeps no loop alive */
+        uv_poll_stop(&s->poll);
+        s->events = 0;
         if (s->flags) ready_remove(e, s);
       } else {
         sock_release(s);
@@ -269,8 +320,11 @@ static int on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *userp, v
     }
     if (s != NULL) {
       s->parked = 0;
-      uv_ref((uv_handle_t *)&s->poll);
-    } else if ((s = sock_new(e, fd)) == NULL) return -1; /* curl fails this transfer */
+    } else if ((s = sock_new(e, fd)) == NULL) {
+      /* Without a poll handle the socket is never watched: the transfer is failed from
+       * on_doom (curl's state stays as it was: nothing assigned to fd). */
+      return doom(e, easy);
+    }
     curl_multi_assign(e->multi, fd, s);
   }
   int events = 0;
@@ -301,14 +355,22 @@ int uvcrawl__engine_new(uv_loop_t *loop, unsigned max_connections, uvcrawl__engi
   e->done_cb = cb;
   e->admit_cb = admit_cb;
   e->arg = arg;
+  e->doomed_cap = max_connections + 1; /* + an external GET re-added on its slot */
+  e->doomed = calloc(e->doomed_cap, sizeof(*e->doomed));
+  if (e->doomed == NULL) {
+    free(e);
+    return UV_ENOMEM;
+  }
   e->multi = curl_multi_init();
   if (e->multi == NULL) {
+    free(e->doomed);
     free(e);
     return UVCRAWL_ECURL;
   }
   uv_timer_init(loop, &e->timer);
   uv_check_init(loop, &e->serve);
   uv_idle_init(loop, &e->again);
+  uv_idle_init(loop, &e->doom);
   uv_check_start(&e->serve, on_serve);
   /* Neither keeps the caller's loop alive: the sockets and the timer do, while there is work. */
   uv_unref((uv_handle_t *)&e->serve);
@@ -340,6 +402,7 @@ int uvcrawl__engine_add(uvcrawl__engine_t *e, CURL *easy) {
 
 void uvcrawl__engine_remove(uvcrawl__engine_t *e, CURL *easy) {
   curl_multi_remove_handle(e->multi, easy);
+  doom_forget(e, easy);
 }
 
 unsigned uvcrawl__engine_sockets(const uvcrawl__engine_t *e, unsigned *max) {
@@ -349,7 +412,7 @@ unsigned uvcrawl__engine_sockets(const uvcrawl__engine_t *e, unsigned *max) {
 
 uint64_t uvcrawl__engine_polls(const uvcrawl__engine_t *e) { return e->polls_made; }
 
-/* The timer, serve and again handles: one callback, since each is the engine's own. */
+/* The timer, serve, again and doom handles: one callback, since each is the engine's own. */
 static void on_own_closed(uv_handle_t *h) {
   uvcrawl__engine_t *e = h->data;
   e->pending_closes--;
@@ -362,13 +425,15 @@ void uvcrawl__engine_close(uvcrawl__engine_t *e, uvcrawl__engine_close_cb cb, vo
   /* Stop polling before curl closes its sockets: never close an fd while it is polled. */
   for (sock_ctx_t *s = e->socks; s != NULL; s = s->next) uv_poll_stop(&s->poll);
   e->closing = 1;
-  e->pending_closes += 3; /* the timer, serve and again */
+  e->pending_closes += 4; /* the timer, serve, again and doom */
+  e->ndoomed = 0;
   CURLM *multi = e->multi;
   curl_multi_cleanup(multi); /* may call on_curl_socket(REMOVE) for cached connections */
   e->multi = NULL;
   while (e->socks != NULL) sock_release(e->socks);
-  e->timer.data = e->serve.data = e->again.data = e;
+  e->timer.data = e->serve.data = e->again.data = e->doom.data = e;
   uv_close((uv_handle_t *)&e->timer, on_own_closed);
   uv_close((uv_handle_t *)&e->serve, on_own_closed);
   uv_close((uv_handle_t *)&e->again, on_own_closed);
+  uv_close((uv_handle_t *)&e->doom, on_own_closed);
 }

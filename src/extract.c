@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <gumbo.h>
+#include <setjmp.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -42,13 +43,22 @@ typedef struct {
   int base_seen; /* the first <base> with an href decides, even when its value is empty */
 } walk_t;
 
+/* One parse's arena: the list of every live block, and where to go when malloc fails. */
+typedef struct {
+  block_t head;
+  jmp_buf oom;
+} heap_t;
+
 /* gumbo's allocator: malloc plus a link on the parse's own list (userdata), so no state is
- * shared between threads. gumbo does not check for NULL; nothing better can be done here. */
+ * shared between threads. gumbo does not check for NULL (it would crash): a failed malloc
+ * jumps out of gumbo back to uvcrawl__extract_links_gumbo(), which frees the whole arena.
+ * gumbo keeps no state outside the blocks it allocated and its own stack frames. */
 static void *heap_alloc(void *userdata, size_t size) {
-  block_t *head = userdata, *b;
-  if (size > SIZE_MAX - sizeof(*b)) return NULL;
+  heap_t *heap = userdata;
+  block_t *head = &heap->head, *b;
+  if (size > SIZE_MAX - sizeof(*b)) longjmp(heap->oom, 1);
   b = malloc(sizeof(*b) + size);
-  if (b == NULL) return NULL;
+  if (b == NULL) longjmp(heap->oom, 1);
   b->link.prev = head;
   b->link.next = head->link.next;
   head->link.next->link.prev = b;
@@ -391,23 +401,31 @@ static int walk(walk_t *w, const GumboNode *root) {
   return err;
 }
 
+/* gumbo's parse, or NULL when an allocation failed in it (heap_alloc jumped back here). On
+ * its own so that no local of the caller lives across the setjmp. */
+static GumboOutput *parse_guarded(const GumboOptions *options, heap_t *heap, const char *html,
+                                  size_t len) {
+  if (setjmp(heap->oom) != 0) return NULL;
+  return gumbo_parse_with_options(options, html, len);
+}
+
 /* html is borrowed (len bytes, no NUL needed); out must be zeroed by the caller and owns
  * every string on return, also after a partial walk (freed here on UV_ENOMEM). */
 int uvcrawl__extract_links_gumbo(const char *html, size_t len, size_t max_links,
                                  uvcrawl__links_t *out) {
   GumboOptions options = kGumboDefaultOptions;
   GumboOutput *output;
-  block_t heap;
+  heap_t heap;
   walk_t w;
   int err = UV_ENOMEM;
 
-  heap.link.prev = heap.link.next = &heap;
+  heap.head.link.prev = heap.head.link.next = &heap.head;
   options.allocator = heap_alloc;
   options.deallocator = heap_free;
   options.userdata = &heap;
   /* Parse errors are never read: not recording them saves memory on hostile markup. */
   options.max_errors = 0;
-  output = gumbo_parse_with_options(&options, html != NULL ? html : "", html != NULL ? len : 0);
+  output = parse_guarded(&options, &heap, html != NULL ? html : "", html != NULL ? len : 0);
   if (output != NULL) {
     w.out = out;
     w.max_links = max_links;
@@ -415,7 +433,7 @@ int uvcrawl__extract_links_gumbo(const char *html, size_t len, size_t max_links,
     err = walk(&w, output->document);
   }
   /* Instead of the recursive gumbo_destroy_output(). */
-  heap_free_all(&heap);
+  heap_free_all(&heap.head);
   if (err != 0) uvcrawl__links_free(out);
   return err;
 }

@@ -3,6 +3,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 import urllib.request
 
 UVCRAWL = os.environ.get("UVCRAWL", "build/uvcrawl")
@@ -59,6 +60,25 @@ class Site:
     def reset(self):
         self.get("/__reset")
 
+    def requests(self):
+        """Requests the server has seen so far (internal /__ ones not counted)."""
+        return self.stats()["requests"]
+
+    def wait_requests(self, n, proc=None, timeout=120):
+        """Waits until the server has seen at least n requests: progress, not time. Returns
+        the count; fails if proc (a Popen) exits first, or after timeout seconds, a bound
+        only for a test that would otherwise hang."""
+        deadline = time.monotonic() + timeout
+        while True:
+            got = self.requests()
+            if got >= n:
+                return got
+            if proc is not None and proc.poll() is not None:
+                check(False, f"the crawl ended (exit {proc.returncode}) after {got} of {n} "
+                             "requests")
+            check(time.monotonic() < deadline, f"only {got} of {n} requests after {timeout} s")
+            time.sleep(0.002)
+
     def close(self):
         stop(self.proc)
 
@@ -87,8 +107,37 @@ def check(cond, msg):
         sys.exit(1)
 
 
+SKIP_EXIT = 77  # what meson (and automake) report as SKIP
+
+
+class Skip(Exception):
+    """Raised by a test that cannot run here (a tool missing, not root): reported as a skip."""
+
+
+def skip(why):
+    raise Skip(why)
+
+
 def run_tests(tests):
-    """Runs each test function; prints one line each; exits non-zero on the first failure."""
+    """Runs each test function; prints one line each; exits non-zero on the first failure.
+    A test raising Skip is reported as skipped; when every test skipped, the exit code is 77
+    so that meson shows SKIP, not OK."""
+    # argv: names of tests to run (meson splits a slow file into parallel parts), or
+    # "--except NAME..." for all but those.
+    names = sys.argv[1:]
+    if names and names[0] == "--except":
+        tests = [t for t in tests if t.__name__ not in names[1:]]
+    elif names:
+        unknown = set(names) - {t.__name__ for t in tests}
+        check(not unknown, f"no such tests: {sorted(unknown)}")
+        tests = [t for t in tests if t.__name__ in names]
+    skipped = 0
     for t in tests:
-        t()
-        print("ok", t.__name__)
+        try:
+            t()
+            print("ok", t.__name__)
+        except Skip as e:
+            skipped += 1
+            print("SKIP", t.__name__ + ":", e)
+    if tests and skipped == len(tests):
+        sys.exit(SKIP_EXIT)

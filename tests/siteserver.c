@@ -1812,6 +1812,68 @@ static int route_x(const char *path, size_t len, struct resp *r) {
   return 1;
 }
 
+/* "/k/": one of every kind of record a crawler gives, for tests that act at each record
+ * (tests/test-reentry.c; robots.txt there disallows /k/private/):
+ *   /k/               links everything below
+ *   /k/ok.html        200, links back to /k/
+ *   /k/missing.html   404
+ *   /k/moved          301 to /k/target.html (200)
+ *   /k/toprivate      301 to /k/private/x.html (robots-disallowed)
+ *   /k/loop/N         302 to /k/loop/N+1, forever
+ *   /k/long/AAAA...   an overlong link (never served: skipped by the crawler)
+ *   /k/slow.html      200 after K_SLOW_MS
+ *   /k/data.bin       200, application/octet-stream
+ *   /k/error          500
+ *   /h/reset          a connection reset mid-body (the hostile path)
+ *   --external E: E/k/ok.html, E/k/missing.html and /k/away (302 to E/k/target.html) */
+#define K_SLOW_MS 100
+#define K_LONG 300 /* characters of the overlong link's last segment */
+static int route_k(const char *path, size_t len, struct resp *r) {
+  static const char html[] = "text/html; charset=utf-8";
+  static const char moved[] = ERROR_PAGE(301, "Moved Permanently");
+  static const char found[] = ERROR_PAGE(302, "Found");
+  uint32_t n;
+  if (!path_under(path, len, "/k")) return 0;
+  if (path_is(path, len, "/k/")) {
+    char ext_ok[HREF_MAX], ext_missing[HREF_MAX], longref[K_LONG + 16];
+    fmt_fixed(ext_ok, sizeof ext_ok, "%s/k/ok.html", opt.external);
+    fmt_fixed(ext_missing, sizeof ext_missing, "%s/k/missing.html", opt.external);
+    memcpy(longref, "/k/long/", 8);
+    memset(longref + 8, 'A', K_LONG);
+    longref[8 + K_LONG] = '\0';
+    const char *const l[] = {"/k/ok.html", "/k/missing.html", "/k/moved", "/k/toprivate",
+                             "/k/loop/0", longref, "/k/slow.html", "/k/data.bin", "/k/error",
+                             "/h/reset", opt.external[0] ? ext_ok : NULL,
+                             opt.external[0] ? ext_missing : NULL,
+                             opt.external[0] ? "/k/away" : NULL};
+    x_page(r, "k", l, sizeof l / sizeof l[0]);
+  } else if (path_is(path, len, "/k/ok.html") || path_is(path, len, "/k/target.html") ||
+             path_is(path, len, "/k/slow.html") || path_under(path, len, "/k/private")) {
+    const char *const l[] = {"/k/"};
+    x_page(r, "k leaf", l, 1);
+  } else if (path_is(path, len, "/k/moved")) {
+    resp_set(r, 301, html, moved, sizeof moved - 1, NULL);
+    fmt_fixed(r->extra, sizeof r->extra, "Location: /k/target.html\r\n");
+  } else if (path_is(path, len, "/k/toprivate")) {
+    resp_set(r, 301, html, moved, sizeof moved - 1, NULL);
+    fmt_fixed(r->extra, sizeof r->extra, "Location: /k/private/x.html\r\n");
+  } else if (match_num(path, len, "/k/loop/", "", &n)) {
+    resp_set(r, 302, html, found, sizeof found - 1, NULL);
+    fmt_fixed(r->extra, sizeof r->extra, "Location: /k/loop/%" PRIu32 "\r\n", (uint32_t)(n + 1u));
+  } else if (path_is(path, len, "/k/away") && opt.external[0]) {
+    resp_set(r, 302, html, found, sizeof found - 1, NULL);
+    fmt_fixed(r->extra, sizeof r->extra, "Location: %s/k/target.html\r\n", opt.external);
+  } else if (path_is(path, len, "/k/data.bin")) {
+    static const char bin[] = "\x89UVCBIN\r\n\x1a\n\0<a href=\"/k/never.html\">x</a>";
+    resp_set(r, 200, "application/octet-stream", bin, sizeof bin - 1, NULL);
+  } else if (path_is(path, len, "/k/error")) {
+    resp_error(r, 500);
+  } else {
+    resp_error(r, 404);
+  }
+  return 1;
+}
+
 /* path[0..len) is the path; path[0..qlen) adds the query. */
 static void route(const char *path, size_t len, size_t qlen, struct resp *r) {
   static const char moved[] = ERROR_PAGE(301, "Moved Permanently");
@@ -1839,6 +1901,8 @@ static void route(const char *path, size_t len, size_t qlen, struct resp *r) {
   } else if (len >= 3 && memcmp(path, "/h/", 3) == 0) {
     route_hostile(path, len, qlen, r);
   } else if (route_sitemap(path, len, r)) {
+    /* answered */
+  } else if (route_k(path, len, r)) {
     /* answered */
   } else if (path_is(path, len, "/__expected")) {
     if (cached_get(&expected, build_expected) != 0)
@@ -1985,7 +2049,10 @@ static void handle_request(struct conn *c, const char *p, size_t len) {
     log_request(p, mlen, path, qlen);
     xreq_count(skip > 0);
   }
-  uint32_t delay = internal ? 0 : path_under(path, plen, "/h/slowhost") ? SLOW_MS : cfg.delay;
+  uint32_t delay = internal                                  ? 0
+                   : path_under(path, plen, "/h/slowhost")    ? SLOW_MS
+                   : path_is(path, plen, "/k/slow.html")      ? K_SLOW_MS
+                                                              : cfg.delay;
 
   struct resp r;
   int head = 0;
@@ -2190,7 +2257,9 @@ static void usage(FILE *f) {
           "  /h/429[/..]    per path+query: 429 with Retry-After: 1 twice, then 200\n"
           "  /h/429date[/..] the same with Retry-After as an HTTP-date 2 s ahead\n"
           "  /h/503[/..]    per path+query: 503 (no Retry-After) three times, then 200\n"
-          "  /h/slowhost[/..] 200 after %d ms, instead of --delay\n",
+          "  /h/slowhost[/..] 200 after %d ms, instead of --delay\n"
+          "Record kinds (/k/: 200, 404, 301s, a redirect loop, an overlong link, a slow page,\n"
+          "binary, 500, a reset, and with --external links and a redirect to E/k/...)\n",
           MAX_ORPHANS, LOG_MAX, RESET_CLEN, TEXT_LEN, ENDLESS_MS, TEXT_LEN, TRICKLE_MS, TEXT_LEN, SHORT_SENT,
           LONG_CLEN, TEXT_LEN, DEEP_LEVELS, MANY_LINKS, SLOW_MS);
 }

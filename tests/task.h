@@ -32,6 +32,7 @@
 #define ASSERT_LE(a, b) ASSERT_INT_OP(a, <=, b)
 #define ASSERT_GE(a, b) ASSERT_INT_OP(a, >=, b)
 #define ASSERT_GT(a, b) ASSERT_INT_OP(a, >, b)
+#define ASSERT_LT(a, b) ASSERT_INT_OP(a, <, b)
 
 #define ASSERT_STR_EQ(a, b)                                                \
   do {                                                                     \

@@ -68,7 +68,41 @@ static void check_hosts(void) {
   uvcrawl__frontier_free(f);
 }
 
+/* --random-delay on a fake clock: each gap is 0.5x..1.5x of the delay, and they vary (the
+ * real-time crawl in test_polite.py only checks the lower bound, which load cannot break). */
+static void check_random_delay(void) {
+  uvcrawl__frontier_t *f = uvcrawl__frontier_new();
+  uvcrawl__item_t it;
+  uint64_t wake, now = 5000 * MS, sum = 0, lo = UINT64_MAX, hi = 0;
+  char url[64];
+  ASSERT_NOT_NULL(f);
+  uvcrawl__frontier_set_policy(f, 0, 100, 1, 0);
+  for (int i = 0; i < 201; i++) {
+    snprintf(url, sizeof(url), "http://r/%d", i);
+    ASSERT_EQ(uvcrawl__frontier_add(f, url, NULL, 0), 1);
+  }
+  ASSERT_EQ(uvcrawl__frontier_next(f, now, &it, &wake), 1);
+  for (int i = 0; i < 200; i++) {
+    uvcrawl__frontier_done(f, &it, now, 0);
+    ASSERT_EQ(uvcrawl__frontier_next(f, now, &it, &wake), 0); /* the gap is not over */
+    uint64_t gap = wake - now;
+    ASSERT_GE(gap, 50 * MS);
+    ASSERT_LE(gap, 150 * MS);
+    ASSERT_EQ(uvcrawl__frontier_next(f, wake - 1, &it, &wake), 0);
+    now += gap;
+    ASSERT_EQ(uvcrawl__frontier_next(f, now, &it, &wake), 1);
+    sum += gap;
+    if (gap < lo) lo = gap;
+    if (gap > hi) hi = gap;
+  }
+  ASSERT_GE(sum / 200, 85 * MS); /* spread around the delay, not stuck at one end */
+  ASSERT_LE(sum / 200, 115 * MS);
+  ASSERT_GE(hi - lo, 50 * MS);
+  uvcrawl__frontier_free(f);
+}
+
 int main(void) {
+  check_random_delay();
   check_hosts();
   uvcrawl__frontier_t *f = uvcrawl__frontier_new();
   uvcrawl__item_t it;

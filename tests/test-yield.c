@@ -1,8 +1,17 @@
 /* The CLI's answer to libuv 1.44's uv__async_spin (src/cli/priority.c): a loop thread that
  * finds a low-priority thread preempted inside uv_async_send must give it the CPU at once, not
  * yield to it hundreds of times. The two threads share one CPU, as the loop thread and a pool
- * thread often do when every core is busy. */
+ * thread often do when every core is busy.
+ *
+ * What is measured does not depend on how fast or how loaded the machine is: the run lasts
+ * until the loop has seen SENDS sends (however long that takes), and what is asserted is the
+ * loop thread's own CPU time per send, which a spinning loop burns (milliseconds per send
+ * it catches mid-way) and a sleeping one does not; other processes on the CPU stretch the
+ * wall time, not this thread's CPU time. Late ticks are printed, not asserted (they measure
+ * the machine's load). UVCRAWL_YIELD_COMPARE=1 also runs libc's sched_yield for comparison
+ * (seconds of spinning, so not by default). */
 #include <sched.h>
+#include <stdlib.h>
 #include <stdatomic.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -14,7 +23,8 @@
 #include "cli/priority.h"
 #include "task.h"
 
-#define RUN_MS 1000
+#define SENDS 300       /* the run lasts until the loop has seen this many */
+#define MAX_TICKS 60000 /* ... or a minute of 1 ms ticks: a bound for a hung sender only */
 #define SENDER_WORK_NS 300000 /* a pool thread's job between two sends */
 
 typedef struct {
@@ -58,15 +68,15 @@ static void on_tick(uv_timer_t *t) {
   r->prev = now;
   if (late > r->late_ns_max) r->late_ns_max = late;
   if (late > 2000000) r->late_over_2ms++;
-  if (++r->ticks == RUN_MS) {
+  if (++r->ticks == MAX_TICKS || r->sends_seen >= SENDS) {
     atomic_store(&r->stop, 1);
     uv_close((uv_handle_t *)&r->async, NULL);
     uv_close((uv_handle_t *)t, NULL);
   }
 }
 
-/* One second of a 1 ms timer on the loop while the sender sends; returns the loop thread's CPU
- * time, which the spin burns and a sleep does not. */
+/* A 1 ms timer on the loop while the sender sends, until SENDS were seen; returns the loop
+ * thread's CPU time, which the spin burns and a sleep does not. */
 static uint64_t run(rig_t *r) {
   uv_thread_t sender;
   memset(r, 0, sizeof(*r));
@@ -91,24 +101,26 @@ int main(void) {
   /* The CLI's own setup of its loop thread: a short slice, and yields that sleep. */
   ASSERT_EQ(cli_prioritize(0, 0, 100), 0);
   if (!cli_yield_sleeps(1)) {
-    printf("yield: libuv %s has no uv__async_spin, nothing to test\n", uv_version_string());
-    return 0;
+    printf("SKIP: libuv %s has no uv__async_spin, nothing to test\n", uv_version_string());
+    return 77;
   }
   uint64_t cpu = run(&r);
-  printf("yield: sleeping yields: loop CPU %.1f ms of %d, %" PRIu64 " sends, late max %.2f ms, "
-         "%" PRIu64 " ticks over 2 ms late\n",
-         cpu / 1e6, RUN_MS, r.sends_seen, r.late_ns_max / 1e6, r.late_over_2ms);
-  uint64_t sends = r.sends_seen, over = r.late_over_2ms;
-  /* For comparison only (the kernel decides how bad it is): libc's sched_yield. */
-  (void)cli_yield_sleeps(0);
-  uint64_t cpu_real = run(&r);
-  printf("yield: real sched_yield: loop CPU %.1f ms, %" PRIu64 " sends, late max %.2f ms, "
-         "%" PRIu64 " ticks over 2 ms late\n",
-         cpu_real / 1e6, r.sends_seen, r.late_ns_max / 1e6, r.late_over_2ms);
-  /* The sender shared the CPU: with sleeping yields it got through hundreds of sends, and the
-   * loop spent little CPU and was rarely late (with libc's: ~6 s of CPU, every tick late). */
-  ASSERT_INT_OP(sends, >=, 300);
-  ASSERT_INT_OP(cpu, <, 500 * 1000000ull);
-  ASSERT_INT_OP(over, <=, 20);
+  printf("yield: sleeping yields: loop CPU %.1f ms for %" PRIu64 " sends in %" PRIu64
+         " ticks, late max %.2f ms, %" PRIu64 " ticks over 2 ms late\n",
+         cpu / 1e6, r.sends_seen, r.ticks, r.late_ns_max / 1e6, r.late_over_2ms);
+  uint64_t sends = r.sends_seen;
+  if (getenv("UVCRAWL_YIELD_COMPARE") != NULL) {
+    /* For comparison only (the kernel decides how bad it is): libc's sched_yield. */
+    (void)cli_yield_sleeps(0);
+    uint64_t cpu_real = run(&r);
+    printf("yield: real sched_yield: loop CPU %.1f ms for %" PRIu64 " sends in %" PRIu64
+           " ticks, late max %.2f ms, %" PRIu64 " ticks over 2 ms late\n",
+           cpu_real / 1e6, r.sends_seen, r.ticks, r.late_ns_max / 1e6, r.late_over_2ms);
+  }
+  /* The sender shared the CPU and got through its sends, and the loop spent little CPU on
+   * them: under 1 ms per send, where each spin the loop falls into costs it 10-18 ms
+   * (bench/README.md; libc's: ~6 s of CPU in a second of ticks). */
+  ASSERT_INT_OP(sends, >=, SENDS);
+  ASSERT_INT_OP(cpu, <, (uint64_t)SENDS * 1000000u);
   return 0;
 }

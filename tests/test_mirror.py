@@ -10,7 +10,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(__file__))
-from sitelib import UVCRAWL, Site, check, crawl, records, run_tests  # noqa: E402
+from sitelib import UVCRAWL, Site, check, crawl, records, run_tests, skip  # noqa: E402
 
 TMP = tempfile.mkdtemp(prefix="uvcrawl-mirror-")
 
@@ -47,8 +47,7 @@ def test_full_mirror_matches_records():
 
 def test_disk_full_is_per_url_error():
     if os.geteuid() != 0:
-        print("skip: mounting a tmpfs needs root")
-        return
+        skip("mounting a tmpfs needs root")
     root = os.path.join(TMP, "small")
     os.makedirs(root)
     subprocess.run(["mount", "-t", "tmpfs", "-o", "size=300k", "tmpfs", root], check=True)
@@ -87,8 +86,7 @@ def peak_rss_mb(args, env):
 
 def test_backpressure_bounds_memory():
     if os.environ.get("UVCRAWL_SANITIZED", "none") != "none":
-        print("skip: RSS means nothing under ASan (quarantine, shadow memory)")
-        return
+        skip("RSS means nothing under ASan (quarantine, shadow memory)")
     env = dict(os.environ, UVCRAWL_TEST_WRITE_DELAY_MS="5")
     with Site("--pages", 1000, "--size", 100000) as site:
         small = peak_rss_mb([site.root, "--mirror", os.path.join(TMP, "bp1"), "--max-buffer", "4M",

@@ -76,6 +76,21 @@ def gaps(log, prefix="/p/"):
     return [b - a for a, b in zip(times, times[1:])]
 
 
+def spaced(g, ms):
+    """Whether requests with these gaps (as the server saw them) were started at least ms
+    apart. The crawler spaces the starts; a request can reach the server late (a loaded
+    machine: 286 ms then 14 ms was seen for --delay 150), never early. So no single gap is
+    held to ms, but any run of k gaps must span (k - 1) * ms: true for arrival delays under ms,
+    and false for a crawler that does not wait (its spans are near 0)."""
+    for i in range(len(g)):
+        span = 0
+        for k, x in enumerate(g[i:], 1):
+            span += x
+            if span < (k - 1) * ms:
+                return False
+    return True
+
+
 def test_delay_and_crawl_delay():
     with Site("--pages", 12, "--fanout", 12, "--broken", 0, "--redirect", 0) as site:
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -84,21 +99,22 @@ def test_delay_and_crawl_delay():
         wall = time.monotonic() - t0
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         g = gaps(server_log(site))
-        check(len(g) >= 10 and min(g) >= 140, f"--delay 150: gaps {g}")
+        check(len(g) >= 10 and spaced(g, 140), f"--delay 150: gaps {g}")
         # Waiting for a host's delay is sleeping in the loop, not spinning in it.
         cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
         check(wall > 1.5 and cpu < 0.3 * wall, f"--delay 150: {cpu:.2f} s CPU in {wall:.2f} s")
         site.reset()
         run(site, "--delay", "100ms", "--random-delay", "--max-inflight", 8)
         g = gaps(server_log(site))
-        check(min(g) >= 45 and max(g) <= 170 and len({round(x) for x in g}) > 3,
-              f"--random-delay: gaps {g}")
+        # The upper bound (1.5x) is test-frontier's, on a fake clock: a loaded machine may
+        # start a request late, never early.
+        check(spaced(g, 45) and len({round(x) for x in g}) > 3, f"--random-delay: gaps {g}")
     rules = robots_file("User-agent: *\nCrawl-delay: 0.2\n")
     with Site("--pages", 10, "--fanout", 10, "--broken", 0, "--redirect", 0,
               "--robots", rules) as site:
         run(site, "--max-inflight", 8)
         g = gaps(server_log(site))
-        check(len(g) >= 9 and min(g) >= 190, f"Crawl-delay 0.2: gaps {g}")
+        check(len(g) >= 9 and spaced(g, 190), f"Crawl-delay 0.2: gaps {g}")
 
 
 def test_per_host_cap():

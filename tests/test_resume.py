@@ -1,4 +1,9 @@
-"""--state/--resume: kill -9 at random moments, resume, and lose nothing."""
+"""--state/--resume: kill -9 at random moments, resume, and lose nothing.
+
+Every kill waits for progress, read from the server's request counter, never for time: a
+crawl is killed once the server has seen a (random) number of new requests, and the numbers
+add up to fewer than the site has pages, so every kill lands before the crawl could end,
+however fast or slow the machine."""
 import hashlib
 import json
 import os
@@ -7,7 +12,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 from sitelib import UVCRAWL, Site, check, crawl, run_tests  # noqa: E402
@@ -49,16 +53,14 @@ def test_kill9_ten_times_then_complete():
     state, out, mirror = (os.path.join(TMP, n) for n in ("state", "out.jsonl", "mirror"))
     with Site("--pages", 4000, "--delay", 3, "--size", 4000) as site:
         args = [site.root, "--state", state, "-o", out, "--mirror", mirror, "--max-inflight", 32]
-        kills = 0
-        for i in range(12):
+        # Ten kills after 50..250 new requests each: at most 2,500 (+ the few sent between a
+        # count and the kill) of the 4,000 a whole crawl needs.
+        for i in range(10):
             p = start(args + (["--resume"] if i else []))
-            time.sleep(rng.uniform(0.15, 0.6))
-            if p.poll() is not None:
-                break
+            site.wait_requests(site.requests() + rng.randint(50, 250), proc=p)
             p.send_signal(signal.SIGKILL)
             p.wait()
-            kills += 1
-        check(kills >= 10, f"only {kills} kills before the crawl finished; site too small")
+        check(site.requests() < len(site.expected()), "the crawl could have ended: site too small")
         p = start(args + ["--resume"])
         _, err = p.communicate(timeout=120)
         check(p.returncode == 0, f"final resume exit {p.returncode}: {err}")
@@ -69,7 +71,7 @@ def test_torn_journal_tail_is_ignored():
     state, out = os.path.join(TMP, "torn"), os.path.join(TMP, "torn.jsonl")
     with Site("--pages", 1500, "--delay", 3) as site:
         p = start([site.root, "--state", state, "-o", out, "--max-inflight", 16])
-        time.sleep(0.5)
+        site.wait_requests(200, proc=p)
         p.send_signal(signal.SIGKILL)
         p.wait()
         journal = os.path.join(state, "journal")
@@ -86,7 +88,7 @@ def test_sigterm_saves_state():
     state, out = os.path.join(TMP, "term"), os.path.join(TMP, "term.jsonl")
     with Site("--pages", 2000, "--delay", 20) as site:
         p = start([site.root, "--state", state, "-o", out, "--max-inflight", 16])
-        time.sleep(1.0)
+        site.wait_requests(100, proc=p)  # at least 100 - 16 answered: records to keep
         p.send_signal(signal.SIGTERM)
         _, err = p.communicate(timeout=10)
         check(p.returncode == 130, f"SIGTERM exit {p.returncode}: {err}")
@@ -101,9 +103,9 @@ def test_sitemap_urls_survive_a_resume():
     state, out = os.path.join(TMP, "sm"), os.path.join(TMP, "sm.jsonl")
     with Site("--pages", 300, "--delay", 20, "--sitemap", 60) as site:
         args = [site.root, "--sitemaps", "--state", state, "-o", out, "--max-inflight", 4]
-        for i in range(3):
+        for i in range(3):  # 3 x 30 of the 360 URLs
             p = start(args + (["--resume"] if i else []))
-            time.sleep(0.4)
+            site.wait_requests(site.requests() + 30, proc=p)
             p.send_signal(signal.SIGKILL)
             p.wait()
         code, _, err = crawl(*args, "--resume")
