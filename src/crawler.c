@@ -684,6 +684,17 @@ static void page_finish(page_t *p) {
 }
 
 /* A URL that is not fetched, with the reason, as a record of its own. */
+/* *r: the record of an item that was never fetched, failed with error (borrowed strings). */
+static void item_error(uvcrawl_result_t *r, const uvcrawl__item_t *item, const char *error,
+                       const char *error_name) {
+  memset(r, 0, sizeof(*r));
+  r->url = item->url;
+  r->referrer = item->referrer;
+  r->depth = item->depth;
+  r->error = error;
+  r->error_name = error_name;
+}
+
 static void emit_skipped(uvcrawl_t *c, const char *url, const char *referrer, int depth,
                          const char *why) {
   uvcrawl_result_t r;
@@ -1353,7 +1364,7 @@ static void fetch_failed(uvcrawl_t *c, page_t *p, const uvcrawl__item_t *item,
     if (p != NULL) page_free(p);
     return;
   }
-  uvcrawl__frontier_done(c->frontier, item, uv_hrtime(), 0);
+  c->fops->done(c->fq, item, uv_hrtime(), 0);
   if (p != NULL) {
     p->error = why;
     p->error_name = uvcrawl_err_name(err);
@@ -1361,12 +1372,7 @@ static void fetch_failed(uvcrawl_t *c, page_t *p, const uvcrawl__item_t *item,
     return;
   }
   uvcrawl_result_t r;
-  memset(&r, 0, sizeof(r));
-  r.url = item->url;
-  r.referrer = item->referrer;
-  r.depth = item->depth;
-  r.error = why;
-  r.error_name = uvcrawl_err_name(err);
+  item_error(&r, item, why, uvcrawl_err_name(err));
   r.attempts = item->attempts + 1u;
   c->started++;
   emit(c, &r);
@@ -1456,12 +1462,7 @@ static void report_disallowed_record(uvcrawl_t *c, const uvcrawl__item_t *item) 
       return;
     }
     uvcrawl_result_t r;
-    memset(&r, 0, sizeof(r));
-    r.url = item->url;
-    r.referrer = item->referrer;
-    r.depth = item->depth;
-    r.error = c->blocked[i].why;
-    r.error_name = c->blocked[i].name;
+    item_error(&r, item, c->blocked[i].why, c->blocked[i].name);
     r.curl_code = c->blocked[i].code; /* of the robots.txt fetch that failed */
     emit(c, &r);
     return;

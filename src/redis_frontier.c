@@ -1135,19 +1135,6 @@ int uvcrawl__rf_status(const char *redis_url, const char *name, char **json, cha
   return err;
 }
 
-static int write_all(int fd, const char *p, size_t n) {
-  while (n > 0) {
-    ssize_t w = write(fd, p, n);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      return -errno;
-    }
-    p += w;
-    n -= (size_t)w;
-  }
-  return 0;
-}
-
 int uvcrawl__rf_export(const char *redis_url, const char *name, int fd, uint64_t *n, char *why,
                        size_t whylen) {
   char prefix[300], cursor[32] = "0";
@@ -1181,8 +1168,8 @@ int uvcrawl__rf_export(const char *redis_url, const char *name, int fd, uint64_t
       int fresh = uvcrawl__frontier_mark(seen, kv->element[i - 1]->str, NULL);
       if (fresh < 0) err = UV_ENOMEM;
       if (fresh <= 0) continue;
-      if ((err = write_all(fd, kv->element[i]->str, kv->element[i]->len)) == 0 &&
-          (err = write_all(fd, "\n", 1)) == 0)
+      if ((err = uvcrawl__write_all(fd, kv->element[i]->str, kv->element[i]->len)) == 0 &&
+          (err = uvcrawl__write_all(fd, "\n", 1)) == 0)
         (*n)++;
     }
     freeReplyObject(r);

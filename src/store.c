@@ -211,7 +211,7 @@ int uvcrawl__store_path_ext(const char *url, const char *content_type, int adjus
   return 0;
 }
 
-static int write_all(int fd, const char *p, size_t n) {
+int uvcrawl__write_all(int fd, const char *p, size_t n) {
   while (n > 0) {
     ssize_t w = write(fd, p, n);
     if (w < 0) {
@@ -272,7 +272,7 @@ static int write_once(int root_fd, const char *relpath, const char *body, size_t
     if (fd < 0) {
       err = -errno;
     } else {
-      err = write_all(fd, body, len);
+      err = uvcrawl__write_all(fd, body, len);
       if (err == 0 && do_fsync && fsync(fd) != 0) err = -errno;
       if (close(fd) != 0 && err == 0) err = -errno;
       /* Rename into place: a reader never sees half a file, and a crash leaves only a tmp. */

@@ -378,6 +378,9 @@ int uvcrawl__store_write(int root_fd, const char *relpath, const char *body, siz
                          int do_fsync);
 /* mkdir -p dir and open it; *fd is the caller's to close. Returns 0 or a negative errno. */
 int uvcrawl__store_open_root(const char *dir, int *fd);
+/* write(2) until all n bytes are out (EINTR retried). Blocking: thread pool or CLI only.
+ * Returns 0 or a negative errno. */
+int uvcrawl__write_all(int fd, const char *p, size_t n);
 #include "testhooks.h" /* uvcrawl__test_write_delay(): a slow disk */
 
 /* ---- links.c: who links each broken URL (pure) ----------------------------------------- */

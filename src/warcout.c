@@ -359,27 +359,26 @@ static const char *base_name(const char *path) {
   return s ? s + 1 : path;
 }
 
-static int write_all(int fd, const char *p, size_t n) {
-  while (n > 0) {
-    ssize_t k = write(fd, p, n);
-    if (k < 0 && errno == EINTR) continue;
-    if (k < 0) return -errno;
-    p += k;
-    n -= (size_t)k;
-  }
-  return 0;
-}
-
 /* Writes bytes at the end of the current file. */
 static int put(uvcrawl__warcout_t *w, const char *p, size_t n) {
   if (uvcrawl__thread_probe) uvcrawl__thread_probe("warc-write");
-  int err = write_all(w->fd, p, n);
+  int err = uvcrawl__write_all(w->fd, p, n);
   if (err == 0) w->size += n;
   else if (w->error == 0) w->error = err;
   return err;
 }
 
 static int write_info(uvcrawl__warcout_t *w);
+
+/* fd and path (owned from now on) become the file being written, number n, size bytes long. */
+static void use_file(uvcrawl__warcout_t *w, int fd, char *path, unsigned n, uint64_t size) {
+  if (w->fd >= 0) close(w->fd);
+  free(w->path);
+  w->fd = fd;
+  w->path = path;
+  w->fileno = n;
+  w->size = size;
+}
 
 /* Opens file number n afresh; its warcinfo record is written now, or with info = 0 (setup, on
  * the loop thread) by the writer before the first record. */
@@ -392,12 +391,7 @@ static int start_file(uvcrawl__warcout_t *w, unsigned n, int info) {
     free(path);
     return err;
   }
-  if (w->fd >= 0) close(w->fd);
-  free(w->path);
-  w->fd = fd;
-  w->path = path;
-  w->fileno = n;
-  w->size = 0;
+  use_file(w, fd, path, n, 0);
   w->need_info = 1;
   return info ? write_info(w) : 0;
 }
@@ -493,7 +487,7 @@ static int write_cdx(uvcrawl__warcout_t *w) {
   if (uvcrawl__dynbuf_addf(&tmp, "%s.tmp", w->cdx_path) != 0) return UV_ENOMEM;
   int err = 0, fd = open(tmp.p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) err = -errno;
-  if (err == 0) err = write_all(fd, w->cdx.p ? w->cdx.p : "", w->cdx.len);
+  if (err == 0) err = uvcrawl__write_all(fd, w->cdx.p ? w->cdx.p : "", w->cdx.len);
   if (fd >= 0 && close(fd) != 0 && err == 0) err = -errno;
   if (err == 0 && rename(tmp.p, w->cdx_path) != 0) err = -errno;
   uvcrawl__dynbuf_free(&tmp);
@@ -798,12 +792,7 @@ static int resume_files(uvcrawl__warcout_t *w) {
       free(path);
       return err;
     }
-    if (w->fd >= 0) close(w->fd);
-    free(w->path);
-    w->fd = fd;
-    w->path = path;
-    w->fileno = n;
-    w->size = valid;
+    use_file(w, fd, path, n, valid);
     if (valid == 0) { /* an empty file: start it properly */
       close(w->fd);
       w->fd = -1;

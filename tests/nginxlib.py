@@ -10,15 +10,9 @@ import socket
 import subprocess
 import time
 
-from sitelib import stop as _stop
+from sitelib import free_port, stop as _stop  # noqa: F401  (free_port: for callers)
 
 NGINX = os.environ.get("NGINX", "/usr/sbin/nginx")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class NginxError(RuntimeError):

@@ -10,6 +10,15 @@ UVCRAWL = os.environ.get("UVCRAWL", "build/uvcrawl")
 SITESERVER = os.environ.get("SITESERVER", "build/uvcrawl-siteserver")
 
 
+def free_port():
+    """An ephemeral port on 127.0.0.1 that was free a moment ago (a server may still lose it
+    to another process: callers retry)."""
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def stop(proc, timeout=10):
     """Terminates proc and waits for it; kills it if it has not gone after timeout seconds."""
     if proc.poll() is not None:

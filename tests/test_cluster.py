@@ -19,18 +19,10 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from sitelib import UVCRAWL, Site, check, crawl, records, run_tests  # noqa: E402
+from sitelib import UVCRAWL, Site, check, crawl, free_port, records, run_tests  # noqa: E402
 
 TMP = tempfile.mkdtemp(prefix="uvcrawl-cluster-")
 SANITIZED = os.environ.get("UVCRAWL_SANITIZED", "none") not in ("", "none")
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 class Redis:

@@ -15,6 +15,9 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(__file__))
+from sitelib import free_port  # noqa: E402
+
 LUA = os.path.join(os.path.dirname(__file__), "..", "src", "redis_frontier.lua")
 P = "uvc:{t}:"
 
@@ -55,14 +58,6 @@ class Resp:
             n = int(rest)
             return None if n < 0 else [self.read() for _ in range(n)]
         raise ValueError(line)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def start_redis(port, d):
