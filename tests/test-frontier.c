@@ -101,7 +101,40 @@ static void check_random_delay(void) {
   uvcrawl__frontier_free(f);
 }
 
+/* The seen set grows a few slots per new URL (the old table kept, read only, meanwhile):
+ * every URL stays found, exactly once, with the state word its owner last wrote, whichever
+ * table holds it at the time. */
+static void check_growth_keeps_state(void) {
+  uvcrawl__frontier_t *f = uvcrawl__frontier_new();
+  char url[64];
+  const char *interned, *again;
+  uint32_t *state;
+  ASSERT_NOT_NULL(f);
+  for (uint32_t i = 0; i < 100000; i++) {
+    snprintf(url, sizeof(url), "http://g/%u", i);
+    ASSERT_EQ(uvcrawl__frontier_mark(f, url, &interned), 1);
+    ASSERT_EQ(uvcrawl__frontier_lookup(f, url, &again, &state), 1);
+    ASSERT(again == interned);
+    *state = i * 7 + 1;
+    /* An older URL, in the old table or moved by now: written again, found once. */
+    snprintf(url, sizeof(url), "http://g/%u", i / 2);
+    ASSERT_EQ(uvcrawl__frontier_mark(f, url, NULL), 0);
+    ASSERT_EQ(uvcrawl__frontier_lookup(f, url, NULL, &state), 1);
+    ASSERT_EQ(*state, (i / 2) * 7 + 1);
+    *state = (i / 2) * 7 + 1;
+  }
+  ASSERT_EQ(uvcrawl__frontier_seen(f), 100000);
+  for (uint32_t i = 0; i < 100000; i++) {
+    snprintf(url, sizeof(url), "http://g/%u", i);
+    ASSERT_EQ(uvcrawl__frontier_lookup(f, url, NULL, &state), 1);
+    ASSERT_EQ(*state, i * 7 + 1);
+  }
+  ASSERT_EQ(uvcrawl__frontier_lookup(f, "http://g/100000", NULL, NULL), 0);
+  uvcrawl__frontier_free(f);
+}
+
 int main(void) {
+  check_growth_keeps_state();
   check_random_delay();
   check_hosts();
   uvcrawl__frontier_t *f = uvcrawl__frontier_new();
