@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "statsjson.h"
 
@@ -23,14 +24,24 @@
 
 typedef struct conn_s conn_t;
 
+/* One moment of the loop: its clock and the loop thread's CPU time, in ns. */
+typedef struct {
+  uint64_t wall, cpu;
+} mark_t;
+
 struct cli_status_s {
   uv_tcp_t listener;
   uv_timer_t sampler;
+  /* Before every poll: the last two moments the loop went to wait for I/O. A request answered
+   * in a poll phase arrived after the earlier of the two (else that poll would have reported
+   * it), so what the loop did since then is all it can have kept the request waiting. */
+  uv_prepare_t marker;
+  mark_t mark[2]; /* [0] the earlier */
   uvcrawl_t *crawler; /* NULL once the crawl is over: then final is served */
   const report_t *report;
   uvcrawl_stats_t final;
   int closing;
-  unsigned handles;    /* the listener and the sampler, while open */
+  unsigned handles;    /* the listener, the sampler and the marker, while open */
   conn_t *head, *tail; /* oldest activity first, so the first idle one is evicted */
   unsigned nconns;      /* open connections (in the list) */
   unsigned allocated;   /* connections not freed yet: closing ones too */
@@ -47,7 +58,7 @@ struct conn_s {
   cli_status_t *st;
   conn_t *prev, *next;
   uv_write_t wr;
-  char head[320];
+  char head[400];
   char *body; /* the answer being written, from open_memstream */
   unsigned handles;
   int closed, writing, in_request, close_after;
@@ -228,6 +239,21 @@ static void write_page(const cli_status_t *st, FILE *f) {
   fputs("</table>\n<p><a href=\"/stats\">/stats</a>: the same as JSON.</p>\n</body></html>\n", f);
 }
 
+/* ---- how long a request can have waited on the loop ---------------------------------- */
+
+static uint64_t thread_cpu_ns(void) {
+  struct timespec ts;
+  if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0) return 0;
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void on_mark(uv_prepare_t *h) {
+  cli_status_t *st = container_of(h, cli_status_t, marker);
+  st->mark[0] = st->mark[1];
+  st->mark[1].wall = uv_hrtime();
+  st->mark[1].cpu = thread_cpu_ns();
+}
+
 /* ---- connections -------------------------------------------------------------------- */
 
 static void maybe_free(cli_status_t *st) {
@@ -399,14 +425,21 @@ static void respond(conn_t *c, int code) {
     blen = 0;
   }
   int keep10 = !c->close_after && c->parser.http_major == 1 && c->parser.http_minor == 0;
+  /* Server-Timing: since the request can first have been seen (the earlier mark), the loop's
+   * wall time and its thread's CPU time: the CPU is the loop's own doing (the crawl's work
+   * served before this answer), the rest waiting for a CPU or for I/O. */
+  const mark_t *m = &st->mark[0];
+  double wall_ms = (double)(uv_hrtime() - m->wall) / 1e6;
+  double cpu_ms = (double)(thread_cpu_ns() - m->cpu) / 1e6;
   int hlen = snprintf(c->head, sizeof(c->head),
                       "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-                      "Cache-Control: no-store\r\n%s%s%s\r\n",
-                      code, reason(code), type, blen,
+                      "Cache-Control: no-store\r\nServer-Timing: wall;dur=%.3f, cpu;dur=%.3f"
+                      "\r\n%s%s%s\r\n",
+                      code, reason(code), type, blen, wall_ms, cpu_ms,
                       code == 405 ? "Allow: GET, HEAD\r\n" : "",
                       c->close_after ? "Connection: close\r\n" : "",
                       keep10 ? "Connection: keep-alive\r\n" : "");
-  if (hlen < 0 || (size_t)hlen >= sizeof(c->head)) { /* cannot happen: the head is < 250 */
+  if (hlen < 0 || (size_t)hlen >= sizeof(c->head)) { /* cannot happen: the head is < 330 */
     free(c->body);
     c->body = NULL;
     conn_close(c);
@@ -558,6 +591,13 @@ int cli_status_start(uv_loop_t *loop, const struct sockaddr *addr, uvcrawl_t *cr
   st->handles++;
   on_sample(&st->sampler);
   uv_timer_start(&st->sampler, on_sample, SAMPLE_MS, SAMPLE_MS);
+  uv_prepare_init(loop, &st->marker);
+  st->marker.data = st;
+  st->handles++;
+  on_mark(&st->marker);
+  on_mark(&st->marker);
+  uv_prepare_start(&st->marker, on_mark);
+  uv_unref((uv_handle_t *)&st->marker); /* the crawl keeps the loop alive, not this */
   *out = st;
   return 0;
 }
@@ -569,6 +609,7 @@ void cli_status_close(cli_status_t *st, const uvcrawl_stats_t *final) {
   st->closing = 1;
   uv_close((uv_handle_t *)&st->listener, on_status_closed);
   uv_close((uv_handle_t *)&st->sampler, on_status_closed);
+  uv_close((uv_handle_t *)&st->marker, on_status_closed);
   /* Open connections stay until they are answered once more (with Connection: close) or
    * their idle timer fires; the status is freed after the last of them. */
 }
