@@ -297,9 +297,10 @@ def test_stats_bound_during_a_busy_crawl():
           f"p50 {pct(cpu, 0.5):.3f} p99 {pct(cpu, 0.99):.3f} max {max(cpu):.3f} ms; loop wall "
           f"p99 {pct(wall, 0.99):.3f} ms; client p50 {pct(client, 0.5):.3f} p99 "
           f"{pct(client, 0.99):.3f} max {max(client):.3f} ms (not asserted)")
-    # Busy: many transfers at once (a quick local server keeps 180-256 of the 256 allowed in
-    # flight, a slower loop more), and enough answers for a p99 that is not the maximum.
-    check(inflight_max >= 64, f"not a busy crawl: at most {inflight_max} in flight")
+    # Busy: many transfers at once (with a server this quick, 70-240 of the 256 allowed: links
+    # come only as fast as pages are parsed), and enough answers for a p99 that is not the
+    # maximum.
+    check(inflight_max >= 32, f"not a busy crawl: at most {inflight_max} in flight")
     check(len(cpu) >= 300, f"only {len(cpu)} answers during the crawl")
     check(pct(cpu, 0.99) < 5.0, f"/stats waited for {pct(cpu, 0.99):.2f} ms of the loop's own "
           f"work at p99 (bound 5 ms): {sorted(cpu)[-20:]}")
