@@ -13,10 +13,11 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from sitelib import UVCRAWL, Site, check, crawl, records, run_tests  # noqa: E402
+from sitelib import UVCRAWL, Site, Skip, check, crawl, records, run_tests  # noqa: E402
 
 TMP = tempfile.mkdtemp(prefix="uvcrawl-status-")
 CAP, MAX_REQUEST = 64, 8192  # status.h
+SANITIZED = os.environ.get("UVCRAWL_SANITIZED", "none") not in ("", "none")
 # What --stats-json writes (README, doc/uvcrawl.1): /stats has every one of these.
 STATS_JSON_FIELDS = {"pages", "errors", "bytes", "seen", "wall_ms", "pages_per_s",
                      "inflight_cap", "inflight_max", "fds_max", "mirror_errors", "buffered_max",
@@ -301,6 +302,11 @@ def test_stats_bound_during_a_busy_crawl():
     # come only as fast as pages are parsed), and enough answers for a p99 that is not the
     # maximum.
     check(inflight_max >= 32, f"not a busy crawl: at most {inflight_max} in flight")
+    if SANITIZED:
+        # Measured there: p99 2.6-4.6 ms on an idle-ish machine, single callbacks of 10-27 ms.
+        raise Skip("the bound is the product build's: under the sanitizers one callback alone "
+                   "can cost the loop 5-25 ms of CPU (ASan's allocator and shadow memory), so "
+                   "p99 would measure them (the crawl and its answers were checked)")
     check(len(cpu) >= 300, f"only {len(cpu)} answers during the crawl")
     check(pct(cpu, 0.99) < 5.0, f"/stats waited for {pct(cpu, 0.99):.2f} ms of the loop's own "
           f"work at p99 (bound 5 ms): {sorted(cpu)[-20:]}")
