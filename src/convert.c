@@ -21,6 +21,9 @@
 
 #include "css.h"
 #include "htmlscan.h"
+#include "mime.h"
+#include "store.h"
+#include "url.h"
 
 #define REDIRECT_HOPS 10
 #define CONVERT_MAX_FILE (256u << 20) /* a saved file larger than this is left alone */
@@ -76,7 +79,7 @@ static int push_entry(uvcrawl__convert_t *cv, char *url, char *rel, int type) {
   if (cv->n == cv->cap) {
     size_t cap = cv->cap ? cv->cap * 2 : 256;
     entry_t *e = realloc(cv->e, cap * sizeof(*e));
-    if (e == NULL) return UV_ENOMEM;
+    if (e == NULL) return -ENOMEM;
     cv->e = e;
     cv->cap = cap;
   }
@@ -90,11 +93,11 @@ static int push_entry(uvcrawl__convert_t *cv, char *url, char *rel, int type) {
 int uvcrawl__convert_saved(uvcrawl__convert_t *cv, const char *url, const char *content_type) {
   char *rel, *u;
   int err = uvcrawl__store_path_ext(url, content_type, cv->adjust, &rel);
-  if (err != 0) return err == UV_ENOMEM ? err : 0;
+  if (err != 0) return err == -ENOMEM ? err : 0;
   u = strdup(url);
   if (u == NULL) {
     free(rel);
-    return UV_ENOMEM;
+    return -ENOMEM;
   }
   err = push_entry(cv, u, rel,
                    uvcrawl__is_html(content_type) ? T_HTML
@@ -111,7 +114,7 @@ int uvcrawl__convert_redirect(uvcrawl__convert_t *cv, const char *url, const cha
   if (cv->nr == cv->rcap) {
     size_t cap = cv->rcap ? cv->rcap * 2 : 64;
     redirect_t *r = realloc(cv->r, cap * sizeof(*r));
-    if (r == NULL) return UV_ENOMEM;
+    if (r == NULL) return -ENOMEM;
     cv->r = r;
     cv->rcap = cap;
   }
@@ -120,7 +123,7 @@ int uvcrawl__convert_redirect(uvcrawl__convert_t *cv, const char *url, const cha
   if (cv->r[cv->nr].url == NULL || cv->r[cv->nr].target == NULL) {
     free(cv->r[cv->nr].url);
     free(cv->r[cv->nr].target);
-    return UV_ENOMEM;
+    return -ENOMEM;
   }
   cv->nr++;
   return 0;
@@ -136,12 +139,12 @@ static int hexv(int c) {
 }
 
 /* Decodes the JSON string at *p (at its '"') into a malloc'd *out, moving *p past it.
- * Returns 0, -1 (malformed) or UV_ENOMEM. */
+ * Returns 0, -1 (malformed) or -ENOMEM. */
 static int json_string(const char **p, const char *end, char **out) {
   const char *q = *p + 1;
   char *o = malloc((size_t)(end - q) * 2 + 1); /* \uXXXX gives at most 3 bytes for 6 */
   char *w = o;
-  if (o == NULL) return UV_ENOMEM;
+  if (o == NULL) return -ENOMEM;
   while (q < end && *q != '"') {
     if (*q != '\\') {
       *w++ = *q++;
@@ -239,7 +242,7 @@ int uvcrawl__convert_record(uvcrawl__convert_t *cv, const char *line, size_t len
   free(url);
   free(ct);
   free(redirect);
-  return err == UV_ENOMEM ? err : 0;
+  return err == -ENOMEM ? err : 0;
 }
 
 /* ---- freezing ---------------------------------------------------------------------------- */
@@ -296,13 +299,13 @@ int uvcrawl__convert_freeze(uvcrawl__convert_t *cv, size_t *nfiles) {
     if (u == NULL || rel == NULL || push_entry(cv, u, rel, T_OTHER) != 0) {
       free(u);
       free(rel);
-      return UV_ENOMEM;
+      return -ENOMEM;
     }
   }
   if (cv->n > 1) qsort(cv->e, cv->n, sizeof(*cv->e), cmp_url);
   cv->by_rel = malloc((cv->n + 1) * sizeof(*cv->by_rel));
   cv->files = malloc((cv->n + 1) * sizeof(*cv->files));
-  if (cv->by_rel == NULL || cv->files == NULL) return UV_ENOMEM;
+  if (cv->by_rel == NULL || cv->files == NULL) return -ENOMEM;
   cv->nfiles = 0;
   for (size_t i = 0; i < cv->n; i++) {
     cv->by_rel[i] = &cv->e[i];
@@ -339,14 +342,14 @@ static void sb_add(sb_t *b, const char *s, size_t n) {
     size_t cap = b->cap ? b->cap : 256;
     while (cap - b->len < n + 1) {
       if (cap > SIZE_MAX / 2) {
-        b->err = UV_ENOMEM;
+        b->err = -ENOMEM;
         return;
       }
       cap *= 2;
     }
     char *p = realloc(b->s, cap);
     if (p == NULL) {
-      b->err = UV_ENOMEM;
+      b->err = -ENOMEM;
       return;
     }
     b->s = p;
@@ -494,7 +497,7 @@ static void memo_free(memo_t **memo) {
 }
 
 /* uvcrawl__url_resolve(d->against, ref) through the memo: *abs is the memo's (borrowed) or
- * NULL when ref is not a link. Returns 0 or UV_ENOMEM. */
+ * NULL when ref is not a link. Returns 0 or -ENOMEM. */
 static int resolve(doc_t *d, const char *ref, const char **abs) {
   const char *hash = strchr(ref, '#');
   size_t len = hash != NULL ? (size_t)(hash - ref) + 1 : strlen(ref);
@@ -510,11 +513,11 @@ static int resolve(doc_t *d, const char *ref, const char **abs) {
   }
   char *r = NULL;
   int err = uvcrawl__url_resolve(d->against, ref, &r);
-  if (err == UV_ENOMEM) return err;
+  if (err == -ENOMEM) return err;
   memo_t *m = malloc(sizeof(*m) + len);
   if (m == NULL) {
     free(r);
-    return UV_ENOMEM;
+    return -ENOMEM;
   }
   m->abs = r;
   m->len = len;
@@ -621,7 +624,7 @@ static int convert_css(doc_t *d, const char *css, size_t len, sb_t *out, int *ch
   if (err == 0) err = c.out.err;
   if (err != 0) {
     free(c.out.s);
-    return err == -ENOMEM ? UV_ENOMEM : err;
+    return err == -ENOMEM ? -ENOMEM : err;
   }
   *out = c.out;
   *changed = c.changed;
@@ -640,7 +643,7 @@ static int collect(void *arg, const uvcrawl__htmlspan_t *span) {
   if (s->n == s->cap) {
     size_t cap = s->cap ? s->cap * 2 : 64;
     uvcrawl__htmlspan_t *v = realloc(s->v, cap * sizeof(*v));
-    if (v == NULL) return UV_ENOMEM;
+    if (v == NULL) return -ENOMEM;
     s->v = v;
     s->cap = cap;
   }
@@ -688,7 +691,7 @@ static int convert_span(doc_t *d, const char *html, const uvcrawl__htmlspan_t *s
         sb_t ref = {0};
         char *u = strndup(url, ulen);
         if (u == NULL) {
-          err = UV_ENOMEM;
+          err = -ENOMEM;
           break;
         }
         err = convert_ref(d, u, &ref);
@@ -713,7 +716,7 @@ static int convert_span(doc_t *d, const char *html, const uvcrawl__htmlspan_t *s
         sb_t ref = {0};
         char *u = strndup(dec + start, len);
         if (u == NULL) {
-          err = UV_ENOMEM;
+          err = -ENOMEM;
           break;
         }
         err = convert_ref(d, u, &ref);
@@ -748,7 +751,7 @@ int uvcrawl__convert_doc(const uvcrawl__convert_t *cv, const char *url, const ch
   *out = NULL;
   *outlen = 0;
   *nconverted = 0;
-  if (d.memo == NULL) return UV_ENOMEM;
+  if (d.memo == NULL) return -ENOMEM;
   if (css) {
     err = convert_css(&d, body, len, &o, &changed);
     if (err == 0 && changed) {
@@ -845,13 +848,13 @@ int uvcrawl__convert_file(const uvcrawl__convert_t *cv, size_t i, int root_fd, i
   body = malloc((size_t)st.st_size + 1);
   if (body == NULL) {
     close(fd);
-    return UV_ENOMEM;
+    return -ENOMEM;
   }
   for (n = 0; n < (size_t)st.st_size;) {
     ssize_t r = read(fd, body + n, (size_t)st.st_size - n);
     if (r < 0 && errno == EINTR) continue;
     if (r <= 0) {
-      err = r < 0 ? -errno : UV_EIO;
+      err = r < 0 ? -errno : -EIO;
       break;
     }
     n += (size_t)r;

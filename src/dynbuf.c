@@ -1,4 +1,5 @@
-/* The capped growable buffer; doubling from 256 bytes. */
+/* The capped growable buffer; doubling from 256 bytes. And the same growth for callers who
+ * keep (data, len, cap) in their own structs: records, the journal, response bodies. Pure. */
 #include "dynbuf.h"
 
 #include <errno.h>
@@ -6,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "uvcrawl.h" /* UVCRAWL_ETOOBIG */
 
 void uvcrawl__dynbuf_init(uvcrawl__dynbuf_t *b, size_t max) {
   b->p = NULL;
@@ -72,4 +75,44 @@ void uvcrawl__dynbuf_free(uvcrawl__dynbuf_t *b) {
   free(b->p);
   b->p = NULL;
   b->len = b->cap = 0;
+}
+
+/* ---- (data, len, cap) triples ------------------------------------------------------- */
+
+int uvcrawl__buf_reserve(char **data, size_t *len, size_t *cap, size_t more) {
+  if (*cap - *len >= more) return 0;
+  size_t n = *cap ? *cap : 256;
+  while (n - *len < more) n *= 2;
+  char *p = realloc(*data, n);
+  if (p == NULL) return -ENOMEM;
+  *data = p;
+  *cap = n;
+  return 0;
+}
+
+int uvcrawl__buf_add(char **data, size_t *len, size_t *cap, const void *s, size_t n) {
+  int err = uvcrawl__buf_reserve(data, len, cap, n);
+  if (err) return err;
+  memcpy(*data + *len, s, n);
+  *len += n;
+  return 0;
+}
+
+int uvcrawl__body_append(char **buf, size_t *len, size_t *cap, const char *p, size_t n,
+                         uint64_t max, size_t *grown) {
+  *grown = 0;
+  if (*len + n > max) return UVCRAWL_ETOOBIG;
+  if (*cap - *len < n) {
+    size_t c = *cap ? *cap : 16384;
+    while (c - *len < n) c *= 2;
+    if (c > max) c = (size_t)max;
+    char *b = realloc(*buf, c);
+    if (b == NULL) return -ENOMEM;
+    *buf = b;
+    *grown = c - *cap;
+    *cap = c;
+  }
+  memcpy(*buf + *len, p, n);
+  *len += n;
+  return 0;
 }

@@ -17,7 +17,7 @@
 
 #include <stddef.h>
 
-#include "uvcrawl-int.h"
+#include "extract.h" /* uvcrawl__links_t, UVCRAWL__REF_* */
 
 /* Returned (positive: not an error) when gumbo must decide for this document. */
 #define UVCRAWL__HTMLSCAN_BAIL 1

@@ -1,11 +1,16 @@
 /* Ordered append-only files (the JSON Lines records, the journal). Bytes gather in a buffer on
  * the loop; full buffers go to the file through libuv fs requests (the thread pool), one write
  * at a time so everything stays in order; fdatasync at a bounded interval when asked. */
+#include "output.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "uvcrawl-int.h"
+#include "container.h"
+#include "dynbuf.h"
+#include "jobs.h"
+#include "uvcrawl.h"
 
 #define FLUSH_AT (64 * 1024)
 
@@ -34,44 +39,6 @@ struct uvcrawl__output_s {
   uint64_t synced_ns;
   int syncing;
 };
-
-int uvcrawl__buf_reserve(char **data, size_t *len, size_t *cap, size_t more) {
-  if (*cap - *len >= more) return 0;
-  size_t n = *cap ? *cap : 256;
-  while (n - *len < more) n *= 2;
-  char *p = realloc(*data, n);
-  if (p == NULL) return UV_ENOMEM;
-  *data = p;
-  *cap = n;
-  return 0;
-}
-
-int uvcrawl__buf_add(char **data, size_t *len, size_t *cap, const void *s, size_t n) {
-  int err = uvcrawl__buf_reserve(data, len, cap, n);
-  if (err) return err;
-  memcpy(*data + *len, s, n);
-  *len += n;
-  return 0;
-}
-
-int uvcrawl__body_append(char **buf, size_t *len, size_t *cap, const char *p, size_t n,
-                         uint64_t max, size_t *grown) {
-  *grown = 0;
-  if (*len + n > max) return UVCRAWL_ETOOBIG;
-  if (*cap - *len < n) {
-    size_t c = *cap ? *cap : 16384;
-    while (c - *len < n) c *= 2;
-    if (c > max) c = (size_t)max;
-    char *b = realloc(*buf, c);
-    if (b == NULL) return UV_ENOMEM;
-    *buf = b;
-    *grown = c - *cap;
-    *cap = c;
-  }
-  memcpy(*buf + *len, p, n);
-  *len += n;
-  return 0;
-}
 
 /* Length of the valid UTF-8 sequence at s (at most n bytes), or 0 when it is not valid. */
 static size_t utf8_len(const unsigned char *s, size_t n) {

@@ -3,6 +3,8 @@
  * Paths are built from libcurl's parse of the URL, one segment at a time, and written
  * relative to an open directory fd with openat/mkdirat and O_NOFOLLOW, so no URL can name a
  * file outside the mirror root and no symlink inside it is followed. */
+#include "store.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdatomic.h>
@@ -12,7 +14,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "uvcrawl-int.h"
+#include <curl/curl.h>
+
+#include "md5.h"
+#include "mime.h"
+#include "testhooks.h"
+#include "uvcrawl.h"
 
 #define NAME_MAX_BYTES 255
 #define NAME_KEEP 200 /* bytes kept of a too-long name, before "~" and a digest */
