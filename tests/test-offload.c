@@ -5,7 +5,11 @@
 #include <stdlib.h>
 
 #include "siteproc.h"
-#include "uvcrawl-int.h"
+#include "engine_loop.h"
+#include "jobs.h"
+#include "options.h"
+#include "testhooks.h"
+#include "uvcrawl.h"
 
 static pthread_t loop_thread;
 static atomic_uint on_loop, md5_calls, parse_calls, write_calls, convert_calls, warc_builds,
