@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "css.h"
+#include "dynbuf.h"
 #include "htmlscan.h"
 #include "mime.h"
 #include "store.h"
@@ -330,34 +331,17 @@ static int rel_exists(const uvcrawl__convert_t *cv, const char *rel) {
 
 /* ---- strings ------------------------------------------------------------------------------ */
 
+/* A dynbuf whose first error sticks, so that a run of appends is checked once, at the end.
+ * Zeroed is empty. */
 typedef struct {
-  char *s;
-  size_t len, cap;
+  uvcrawl__dynbuf_t d;
   int err;
 } sb_t;
 
 static void sb_add(sb_t *b, const char *s, size_t n) {
   if (b->err) return;
-  if (b->cap - b->len < n + 1) {
-    size_t cap = b->cap ? b->cap : 256;
-    while (cap - b->len < n + 1) {
-      if (cap > SIZE_MAX / 2) {
-        b->err = -ENOMEM;
-        return;
-      }
-      cap *= 2;
-    }
-    char *p = realloc(b->s, cap);
-    if (p == NULL) {
-      b->err = -ENOMEM;
-      return;
-    }
-    b->s = p;
-    b->cap = cap;
-  }
-  memcpy(b->s + b->len, s, n);
-  b->len += n;
-  b->s[b->len] = '\0';
+  int err = uvcrawl__dynbuf_add(&b->d, s, n);
+  if (err != 0) b->err = -ENOMEM; /* -E2BIG only past SIZE_MAX / 2 bytes */
 }
 
 static void sb_str(sb_t *b, const char *s) { sb_add(b, s, strlen(s)); }
@@ -427,11 +411,11 @@ static int names_saved_file(const uvcrawl__convert_t *cv, const char *from, cons
     }
   }
   if (b.err) {
-    free(b.s);
+    free(b.d.p);
     return 0;
   }
   /* Dot segments out. */
-  char *s = b.s, *w = s;
+  char *s = b.d.p, *w = s;
   for (char *r = s; r != NULL && *r != '\0';) {
     char *next = strchr(r, '/');
     size_t n = next != NULL ? (size_t)(next - r) : strlen(r);
@@ -529,7 +513,7 @@ static int resolve(doc_t *d, const char *ref, const char **abs) {
   return 0;
 }
 
-/* The converted form of ref (decoded and trimmed) on the document d: into b (b->len 0 on
+/* The converted form of ref (decoded and trimmed) on the document d: into b (empty on
  * entry), or nothing when ref stays. */
 static int convert_ref(doc_t *d, const char *ref, sb_t *b) {
   const uvcrawl__convert_t *cv = d->cv;
@@ -600,30 +584,30 @@ static int css_span(void *arg, const char *url, size_t len, size_t start, size_t
   (void)len;
   c->err = convert_ref(c->d, url, &ref);
   sb_t esc = {0};
-  if (c->err == 0 && ref.len > 0) sb_css_url(&esc, ref.s);
-  if (c->err == 0 && esc.len > 0 && start >= c->copied &&
-      (esc.len != end - start || memcmp(esc.s, c->css + start, esc.len) != 0)) {
+  if (c->err == 0 && ref.d.len > 0) sb_css_url(&esc, ref.d.p);
+  if (c->err == 0 && esc.d.len > 0 && start >= c->copied &&
+      (esc.d.len != end - start || memcmp(esc.d.p, c->css + start, esc.d.len) != 0)) {
     sb_add(&c->out, c->css + c->copied, start - c->copied);
-    sb_add(&c->out, esc.s, esc.len);
+    sb_add(&c->out, esc.d.p, esc.d.len);
     c->copied = end;
     c->changed = 1;
   }
   if (esc.err) c->err = esc.err;
-  free(esc.s);
-  free(ref.s);
+  free(esc.d.p);
+  free(ref.d.p);
   if (c->out.err) c->err = c->out.err;
   return c->err;
 }
 
 /* css converted into *out (changed set when it differs). */
 static int convert_css(doc_t *d, const char *css, size_t len, sb_t *out, int *changed) {
-  css_conv_t c = {d, css, {0}, 0, 0, 0};
+  css_conv_t c = {d, css, {{0}, 0}, 0, 0, 0};
   int err = uvcrawl__css_scan_spans(css, len, css_span, &c);
   if (err == 0) err = c.err;
   sb_add(&c.out, css + c.copied, len - c.copied);
   if (err == 0) err = c.out.err;
   if (err != 0) {
-    free(c.out.s);
+    free(c.out.d.p);
     return err == -ENOMEM ? -ENOMEM : err;
   }
   *out = c.out;
@@ -674,15 +658,15 @@ static int convert_span(doc_t *d, const char *html, const uvcrawl__htmlspan_t *s
 
   if (sp->what == UVCRAWL__SPAN_STYLE) { /* raw text: CSS as it is */
     err = convert_css(d, raw, sp->len, &v, &changed);
-    if (err == 0 && changed) sb_add(b, v.s, v.len);
-    free(v.s);
+    if (err == 0 && changed) sb_add(b, v.d.p, v.d.len);
+    free(v.d.p);
     return err != 0 ? err : b->err;
   }
   if ((err = uvcrawl__html_decode(raw, sp->len, &dec, &dlen)) != 0) return err;
   switch (sp->what) {
     case UVCRAWL__SPAN_URL:
       err = convert_ref(d, trim(dec), &v);
-      changed = v.len > 0;
+      changed = v.d.len > 0;
       break;
     case UVCRAWL__SPAN_SRCSET: {
       size_t pos = 0, ulen, copied = 0;
@@ -695,14 +679,14 @@ static int convert_span(doc_t *d, const char *html, const uvcrawl__htmlspan_t *s
           break;
         }
         err = convert_ref(d, u, &ref);
-        if (err == 0 && ref.len > 0) {
+        if (err == 0 && ref.d.len > 0) {
           sb_add(&v, dec + copied, (size_t)(url - dec) - copied);
-          sb_add(&v, ref.s, ref.len);
+          sb_add(&v, ref.d.p, ref.d.len);
           copied = (size_t)(url - dec) + ulen;
           changed = 1;
         }
         free(u);
-        free(ref.s);
+        free(ref.d.p);
       }
       if (changed) sb_add(&v, dec + copied, dlen - copied);
       break;
@@ -720,14 +704,14 @@ static int convert_span(doc_t *d, const char *html, const uvcrawl__htmlspan_t *s
           break;
         }
         err = convert_ref(d, u, &ref);
-        if (err == 0 && ref.len > 0) {
+        if (err == 0 && ref.d.len > 0) {
           sb_add(&v, dec, start);
-          sb_add(&v, ref.s, ref.len);
+          sb_add(&v, ref.d.p, ref.d.len);
           sb_add(&v, dec + start + len, dlen - start - len);
           changed = 1;
         }
         free(u);
-        free(ref.s);
+        free(ref.d.p);
       }
       break;
     }
@@ -735,8 +719,8 @@ static int convert_span(doc_t *d, const char *html, const uvcrawl__htmlspan_t *s
       break;
   }
   if (err == 0 && v.err) err = v.err;
-  if (err == 0 && changed) sb_attr(b, v.s, v.len, sp->quote);
-  free(v.s);
+  if (err == 0 && changed) sb_attr(b, v.d.p, v.d.len, sp->quote);
+  free(v.d.p);
   free(dec);
   return err != 0 ? err : b->err;
 }
@@ -755,11 +739,11 @@ int uvcrawl__convert_doc(const uvcrawl__convert_t *cv, const char *url, const ch
   if (css) {
     err = convert_css(&d, body, len, &o, &changed);
     if (err == 0 && changed) {
-      *out = o.s;
-      *outlen = o.len;
+      *out = o.d.p;
+      *outlen = o.d.len;
       *nconverted = 1;
     } else {
-      free(o.s);
+      free(o.d.p);
     }
     memo_free(d.memo);
     return err;
@@ -792,19 +776,19 @@ int uvcrawl__convert_doc(const uvcrawl__convert_t *cv, const char *url, const ch
       const char *name = strrchr(rel, '/');
       sb_t tmp = {0};
       sb_enc(&tmp, name != NULL ? name + 1 : rel, strlen(name != NULL ? name + 1 : rel));
-      if (tmp.err == 0) sb_attr(&r, tmp.s, tmp.len, s->quote);
-      free(tmp.s);
+      if (tmp.err == 0) sb_attr(&r, tmp.d.p, tmp.d.len, s->quote);
+      free(tmp.d.p);
     } else {
       err = convert_span(&d, body, s, &r);
     }
-    if (err == 0 && r.len > 0 && (r.len != s->len || memcmp(r.s, body + s->start, r.len) != 0)) {
+    if (err == 0 && r.d.len > 0 && (r.d.len != s->len || memcmp(r.d.p, body + s->start, r.d.len) != 0)) {
       sb_add(&o, body + copied, s->start - copied);
-      sb_add(&o, r.s, r.len);
+      sb_add(&o, r.d.p, r.d.len);
       copied = s->start + s->len;
       (*nconverted)++;
     }
     if (err == 0 && r.err) err = r.err;
-    free(r.s);
+    free(r.d.p);
   }
   free(sp.v);
   memo_free(d.memo); /* before base: the memo's results were resolved against it */
@@ -814,11 +798,11 @@ int uvcrawl__convert_doc(const uvcrawl__convert_t *cv, const char *url, const ch
     err = o.err;
   }
   if (err != 0 || *nconverted == 0) {
-    free(o.s);
+    free(o.d.p);
     return err;
   }
-  *out = o.s;
-  *outlen = o.len;
+  *out = o.d.p;
+  *outlen = o.d.len;
   return 0;
 }
 

@@ -18,7 +18,8 @@ void uvcrawl__dynbuf_init(uvcrawl__dynbuf_t *b, size_t max) {
 
 /* Room for n more bytes and the NUL. */
 static int reserve(uvcrawl__dynbuf_t *b, size_t n) {
-  if (n > b->max - b->len) return -E2BIG;
+  size_t max = b->max ? b->max : SIZE_MAX / 2; /* zeroed: as uvcrawl__dynbuf_init(b, 0) */
+  if (n > max - b->len) return -E2BIG;
   if (b->cap - b->len > n) return 0;
   size_t cap = b->cap ? b->cap : 256;
   while (cap - b->len <= n) cap *= 2; /* cannot overflow: len + n <= max <= SIZE_MAX / 2 */

@@ -3,7 +3,8 @@
  *
  * The bytes are owned by the buffer: uvcrawl__dynbuf_free() releases them, and
  * uvcrawl__dynbuf_take() hands them over to the caller. A failed add leaves the contents as
- * they were. */
+ * they were. A zeroed buffer is an empty one with no cap, as after uvcrawl__dynbuf_init(b, 0).
+ */
 #ifndef UVCRAWL_DYNBUF_H
 #define UVCRAWL_DYNBUF_H
 
