@@ -12,6 +12,7 @@
 
 #include "options.h"
 #include "url.h"
+#include "uvcrawl.h"
 
 struct uvcrawl__http_s {
   struct curl_slist *headers; /* NULL: none */
