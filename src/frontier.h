@@ -25,7 +25,7 @@ typedef struct {
   const char *referrer; /* NULL for seeds */
   int depth;
   uint32_t host;        /* the frontier's index of the URL's host */
-  uint32_t token;       /* shared frontier (frontier.h): the lease's fencing token, 0: none */
+  uint32_t token;       /* shared frontier (redis_frontier.h): the lease's fencing token, 0: none */
   uint16_t attempts;    /* fetches before this one (retries) */
   uint8_t disallowed;   /* set by uvcrawl__frontier_next: robots.txt forbids it */
   uint8_t lease_gen;    /* shared frontier: which of the worker's identities holds the lease */
