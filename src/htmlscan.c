@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "css.h"
 #include "entities.h"
 
 #define FOREIGN_MAX_DEPTH 64
