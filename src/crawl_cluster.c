@@ -9,6 +9,7 @@
 
 #include "crawl.h"
 #include "crawl_robots.h"
+#include "dynbuf.h"
 
 static void rf_wake(void *arg) { uvcrawl__crawl_schedule_tick(arg); }
 
@@ -80,8 +81,8 @@ int uvcrawl_join_cluster(uvcrawl_t *c, const char *redis_url, const char *name,
   uvcrawl__item_t item;
   const char **mine = NULL;
   size_t n = 0;
-  char *seeds = NULL, *stored = NULL;
-  size_t len = 0, cap = 0;
+  char *stored = NULL;
+  uvcrawl__dynbuf_t seeds; /* this worker's, sorted, one a line */
   int err = 0;
   if (whylen) why[0] = '\0';
   if (c->state != ST_IDLE || c->rf != NULL) return UVCRAWL_ESTATE;
@@ -90,6 +91,7 @@ int uvcrawl_join_cluster(uvcrawl_t *c, const char *redis_url, const char *name,
                           "MAX_PAGES options");
     return UV_ENOTSUP;
   }
+  uvcrawl__dynbuf_init(&seeds, 0);
   /* The seeds wait in the local queue: they go to Redis instead. */
   while (uvcrawl__frontier_pop(c->frontier, &item)) {
     const char **m = realloc(mine, (n + 1) * sizeof(*m));
@@ -102,16 +104,17 @@ int uvcrawl_join_cluster(uvcrawl_t *c, const char *redis_url, const char *name,
   }
   if (n > 0) qsort(mine, n, sizeof(*mine), cmp_str);
   for (size_t i = 0; i < n && err == 0; i++)
-    if (uvcrawl__buf_add(&seeds, &len, &cap, mine[i], strlen(mine[i])) != 0 ||
-        uvcrawl__buf_add(&seeds, &len, &cap, i + 1 < n ? "\n" : "", i + 1 < n ? 1 : 0) != 0)
+    if (uvcrawl__dynbuf_addstr(&seeds, mine[i]) != 0 ||
+        uvcrawl__dynbuf_add(&seeds, "\n", i + 1 < n ? 1 : 0) != 0)
       err = UV_ENOMEM;
-  if (err == 0 && uvcrawl__buf_add(&seeds, &len, &cap, "", 1) != 0) err = UV_ENOMEM;
+  /* "" for none: never a NULL string. */
+  if (err == 0 && uvcrawl__dynbuf_add(&seeds, "", 0) != 0) err = UV_ENOMEM;
   uvcrawl__rf_opts_t o;
   memset(&o, 0, sizeof(o));
   o.redis_url = redis_url;
   o.name = name;
   o.identity = c->identity;
-  o.seeds = seeds;
+  o.seeds = seeds.p;
   o.per_host = c->opts.per_host;
   o.delay_ms = c->opts.delay_ms;
   o.lease_ms = lease_ms ? lease_ms : 30000;
@@ -126,7 +129,7 @@ int uvcrawl_join_cluster(uvcrawl_t *c, const char *redis_url, const char *name,
     c->rf = rf; /* from here the crawler's close closes it */
     c->fops = &uvcrawl__rf_fops;
     c->fq = rf;
-    if (n > 0 && strcmp(stored, seeds) != 0) {
+    if (n > 0 && strcmp(stored, seeds.p) != 0) {
       snprintf(why, whylen, "the crawl was started with other seeds:\n%s", stored);
       err = UVCRAWL_ECLUSTER;
     }
@@ -143,7 +146,7 @@ int uvcrawl_join_cluster(uvcrawl_t *c, const char *redis_url, const char *name,
     if (save == '\0') break;
   }
   free(stored);
-  free(seeds);
+  uvcrawl__dynbuf_free(&seeds);
   free(mine);
   return err;
 }

@@ -11,6 +11,7 @@
 #include "crawl_records.h"
 #include "crawl_robots.h"
 #include "crawl_warc.h"
+#include "record.h"
 #include "retry.h"
 
 static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata) {
@@ -151,17 +152,17 @@ void uvcrawl__fetch_done(void *arg, CURL *easy, CURLcode code) {
   uvcrawl_t *c = arg;
   page_t *p;
   char *s = NULL;
-  curl_off_t us = 0;
+  uvcrawl__xfer_t x;
   curl_easy_getinfo(easy, CURLINFO_PRIVATE, &s);
   p = (page_t *)(void *)s;
   c->inflight--;
+  uvcrawl__record_read(easy, code, &x);
   p->code = code;
-  curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &p->status);
-  p->http_version = p->status ? uvcrawl__http_version(easy) : NULL;
-  curl_easy_getinfo(easy, CURLINFO_TOTAL_TIME_T, &us);
-  p->ms = (double)us / 1000.0;
-  if (curl_easy_getinfo(easy, CURLINFO_CONTENT_TYPE, &s) == CURLE_OK && s != NULL)
-    p->content_type = strdup(s);
+  p->status = x.status;
+  p->http_version = x.http_version;
+  p->ms = x.ms;
+  /* Copied: the handle may serve another URL before this page's record goes out. */
+  if (x.content_type != NULL) p->content_type = strdup(x.content_type);
   if (p->warc) uvcrawl__crawl_warc_captured(p, easy, code);
   if (p->fd_starved && c->state == ST_RUNNING) {
     fd_backoff(c, p, easy);
@@ -172,9 +173,7 @@ void uvcrawl__fetch_done(void *arg, CURL *easy, CURLcode code) {
     return;
   }
   if (retry_later(c, p, easy, code)) return;
-  if (p->status >= 300 && p->status < 400 &&
-      curl_easy_getinfo(easy, CURLINFO_REDIRECT_URL, &s) == CURLE_OK && s != NULL &&
-      uvcrawl__url_resolve(p->item.url, s, &p->redirect) == 0 &&
+  if (uvcrawl__record_redirect(easy, p->status, p->item.url, &p->redirect) &&
       (c->opts.check || in_scope(c, p->redirect))) {
     uint32_t *state;
     unsigned hops = 1;
@@ -183,13 +182,7 @@ void uvcrawl__fetch_done(void *arg, CURL *easy, CURLcode code) {
     uvcrawl__intake_link(c, p->redirect, p, hops, is_requisite(c, p->item.url));
   }
   if (p->hung_up && code == CURLE_WRITE_ERROR) code = p->code = CURLE_OK;
-  if (p->too_big) {
-    p->error = UVCRAWL__MSG_TOO_BIG;
-    p->error_name = uvcrawl_err_name(UVCRAWL_ETOOBIG);
-  } else if (code != CURLE_OK) {
-    p->error = p->errbuf[0] ? p->errbuf : curl_easy_strerror(code);
-    p->error_name = uvcrawl__curl_code_name(code);
-  }
+  uvcrawl__record_error(p->too_big, code, p->errbuf, &p->error, &p->error_name);
   if (p->external && !p->get_fallback && c->state == ST_RUNNING &&
       (p->status == 405 || p->status == 501 || (code != CURLE_OK && p->status == 0 &&
                                                 code != CURLE_COULDNT_CONNECT &&

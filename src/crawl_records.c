@@ -6,6 +6,7 @@
 #include "crawl_intake.h"
 #include "crawl_pump.h"
 #include "crawl_records.h"
+#include "record.h"
 
 static void on_drain(uv_idle_t *h);
 
@@ -21,23 +22,9 @@ static int is_broken(const uvcrawl_t *c, long status, const char *error) {
 void uvcrawl__records_page(page_t *p) {
   uvcrawl_t *c = p->c;
   uvcrawl_result_t r;
-  memset(&r, 0, sizeof(r));
-  r.attempts = p->item.attempts + 1u;
-  r.note = uvcrawl__record_note(&p->job);
-  r.url = p->item.url;
-  r.status = p->status;
-  r.http_version = p->http_version;
-  r.depth = p->item.depth;
-  r.referrer = p->item.referrer;
-  r.content_type = p->content_type;
-  r.bytes = p->len;
-  r.md5 = p->job.md5[0] ? p->job.md5 : NULL;
-  r.redirect = p->redirect;
-  r.error = p->error;
-  r.error_name = p->error ? p->error_name : NULL;
-  r.ms = p->ms;
-  r.curl_code = (int)p->code;
-  r.links = (unsigned)p->job.ngiven;
+  const uvcrawl__xfer_t x = {p->status, p->http_version, p->content_type, p->ms, (int)p->code,
+                             p->error, p->error_name, p->redirect, p->len};
+  uvcrawl__record_fill(&r, &p->item, &x, &p->job);
   r.external = p->external;
   if (p->external) r.bytes = 0;
   if (p->decoded) r.bytes = p->decoded_len;

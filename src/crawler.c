@@ -15,6 +15,7 @@
 #include "crawl_resume.h"
 #include "crawl_stats.h"
 #include "crawl_warc.h"
+#include "dynbuf.h"
 
 void uvcrawl_set_data(uvcrawl_t *c, void *data) { c->data = data; }
 void *uvcrawl_get_data(const uvcrawl_t *c) { return c->data; }
@@ -50,9 +51,9 @@ int uvcrawl__crawl_add_origin(uvcrawl_t *c, const char *url) {
 /* The options that decide which URLs a crawl fetches and how politely, as one string: the
  * workers of a shared crawl must agree on it. NULL when out of memory. */
 static char *build_identity(const uvcrawl_options_t *o, const char *user_agent) {
-  char *b = NULL;
-  size_t len = 0, cap = 0;
+  uvcrawl__dynbuf_t b;
   char line[256];
+  uvcrawl__dynbuf_init(&b, 0);
   snprintf(line, sizeof(line),
            "uvcrawl cluster 1\nscope=%s\nmax_depth=%d\nper_host=%u\ndelay_ms=%u\n"
            "random_delay=%d\nignore_robots=%d\nretries=%u\nmax_url_len=%u\nmax_links=%u\n"
@@ -60,21 +61,21 @@ static char *build_identity(const uvcrawl_options_t *o, const char *user_agent) 
            o->scope ? o->scope : "host", o->max_depth, o->per_host, o->delay_ms,
            o->random_delay, o->ignore_robots, o->retries, o->max_url_len, o->max_links,
            o->max_redirects, (unsigned long long)o->max_parse);
-  int bad = uvcrawl__buf_add(&b, &len, &cap, line, strlen(line)) != 0;
+  int bad = uvcrawl__dynbuf_addstr(&b, line) != 0;
   const char *const *lists[2] = {o->include, o->exclude};
   for (int k = 0; k < 2; k++)
     for (size_t i = 0; lists[k] && lists[k][i]; i++) {
-      bad |= uvcrawl__buf_add(&b, &len, &cap, k ? "exclude=" : "include=", 8) != 0;
-      bad |= uvcrawl__buf_add(&b, &len, &cap, lists[k][i], strlen(lists[k][i])) != 0;
-      bad |= uvcrawl__buf_add(&b, &len, &cap, "\n", 1) != 0;
+      bad |= uvcrawl__dynbuf_add(&b, k ? "exclude=" : "include=", 8) != 0;
+      bad |= uvcrawl__dynbuf_addstr(&b, lists[k][i]) != 0;
+      bad |= uvcrawl__dynbuf_add(&b, "\n", 1) != 0;
     }
-  bad |= uvcrawl__buf_add(&b, &len, &cap, "user_agent=", 11) != 0;
-  bad |= user_agent == NULL || uvcrawl__buf_add(&b, &len, &cap, user_agent, strlen(user_agent) + 1) != 0;
+  bad |= uvcrawl__dynbuf_addstr(&b, "user_agent=") != 0;
+  bad |= user_agent == NULL || uvcrawl__dynbuf_addstr(&b, user_agent) != 0; /* NUL-ended */
   if (bad) {
-    free(b);
+    uvcrawl__dynbuf_free(&b);
     return NULL;
   }
-  return b;
+  return uvcrawl__dynbuf_take(&b, NULL);
 }
 
 static CURLcode global_init_result;
