@@ -24,7 +24,8 @@ typedef struct {
 /* Reads status, http_version, ms and content_type from easy once its transfer ended with
  * code; the other fields are zero. */
 void uvcrawl__record_read(CURL *easy, CURLcode code, uvcrawl__xfer_t *x);
-/* The target of a 3xx response: its Location resolved against url (uvcrawl__url_resolve()).
+/* The target of a 3xx response: its Location (curl makes it absolute against the request)
+ * normalized by uvcrawl__url_resolve() against url, the URL the record is for.
  * Returns 1 with *out malloc'd (the caller frees it), or 0 with *out NULL: not a redirect,
  * no Location, or one that does not resolve. */
 int uvcrawl__record_redirect(CURL *easy, long status, const char *url, char **out);
