@@ -22,8 +22,10 @@ static int is_broken(const uvcrawl_t *c, long status, const char *error) {
 void uvcrawl__records_page(page_t *p) {
   uvcrawl_t *c = p->c;
   uvcrawl_result_t r;
-  const uvcrawl__xfer_t x = {p->status, p->http_version, p->content_type, p->ms, (int)p->code,
-                             p->error, p->error_name, p->redirect, p->len};
+  const uvcrawl__xfer_t x = {.status = p->status, .http_version = p->http_version,
+                             .content_type = p->content_type, .ms = p->ms, .code = (int)p->code,
+                             .error = p->error, .error_name = p->error_name,
+                             .redirect = p->redirect, .bytes = p->len};
   uvcrawl__record_fill(&r, &p->item, &x, &p->job);
   r.external = p->external;
   if (p->external) r.bytes = 0;
