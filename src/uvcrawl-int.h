@@ -1,7 +1,7 @@
-/* Every internal header at once, for the crawler's files only (crawler.c and the files split
- * out of it, src/cli/engine_threads.c) until they include what they use: then this goes.
- * Other modules include their own headers; a pure module must not include this (it pulls in
- * libuv and libcurl through the non-pure headers). */
+/* Every internal header at once, for the crawler's files only (crawl.h, so crawler.c and
+ * crawl_*.c; record.h; src/cli/engine_threads.c) until they include what they use: then this
+ * goes. Other modules include their own headers; a pure module cannot include this (it pulls
+ * in libuv and libcurl through the non-pure headers). */
 #ifndef UVCRAWL_INT_H
 #define UVCRAWL_INT_H
 
