@@ -11,11 +11,15 @@
  * 23,000 URLs (the new table's first touch of each page is a fault, on this VM a TLB shootdown
  * each; bench/README.md), and would grow with the crawl. The old table stays as it was, read
  * only, while each new URL moves MOVE_PER_ADD of its slots into the new one. */
+#include "frontier.h"
+
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "frontier.h"
+#include "robots.h"
+#include "url.h"
 
 #define ARENA_CHUNK (256 * 1024)
 /* Old slots moved per URL added while growing. The table doubles at 70% load, so the next
@@ -125,7 +129,7 @@ static void table_move(uvcrawl__frontier_t *f, size_t n) {
 static int table_grow(uvcrawl__frontier_t *f) {
   size_t n = f->nslots ? f->nslots * 2 : 1024;
   slot_t *slots = calloc(n, sizeof(*slots));
-  if (slots == NULL) return UV_ENOMEM;
+  if (slots == NULL) return -ENOMEM;
   table_move(f, SIZE_MAX); /* only if growth outran the moves: cannot, see MOVE_PER_ADD */
   f->old = f->slots;
   f->nold = f->nslots;
@@ -209,7 +213,7 @@ int uvcrawl__frontier_mark(uvcrawl__frontier_t *f, const char *url, const char *
     if (err) return err;
   }
   const char *copy = arena_dup(f, url, strlen(url));
-  if (copy == NULL) return UV_ENOMEM;
+  if (copy == NULL) return -ENOMEM;
   slot_t add = {copy, h, 0};
   table_put(f, &add);
   f->nseen++;
@@ -222,7 +226,7 @@ static int ring_push(host_t *h, const uvcrawl__item_t *item, int front) {
   if (h->count == h->ring_cap) {
     size_t n = h->ring_cap ? h->ring_cap * 2 : 16;
     uvcrawl__item_t *ring = malloc(n * sizeof(*ring));
-    if (ring == NULL) return UV_ENOMEM;
+    if (ring == NULL) return -ENOMEM;
     for (size_t k = 0; k < h->count; k++) ring[k] = h->ring[(h->head + k) & (h->ring_cap - 1)];
     free(h->ring);
     h->ring = ring;
@@ -292,7 +296,7 @@ static long host_of(uvcrawl__frontier_t *f, const char *url) {
     host_t *hs = realloc(f->hosts, n * sizeof(*hs));
     if (hs == NULL) {
       free(origin);
-      return UV_ENOMEM;
+      return -ENOMEM;
     }
     f->hosts = hs;
     f->hosts_cap = n;
