@@ -4,9 +4,9 @@
 One command:  python3 bench/status.py            (20,000 x 8 KB, --mirror, 256 in flight)
               python3 bench/status.py --quick    (2,000 pages: a smoke test of a few seconds)
 
-It builds build-release/ as bench/run.py does, starts uvcrawl-siteserver (no delay; at nice
-19, --site-nice: the remote side, which a real crawl does not share a CPU with), and crawls it
-with `uvcrawl --mirror DIR --max-inflight 256 --status-listen 0`, --runs times (3). This
+It builds build-release/ as bench/run.py does, starts uvcrawl-siteserver (no delay; at this
+process's nice value, or --site-nice: at 19 the other jobs of a shared machine starve it and
+the crawl with it), and crawls it with `uvcrawl --mirror DIR --max-inflight 256 --status-listen 0`, --runs times (3). This
 process is the client: it sends GET /stats on one kept-alive connection (or a new connection
 per request, --new-conn) every --interval-ms for the whole crawl, and times each from the
 first byte sent to the last byte of the answer. Only answers that say "done": false count, so
@@ -209,8 +209,8 @@ def main():
                          "2000); the client polls for the whole crawl")
     ap.add_argument("--interval-ms", type=float, default=1.0,
                     help="pause between an answer and the next request (default 1)")
-    ap.add_argument("--site-nice", type=int, default=19,
-                    help="nice value of the site server, the remote side (default 19)")
+    ap.add_argument("--site-nice", type=int, default=None,
+                    help="nice value of the site server (default: this process's)")
     ap.add_argument("--new-conn", action="store_true", help="a new connection per request")
     ap.add_argument("--baseline", action="store_true",
                     help="also crawl without --status-listen first")
@@ -228,6 +228,8 @@ def main():
         exe, srv = build(args.build_dir)
     tmp = tempfile.mkdtemp(prefix="uvcrawl-bench-status-")
     site = Site(srv, pages, args.size, 0)
+    if args.site_nice is None:
+        args.site_nice = os.nice(0)
     try:
         os.setpriority(os.PRIO_PROCESS, site.proc.pid, args.site_nice)
     except OSError as e:
