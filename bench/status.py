@@ -6,10 +6,10 @@ One command:  python3 bench/status.py            (20,000 x 8 KB, --mirror, 256 i
 
 It builds build-release/ as bench/run.py does, starts uvcrawl-siteserver (no delay; at this
 process's nice value, or --site-nice: at 19 the other jobs of a shared machine starve it and
-the crawl with it), and crawls it with `uvcrawl --mirror DIR --max-inflight 256 --status-listen 0`, --runs times (3). This
-process is the client: it sends GET /stats on one kept-alive connection (or a new connection
-per request, --new-conn) every --interval-ms for the whole crawl, and times each from the
-first byte sent to the last byte of the answer. Only answers that say "done": false count, so
+the crawl with it), and crawls it with `uvcrawl --mirror DIR --max-inflight 256
+--status-listen 0`, --runs times (3). This process is the client: it sends GET /stats on one
+kept-alive connection (or a new connection per request, --new-conn) every --interval-ms for
+the whole crawl, and times each from the first byte sent to the last byte of the answer. Only answers that say "done": false count, so
 every figure is taken while the crawl runs; the last line pools every run's (at least 2,000).
 Each answer's Server-Timing says what the loop itself spent on it: its thread's CPU time
 from the moment the request can first have been seen (the loop's own doing; the rest of what

@@ -88,6 +88,9 @@ def test_stats_live_then_final():
             body = r.read()
             check(r.status == 200 and r.getheader("Content-Type") == "application/json",
                   f"/stats: {r.status} {r.getheader('Content-Type')}")
+            timing = r.getheader("Server-Timing") or ""
+            check(re.fullmatch(r"wall;dur=\d+\.\d{3}, cpu;dur=\d+\.\d{3}", timing),
+                  f"Server-Timing: {timing!r}")
             st = json.loads(body)
             check(STATS_JSON_FIELDS | LIVE_FIELDS <= set(st),
                   f"/stats lacks {STATS_JSON_FIELDS | LIVE_FIELDS - set(st)}")

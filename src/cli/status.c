@@ -37,6 +37,7 @@ struct cli_status_s {
    * it), so what the loop did since then is all it can have kept the request waiting. */
   uv_prepare_t marker;
   mark_t mark[2]; /* [0] the earlier */
+  int marker_closed;
   uvcrawl_t *crawler; /* NULL once the crawl is over: then final is served */
   const report_t *report;
   uvcrawl_stats_t final;
@@ -256,7 +257,17 @@ static void on_mark(uv_prepare_t *h) {
 
 /* ---- connections -------------------------------------------------------------------- */
 
+static void on_status_closed(uv_handle_t *h);
+
+/* The marker outlives the listener: the last answers, from the final figures, are timed too. */
+static void maybe_close_marker(cli_status_t *st) {
+  if (!st->closing || st->allocated != 0 || st->marker_closed) return;
+  st->marker_closed = 1;
+  uv_close((uv_handle_t *)&st->marker, on_status_closed);
+}
+
 static void maybe_free(cli_status_t *st) {
+  maybe_close_marker(st);
   if (st->closing && st->handles == 0 && st->allocated == 0) free(st);
 }
 
@@ -559,6 +570,7 @@ int cli_status_start(uv_loop_t *loop, const struct sockaddr *addr, uvcrawl_t *cr
   if (st == NULL) return UV_ENOMEM;
   st->crawler = crawler;
   st->report = report;
+  st->marker_closed = 1; /* until it is made, at the end */
   int err = uv_tcp_init(loop, &st->listener);
   if (err != 0) {
     free(st);
@@ -593,6 +605,7 @@ int cli_status_start(uv_loop_t *loop, const struct sockaddr *addr, uvcrawl_t *cr
   uv_timer_start(&st->sampler, on_sample, SAMPLE_MS, SAMPLE_MS);
   uv_prepare_init(loop, &st->marker);
   st->marker.data = st;
+  st->marker_closed = 0;
   st->handles++;
   on_mark(&st->marker);
   on_mark(&st->marker);
@@ -609,7 +622,7 @@ void cli_status_close(cli_status_t *st, const uvcrawl_stats_t *final) {
   st->closing = 1;
   uv_close((uv_handle_t *)&st->listener, on_status_closed);
   uv_close((uv_handle_t *)&st->sampler, on_status_closed);
-  uv_close((uv_handle_t *)&st->marker, on_status_closed);
+  maybe_close_marker(st);
   /* Open connections stay until they are answered once more (with Connection: close) or
    * their idle timer fires; the status is freed after the last of them. */
 }
