@@ -15,10 +15,15 @@
 #include <stdint.h>
 
 #include "convert.h"
+#include "engine_loop.h"
 #include "frontier.h"
 #include "http.h"
+#include "lag.h"
+#include "links.h"
+#include "options.h"
+#include "output.h"
+#include "redis_frontier.h"
 #include "scope.h"
-#include "uvcrawl-int.h"
 #include "warcout.h"
 
 #define FDS_PER_XFER 2    /* a socket, plus the resolver's wakeup pair in the worst case */

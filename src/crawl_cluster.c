@@ -10,6 +10,7 @@
 #include "crawl.h"
 #include "crawl_robots.h"
 #include "dynbuf.h"
+#include "url.h"
 
 static void rf_wake(void *arg) { uvcrawl__crawl_schedule_tick(arg); }
 

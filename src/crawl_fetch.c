@@ -11,8 +11,11 @@
 #include "crawl_records.h"
 #include "crawl_robots.h"
 #include "crawl_warc.h"
+#include "dynbuf.h"
+#include "mime.h"
 #include "record.h"
 #include "retry.h"
+#include "transfer.h"
 
 static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata) {
   page_t *p = userdata;

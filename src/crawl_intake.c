@@ -3,11 +3,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "container.h"
 #include "crawl_fetch.h"
 #include "crawl_intake.h"
 #include "crawl_records.h"
 #include "crawl_resume.h"
 #include "crawl_warc.h"
+#include "url.h"
 
 /* Why a newly found URL will not be fetched (a record says so), or NULL. */
 static const char *skip_reason(const uvcrawl_t *c, const char *url, unsigned hops) {

@@ -1,6 +1,7 @@
 /* Admission (crawl_pump.h). */
 #include <string.h>
 
+#include "container.h"
 #include "crawl_fetch.h"
 #include "crawl_pump.h"
 #include "crawl_robots.h"

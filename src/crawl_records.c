@@ -2,10 +2,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "container.h"
 #include "crawl_fetch.h"
 #include "crawl_intake.h"
 #include "crawl_pump.h"
 #include "crawl_records.h"
+#include "dynbuf.h"
+#include "journal.h"
 #include "record.h"
 
 static void on_drain(uv_idle_t *h);

@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include "crawl_resume.h"
+#include "journal.h"
+#include "store.h"
 
 /* Appends a 'D' record (type 'S' for a sitemap): url was queued. The journal's order is the
  * frontier's order. */

@@ -3,12 +3,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "container.h"
 #include "crawl_fetch.h"
 #include "crawl_intake.h"
 #include "crawl_pump.h"
 #include "crawl_records.h"
 #include "crawl_robots.h"
 #include "crawl_warc.h"
+#include "transfer.h"
+#include "url.h"
 
 static void on_robots_job_done(uvcrawl__job_t *job) {
   page_t *p = UVCRAWL_CONTAINER_OF(job, page_t, job);

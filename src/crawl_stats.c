@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "crawl_stats.h"
+#include "container.h"
 
 /* Loop lag: a 1 ms repeating timer fires late by as long as the loop was busy elsewhere.
  * Waking an idle loop 1,000 times a second cost more CPU than the pages of a crawl against a

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "container.h"
 #include "crawl.h"
 #include "crawl_fetch.h"
 #include "crawl_intake.h"
@@ -16,6 +17,10 @@
 #include "crawl_stats.h"
 #include "crawl_warc.h"
 #include "dynbuf.h"
+#include "sitemap.h"
+#include "store.h"
+#include "transfer.h"
+#include "url.h"
 
 void uvcrawl_set_data(uvcrawl_t *c, void *data) { c->data = data; }
 void *uvcrawl_get_data(const uvcrawl_t *c) { return c->data; }

@@ -2,6 +2,9 @@
 #include <string.h>
 
 #include "record.h"
+#include "output.h"
+#include "transfer.h"
+#include "url.h"
 
 void uvcrawl__record_read(CURL *easy, CURLcode code, uvcrawl__xfer_t *x) {
   curl_off_t us = 0;

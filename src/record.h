@@ -6,7 +6,10 @@
 #ifndef UVCRAWL_RECORD_H
 #define UVCRAWL_RECORD_H
 
-#include "uvcrawl-int.h"
+#include "engine_loop.h"
+#include "frontier.h"
+#include "jobs.h"
+#include "uvcrawl.h"
 
 /* A transfer's outcome, as a record reports it. Strings are borrowed. */
 typedef struct {

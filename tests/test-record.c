@@ -2,7 +2,9 @@
  * how item, transfer and job outputs fill a uvcrawl_result_t, as both engines use them. */
 #include <string.h>
 
+#include "output.h"
 #include "record.h"
+#include "transfer.h"
 #include "task.h"
 #include "siteproc.h"
 

@@ -24,9 +24,15 @@
 #include <unistd.h>
 
 #include "engine_threads.h"
+#include "dynbuf.h"
 #include "http.h"
+#include "mime.h"
+#include "output.h"
 #include "record.h"
-#include "uvcrawl-int.h"
+#include "scope.h"
+#include "store.h"
+#include "transfer.h"
+#include "url.h"
 
 /* A worker's fds: its socket, the wakeup socketpair of the private multi handle that
  * curl_easy_perform creates, and the threaded resolver's pair while a name resolves. */
