@@ -4,7 +4,7 @@
  *   uvcrawl-siteserver [--port P] [--host 127.0.0.1] [--pages N] [--fanout F] [--broken PCT]
  *                      [--redirect PCT] [--size BYTES] [--delay MS] [--list]
  *                      [--external ORIGIN] [--no-head] [--hostile] [--robots FILE]
- *                      [--robots-status N] [--robots-redirect] [--sitemap N]
+ *                      [--robots-status N] [--robots-redirect] [--sitemap N] [--hold]
  *
  * Page 0 is "/", page i > 0 is "/p/i.html"; page i links to its children i*F+1 .. i*F+F (< N)
  * in varying spellings, to its parent and to "/", sometimes through a 301 redirect "/r/c",
@@ -18,7 +18,8 @@
  * linked with --hostile and never expected. With --sitemap N the site also has N orphan pages
  * that no page links, listed only by sitemaps (/sitemap.xml, an index of a plain and a gzipped
  * sitemap, and one that a generated robots.txt names); GET /__sitemap lists what a crawler that
- * reads sitemaps fetches beyond /__expected. On start the server prints "port NNNN" and serves
+ * reads sitemaps fetches beyond /__expected. With --hold the /p/ pages wait until GET /__release,
+ * so a test can order events on the server instead of timing them. On start the server prints "port NNNN" and serves
  * until SIGTERM/SIGINT. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* memmem, memrchr, gmtime_r */
@@ -103,6 +104,8 @@ static struct {
   size_t robots_len;
   int sitemap;            /* --sitemap given */
   uint32_t orphans;       /* its N */
+  int hold;               /* --hold: /p/ pages wait for GET /__release */
+  int released;           /* /__release seen: nothing is held any more */
 } opt;
 
 static struct {
@@ -871,6 +874,7 @@ struct conn {
   size_t stream_pos;       /* next byte of the trickled page */
   unsigned reading : 1, closing : 1, eof : 1, want_close : 1, lingering : 1, throttled : 1;
   unsigned stream_close : 1; /* close once the stream ends */
+  unsigned held : 1;         /* pending waits for /__release, not for its timer */
 };
 
 struct resp {
@@ -1179,7 +1183,9 @@ static const char *reason(int status) {
   }
 }
 
-/* Takes ownership of r->to_free in every case. delay: milliseconds before it is sent. */
+#define HOLD UINT32_MAX /* a respond() delay: until GET /__release */
+
+/* Takes ownership of r->to_free in every case. delay: milliseconds before it is sent, or HOLD. */
 static void respond(struct conn *c, const struct resp *r, int keep_alive, int head,
                     uint32_t delay) {
   struct wreq *w = malloc(sizeof *w);
@@ -1216,6 +1222,13 @@ static void respond(struct conn *c, const struct resp *r, int keep_alive, int he
   w->to_free = r->to_free;
   w->close = !keep_alive || r->close;
   w->stream = nobody && r->stream != ST_RESET ? ST_NONE : r->stream;
+  if (delay == HOLD) {
+    c->pending = w;
+    c->held = 1;
+    update_reading(c);
+    if (++stats.active > stats.max_active) stats.max_active = stats.active;
+    return;
+  }
   if (delay > 0 && uv_timer_start(&c->timer, on_timer, delay, 0) == 0) {
     c->pending = w;
     if (++stats.active > stats.max_active) stats.max_active = stats.active;
@@ -1336,12 +1349,14 @@ static void resp_img(struct resp *r, uint32_t i) {
 }
 
 static void resp_stats(struct resp *r) {
+  unsigned held = 0;
+  for (const struct conn *c = conns; c != NULL; c = c->next) held += c->held;
   struct sbuf b = {NULL, 0, 0, 0};
   sb_printf(&b,
             "{\"requests\":%" PRIu64 ",\"max_concurrent\":%" PRIu64 ",\"open\":%" PRIu64
-            ",\"connections\":%" PRIu64 ",\"max_active\":%" PRIu64 "}",
+            ",\"connections\":%" PRIu64 ",\"max_active\":%" PRIu64 ",\"held\":%u}",
             stats.requests, stats.max_concurrent, stats.open, stats.connections,
-            stats.max_active);
+            stats.max_active, held);
   if (b.oom) {
     free(b.p);
     resp_error(r, 500);
@@ -1918,6 +1933,15 @@ static void route(const char *path, size_t len, size_t qlen, struct resp *r) {
     resp_log(r);
   } else if (path_is(path, len, "/__stats")) {
     resp_stats(r);
+  } else if (path_is(path, len, "/__release")) {
+    /* Held pages go out now (from their timers, after this answer); later ones are not held. */
+    opt.released = 1;
+    for (struct conn *c = conns; c != NULL; c = c->next)
+      if (c->held) {
+        c->held = 0;
+        uv_timer_start(&c->timer, on_timer, 0, 0);
+      }
+    resp_set(r, 200, "text/plain; charset=utf-8", "ok", 2, NULL);
   } else if (path_is(path, len, "/__reset")) {
     stats.requests = 0;
     stats.connections = 0;
@@ -2050,6 +2074,7 @@ static void handle_request(struct conn *c, const char *p, size_t len) {
     xreq_count(skip > 0);
   }
   uint32_t delay = internal                                  ? 0
+                   : opt.hold && !opt.released && path_under(path, plen, "/p") ? HOLD
                    : path_under(path, plen, "/h/slowhost")    ? SLOW_MS
                    : path_is(path, plen, "/k/slow.html")      ? K_SLOW_MS
                                                               : cfg.delay;
@@ -2203,13 +2228,15 @@ static void usage(FILE *f) {
           "                          [--broken PCT] [--redirect PCT] [--size BYTES]\n"
           "                          [--delay MS] [--list] [--external ORIGIN] [--no-head]\n"
           "                          [--hostile] [--robots FILE] [--robots-status N]\n"
-          "                          [--robots-redirect] [--sitemap N]\n"
+          "                          [--robots-redirect] [--sitemap N] [--hold]\n"
           "Serves a deterministic synthetic site; prints \"port NNNN\" once listening.\n"
           "--list (with --port) prints the expected crawl \"URL STATUS DEPTH\" and exits.\n"
           "--external ORIGIN  pages i%%7==1 also link ORIGIN/p/i.html, pages i%%11==2\n"
           "                   ORIGIN/gone/i.html (ORIGIN: http[s]://host[:port]);\n"
           "                   not expected\n"
           "--no-head          HEAD is answered 405 with \"Allow: GET\"\n"
+          "--hold             /p/ pages are answered only after GET /__release (then at\n"
+          "                   once); /__stats \"held\" counts those waiting\n"
           "--hostile          \"/\" links each /h/ path below once; never expected\n"
           "--robots FILE      /robots.txt serves FILE (200 text/plain); with no --robots*\n"
           "                   (nor --sitemap) option at all it is a 404\n"
@@ -2233,6 +2260,7 @@ static void usage(FILE *f) {
           "               (MS since start, one decimal; PATH with query; at most %d)\n"
           "  /__stats     JSON counters (max_active: most --delay responses pending at once);\n"
           "               /__reset zeroes them, the log and the /h/ counters\n"
+          "  /__release   (--hold) sends the held pages and holds no more\n"
           "  /__http      JSON counters of proxied requests and of Authorization, X-Token\n"
           "               and Cookie headers seen (the /x/ area: headers, auth, cookies)\n"
           "  /__sitemap   (--sitemap) \"URL STATUS\" per URL a crawler that reads sitemaps\n"
@@ -2374,7 +2402,8 @@ static void parse_args(int argc, char **argv) {
   } flags[] = {{"--list", &cfg.list},
                {"--no-head", &opt.no_head},
                {"--hostile", &opt.hostile},
-               {"--robots-redirect", &opt.robots_redirect}};
+               {"--robots-redirect", &opt.robots_redirect},
+               {"--hold", &opt.hold}};
   static const struct {
     const char *name;
     uint32_t *dst;
