@@ -9,7 +9,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from sitelib import UVCRAWL, Site, check, crawl, records, run_tests, stop  # noqa: E402
+from sitelib import UVCRAWL, Site, check, crawl, records, run_tests, spaced, stop  # noqa: E402
 
 TMP = tempfile.mkdtemp(prefix="uvcrawl-polite-")
 
@@ -75,21 +75,6 @@ def test_robots_status_and_redirect():
 def gaps(log, prefix="/p/"):
     times = [t for t, _, p in log if p.startswith(prefix) or p == "/"]
     return [b - a for a, b in zip(times, times[1:])]
-
-
-def spaced(g, ms):
-    """Whether requests with these gaps (as the server saw them) were started at least ms
-    apart. The crawler spaces the starts; a request can reach the server late (a loaded
-    machine: 286 ms then 14 ms was seen for --delay 150), never early. So no single gap is
-    held to ms, but any run of k gaps must span (k - 1) * ms: true for arrival delays under ms,
-    and false for a crawler that does not wait (its spans are near 0)."""
-    for i in range(len(g)):
-        span = 0
-        for k, x in enumerate(g[i:], 1):
-            span += x
-            if span < (k - 1) * ms:
-                return False
-    return True
 
 
 def test_delay_and_crawl_delay():
