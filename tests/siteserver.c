@@ -81,6 +81,7 @@
 #define BOMB_SEGS 1024                       /* ... times this many: 1 GiB */
 #define DEEP_LEVELS 100000                   /* /h/deep */
 #define MANY_LINKS 1000000                   /* /h/manylinks */
+#define SOME_LINKS 150000                    /* /h/somelinks: past a 2 MiB parse cap, ~3.5 MB */
 #define BIG_HEADER (1024 * 1024)             /* /h/bigheader: one header line this long */
 #define LOG_MAX 1000000                      /* /__log entries */
 #define LOG_PATH_MAX 2048                    /* longer logged paths are cut */
@@ -589,7 +590,8 @@ static struct cached links;
 
 /* ---- hostile bodies, built once ---------------------------------------------------------- */
 
-static struct cached text_body, junk_body, deep_body, many_body, bomb_body, bigheader_body;
+static struct cached text_body, junk_body, deep_body, many_body, some_body, bomb_body,
+    bigheader_body;
 
 /* A complete HTML page of exactly TEXT_LEN bytes: /h/trickle sends it byte by byte, /h/reset
  * and /h/cl-* send parts of it. */
@@ -627,16 +629,22 @@ static int build_deep(struct sbuf *b) {
   return 0;
 }
 
-/* MANY_LINKS distinct (404) links in one page: a crawler must cap what it keeps per page. */
-static int build_many(struct sbuf *b) {
+/* n distinct (404) links in one page: a crawler must cap what it keeps per page. */
+static int build_link_page(struct sbuf *b, uint32_t n) {
   static const char head[] = "<!DOCTYPE html>\n<html><head><title>Links</title></head><body>\n";
   static const char tail[] = "</body></html>\n";
   sb_add(b, head, sizeof head - 1);
-  for (uint32_t k = 0; k < MANY_LINKS && !b->oom; k++)
+  for (uint32_t k = 0; k < n && !b->oom; k++)
     sb_printf(b, "<a href=/m/%" PRIu32 ">x</a>\n", k);
   sb_add(b, tail, sizeof tail - 1);
   return 0;
 }
+
+static int build_many(struct sbuf *b) { return build_link_page(b, MANY_LINKS); }
+
+/* The same page cut to what a crawler's default parse cap reads, and a little more: the same
+ * links parsed, a seventh of the bytes to send (tests that time nothing but wait for it). */
+static int build_some(struct sbuf *b) { return build_link_page(b, SOME_LINKS); }
 
 /* A complete response, status line included, whose header block has one BIG_HEADER-byte
  * line: a client must bound the header size it accepts. */
@@ -1643,6 +1651,11 @@ static void route_hostile(const char *path, size_t len, size_t qlen, struct resp
       resp_error(r, 500);
     else
       resp_set(r, 200, html, many_body.p, many_body.len, NULL);
+  } else if (path_is(path, len, "/h/somelinks")) {
+    if (cached_get(&some_body, build_some) != 0)
+      resp_error(r, 500);
+    else
+      resp_set(r, 200, html, some_body.p, some_body.len, NULL);
   } else if (path_under(path, len, "/h/429") || path_under(path, len, "/h/429date")) {
     if (hits_bump(path, qlen) > 2) {
       resp_set(r, 200, html, ok, sizeof ok - 1, NULL);
@@ -2266,7 +2279,9 @@ static void usage(FILE *f) {
           "  /__sitemap   (--sitemap) \"URL STATUS\" per URL a crawler that reads sitemaps\n"
           "               fetches beyond /__expected: /sitemap.xml, sitemaps a and b (and c\n"
           "               if robots.txt names it), /p/1.html when it is a 404 (--pages 1),\n"
-          "               each orphan (and /orphan/extra.html with c)\n"
+          "               each orphan (and /orphan/extra.html with c)\n",
+          MAX_ORPHANS, LOG_MAX);
+  fprintf(f, /* two strings: one would be past the 4095 bytes C99 compilers must take */
           "Hostile paths (always served; --delay applies unless said otherwise):\n"
           "  /h/reset       Content-Length %d, %d bytes, then a RST\n"
           "  /h/badstatus   \"HTTP/1.1 abc garbage\" then close\n"
@@ -2281,6 +2296,7 @@ static void usage(FILE *f) {
           "  /h/junk        64 KiB of binary noise with NULs as text/html\n"
           "  /h/deep        a link inside %d nested <span>\n"
           "  /h/manylinks   %d links <a href=/m/N>\n"
+          "  /h/somelinks   the first %d of them (not linked from \"/\")\n"
           "  /h/huge        100 MiB application/octet-stream, streamed\n"
           "  /h/429[/..]    per path+query: 429 with Retry-After: 1 twice, then 200\n"
           "  /h/429date[/..] the same with Retry-After as an HTTP-date 2 s ahead\n"
@@ -2288,8 +2304,8 @@ static void usage(FILE *f) {
           "  /h/slowhost[/..] 200 after %d ms, instead of --delay\n"
           "Record kinds (/k/: 200, 404, 301s, a redirect loop, an overlong link, a slow page,\n"
           "binary, 500, a reset, and with --external links and a redirect to E/k/...)\n",
-          MAX_ORPHANS, LOG_MAX, RESET_CLEN, TEXT_LEN, ENDLESS_MS, TEXT_LEN, TRICKLE_MS, TEXT_LEN, SHORT_SENT,
-          LONG_CLEN, TEXT_LEN, DEEP_LEVELS, MANY_LINKS, SLOW_MS);
+          RESET_CLEN, TEXT_LEN, ENDLESS_MS, TEXT_LEN, TRICKLE_MS, TEXT_LEN, SHORT_SENT,
+          LONG_CLEN, TEXT_LEN, DEEP_LEVELS, MANY_LINKS, SOME_LINKS, SLOW_MS);
 }
 
 static int parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out) {

@@ -88,6 +88,11 @@ int cli_prioritize(unsigned pool_threads, int pool_nice, unsigned loop_slice_us)
     a.size = sizeof(a);
     a.sched_policy = SCHED_OTHER;
     a.sched_runtime = (uint64_t)loop_slice_us * 1000;
+    /* sched_setattr sets the nice value too: keep the thread's own (under `nice -n 10` a 0
+     * here raised it as root and failed with EPERM, slice and all, for anyone else). */
+    errno = 0;
+    int cur = getpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid));
+    a.sched_nice = errno == 0 ? cur : 0;
     (void)syscall(SYS_sched_setattr, 0, &a, 0);
   }
 #endif
