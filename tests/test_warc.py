@@ -22,7 +22,7 @@ import zlib
 
 sys.path.insert(0, os.path.dirname(__file__))
 from nginxlib import NGINX, Nginx  # noqa: E402
-from sitelib import UVCRAWL, Site, check, crawl, records, run_tests  # noqa: E402
+from sitelib import UVCRAWL, Site, check, crawl, records, run_tests, skip  # noqa: E402
 
 SAMPLE = os.environ["WARC_SAMPLE"]
 CHECK = os.environ["WARC_CHECK"]
@@ -173,8 +173,7 @@ def small_site(root, changed):
 
 def test_nginx():
     if not os.access(NGINX, os.X_OK) or not os.path.isdir(PYDOCS):
-        print("skip nginx parts: nginx or the python3 docs missing")
-        return
+        skip("nginx or the python3 docs missing")
     root = path("www")
     os.makedirs(root, exist_ok=True)
     os.symlink(PYDOCS, os.path.join(root, "py"))
@@ -281,14 +280,14 @@ def resume_after_kill9(name, extra):
     """Kill -9 mid-crawl, a torn tail, --resume: one WARC (or --warc-max-size series) whole."""
     state, out, warc = path(name + ".state"), path(name + ".jsonl"), path(name)
     cdx = path(name + ".cdxj")
-    with Site("--pages", 2000, "--delay", 2) as site:
+    with Site("--pages", 1000, "--delay", 2) as site:
         args = [UVCRAWL, "-q", site.root, "--state", state, "-o", out, "--warc", warc,
                 "--warc-cdx", cdx, "--max-inflight", 8, *extra]
         p = subprocess.Popen(list(map(str, args)), stdout=subprocess.DEVNULL,
                              stderr=subprocess.PIPE)
         # Kill on progress: once the journal (flushed in 64 KiB writes) holds a few hundred
         # completed pages, about a third of the site.
-        while size_of(os.path.join(state, "journal")) < 200000 and p.poll() is None:
+        while size_of(os.path.join(state, "journal")) < 100000 and p.poll() is None:
             time.sleep(0.02)
         check(p.poll() is None, "the crawl ended before the kill")
         p.send_signal(signal.SIGKILL)
