@@ -16,7 +16,8 @@
 #include <time.h>
 
 #include "htmlscan.h"
-#include "uvcrawl-int.h"
+#include "extract.h"
+#include "uvcrawl.h"
 
 typedef struct {
   char **data;

@@ -15,7 +15,10 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "uvcrawl-int.h"
+#include "extract.h"
+#include "jobs.h"
+#include "url.h"
+#include "uvcrawl.h"
 
 #define ORIGIN "http://127.0.0.1:8080"
 

@@ -12,7 +12,13 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#ifndef UVCRAWL__NO_UV_H
 #include <uv.h>
+#else
+/* The library's own loop-free modules build without libuv's headers (meson.build): they
+ * see the loop type only by name. Not for programs. */
+typedef struct uv_loop_s uv_loop_t;
+#endif
 
 #include "uvcrawl-version.h"
 

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "dynbuf.h"
+
 typedef struct {
   const char *p;
   size_t n;

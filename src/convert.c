@@ -20,7 +20,11 @@
 #include <unistd.h>
 
 #include "css.h"
+#include "dynbuf.h"
 #include "htmlscan.h"
+#include "mime.h"
+#include "store.h"
+#include "url.h"
 
 #define REDIRECT_HOPS 10
 #define CONVERT_MAX_FILE (256u << 20) /* a saved file larger than this is left alone */
@@ -76,7 +80,7 @@ static int push_entry(uvcrawl__convert_t *cv, char *url, char *rel, int type) {
   if (cv->n == cv->cap) {
     size_t cap = cv->cap ? cv->cap * 2 : 256;
     entry_t *e = realloc(cv->e, cap * sizeof(*e));
-    if (e == NULL) return UV_ENOMEM;
+    if (e == NULL) return -ENOMEM;
     cv->e = e;
     cv->cap = cap;
   }
@@ -90,11 +94,11 @@ static int push_entry(uvcrawl__convert_t *cv, char *url, char *rel, int type) {
 int uvcrawl__convert_saved(uvcrawl__convert_t *cv, const char *url, const char *content_type) {
   char *rel, *u;
   int err = uvcrawl__store_path_ext(url, content_type, cv->adjust, &rel);
-  if (err != 0) return err == UV_ENOMEM ? err : 0;
+  if (err != 0) return err == -ENOMEM ? err : 0;
   u = strdup(url);
   if (u == NULL) {
     free(rel);
-    return UV_ENOMEM;
+    return -ENOMEM;
   }
   err = push_entry(cv, u, rel,
                    uvcrawl__is_html(content_type) ? T_HTML
@@ -111,7 +115,7 @@ int uvcrawl__convert_redirect(uvcrawl__convert_t *cv, const char *url, const cha
   if (cv->nr == cv->rcap) {
     size_t cap = cv->rcap ? cv->rcap * 2 : 64;
     redirect_t *r = realloc(cv->r, cap * sizeof(*r));
-    if (r == NULL) return UV_ENOMEM;
+    if (r == NULL) return -ENOMEM;
     cv->r = r;
     cv->rcap = cap;
   }
@@ -120,7 +124,7 @@ int uvcrawl__convert_redirect(uvcrawl__convert_t *cv, const char *url, const cha
   if (cv->r[cv->nr].url == NULL || cv->r[cv->nr].target == NULL) {
     free(cv->r[cv->nr].url);
     free(cv->r[cv->nr].target);
-    return UV_ENOMEM;
+    return -ENOMEM;
   }
   cv->nr++;
   return 0;
@@ -136,12 +140,12 @@ static int hexv(int c) {
 }
 
 /* Decodes the JSON string at *p (at its '"') into a malloc'd *out, moving *p past it.
- * Returns 0, -1 (malformed) or UV_ENOMEM. */
+ * Returns 0, -1 (malformed) or -ENOMEM. */
 static int json_string(const char **p, const char *end, char **out) {
   const char *q = *p + 1;
   char *o = malloc((size_t)(end - q) * 2 + 1); /* \uXXXX gives at most 3 bytes for 6 */
   char *w = o;
-  if (o == NULL) return UV_ENOMEM;
+  if (o == NULL) return -ENOMEM;
   while (q < end && *q != '"') {
     if (*q != '\\') {
       *w++ = *q++;
@@ -239,7 +243,7 @@ int uvcrawl__convert_record(uvcrawl__convert_t *cv, const char *line, size_t len
   free(url);
   free(ct);
   free(redirect);
-  return err == UV_ENOMEM ? err : 0;
+  return err == -ENOMEM ? err : 0;
 }
 
 /* ---- freezing ---------------------------------------------------------------------------- */
@@ -296,13 +300,13 @@ int uvcrawl__convert_freeze(uvcrawl__convert_t *cv, size_t *nfiles) {
     if (u == NULL || rel == NULL || push_entry(cv, u, rel, T_OTHER) != 0) {
       free(u);
       free(rel);
-      return UV_ENOMEM;
+      return -ENOMEM;
     }
   }
   if (cv->n > 1) qsort(cv->e, cv->n, sizeof(*cv->e), cmp_url);
   cv->by_rel = malloc((cv->n + 1) * sizeof(*cv->by_rel));
   cv->files = malloc((cv->n + 1) * sizeof(*cv->files));
-  if (cv->by_rel == NULL || cv->files == NULL) return UV_ENOMEM;
+  if (cv->by_rel == NULL || cv->files == NULL) return -ENOMEM;
   cv->nfiles = 0;
   for (size_t i = 0; i < cv->n; i++) {
     cv->by_rel[i] = &cv->e[i];
@@ -327,34 +331,17 @@ static int rel_exists(const uvcrawl__convert_t *cv, const char *rel) {
 
 /* ---- strings ------------------------------------------------------------------------------ */
 
+/* A dynbuf whose first error sticks, so that a run of appends is checked once, at the end.
+ * Zeroed is empty. */
 typedef struct {
-  char *s;
-  size_t len, cap;
+  uvcrawl__dynbuf_t d;
   int err;
 } sb_t;
 
 static void sb_add(sb_t *b, const char *s, size_t n) {
   if (b->err) return;
-  if (b->cap - b->len < n + 1) {
-    size_t cap = b->cap ? b->cap : 256;
-    while (cap - b->len < n + 1) {
-      if (cap > SIZE_MAX / 2) {
-        b->err = UV_ENOMEM;
-        return;
-      }
-      cap *= 2;
-    }
-    char *p = realloc(b->s, cap);
-    if (p == NULL) {
-      b->err = UV_ENOMEM;
-      return;
-    }
-    b->s = p;
-    b->cap = cap;
-  }
-  memcpy(b->s + b->len, s, n);
-  b->len += n;
-  b->s[b->len] = '\0';
+  int err = uvcrawl__dynbuf_add(&b->d, s, n);
+  if (err != 0) b->err = -ENOMEM; /* -E2BIG only past SIZE_MAX / 2 bytes */
 }
 
 static void sb_str(sb_t *b, const char *s) { sb_add(b, s, strlen(s)); }
@@ -424,11 +411,11 @@ static int names_saved_file(const uvcrawl__convert_t *cv, const char *from, cons
     }
   }
   if (b.err) {
-    free(b.s);
+    free(b.d.p);
     return 0;
   }
   /* Dot segments out. */
-  char *s = b.s, *w = s;
+  char *s = b.d.p, *w = s;
   for (char *r = s; r != NULL && *r != '\0';) {
     char *next = strchr(r, '/');
     size_t n = next != NULL ? (size_t)(next - r) : strlen(r);
@@ -494,7 +481,7 @@ static void memo_free(memo_t **memo) {
 }
 
 /* uvcrawl__url_resolve(d->against, ref) through the memo: *abs is the memo's (borrowed) or
- * NULL when ref is not a link. Returns 0 or UV_ENOMEM. */
+ * NULL when ref is not a link. Returns 0 or -ENOMEM. */
 static int resolve(doc_t *d, const char *ref, const char **abs) {
   const char *hash = strchr(ref, '#');
   size_t len = hash != NULL ? (size_t)(hash - ref) + 1 : strlen(ref);
@@ -510,11 +497,11 @@ static int resolve(doc_t *d, const char *ref, const char **abs) {
   }
   char *r = NULL;
   int err = uvcrawl__url_resolve(d->against, ref, &r);
-  if (err == UV_ENOMEM) return err;
+  if (err == -ENOMEM) return err;
   memo_t *m = malloc(sizeof(*m) + len);
   if (m == NULL) {
     free(r);
-    return UV_ENOMEM;
+    return -ENOMEM;
   }
   m->abs = r;
   m->len = len;
@@ -526,7 +513,7 @@ static int resolve(doc_t *d, const char *ref, const char **abs) {
   return 0;
 }
 
-/* The converted form of ref (decoded and trimmed) on the document d: into b (b->len 0 on
+/* The converted form of ref (decoded and trimmed) on the document d: into b (empty on
  * entry), or nothing when ref stays. */
 static int convert_ref(doc_t *d, const char *ref, sb_t *b) {
   const uvcrawl__convert_t *cv = d->cv;
@@ -597,31 +584,31 @@ static int css_span(void *arg, const char *url, size_t len, size_t start, size_t
   (void)len;
   c->err = convert_ref(c->d, url, &ref);
   sb_t esc = {0};
-  if (c->err == 0 && ref.len > 0) sb_css_url(&esc, ref.s);
-  if (c->err == 0 && esc.len > 0 && start >= c->copied &&
-      (esc.len != end - start || memcmp(esc.s, c->css + start, esc.len) != 0)) {
+  if (c->err == 0 && ref.d.len > 0) sb_css_url(&esc, ref.d.p);
+  if (c->err == 0 && esc.d.len > 0 && start >= c->copied &&
+      (esc.d.len != end - start || memcmp(esc.d.p, c->css + start, esc.d.len) != 0)) {
     sb_add(&c->out, c->css + c->copied, start - c->copied);
-    sb_add(&c->out, esc.s, esc.len);
+    sb_add(&c->out, esc.d.p, esc.d.len);
     c->copied = end;
     c->changed = 1;
   }
   if (esc.err) c->err = esc.err;
-  free(esc.s);
-  free(ref.s);
+  free(esc.d.p);
+  free(ref.d.p);
   if (c->out.err) c->err = c->out.err;
   return c->err;
 }
 
 /* css converted into *out (changed set when it differs). */
 static int convert_css(doc_t *d, const char *css, size_t len, sb_t *out, int *changed) {
-  css_conv_t c = {d, css, {0}, 0, 0, 0};
+  css_conv_t c = {d, css, {{0}, 0}, 0, 0, 0};
   int err = uvcrawl__css_scan_spans(css, len, css_span, &c);
   if (err == 0) err = c.err;
   sb_add(&c.out, css + c.copied, len - c.copied);
   if (err == 0) err = c.out.err;
   if (err != 0) {
-    free(c.out.s);
-    return err == -ENOMEM ? UV_ENOMEM : err;
+    free(c.out.d.p);
+    return err == -ENOMEM ? -ENOMEM : err;
   }
   *out = c.out;
   *changed = c.changed;
@@ -640,7 +627,7 @@ static int collect(void *arg, const uvcrawl__htmlspan_t *span) {
   if (s->n == s->cap) {
     size_t cap = s->cap ? s->cap * 2 : 64;
     uvcrawl__htmlspan_t *v = realloc(s->v, cap * sizeof(*v));
-    if (v == NULL) return UV_ENOMEM;
+    if (v == NULL) return -ENOMEM;
     s->v = v;
     s->cap = cap;
   }
@@ -671,15 +658,15 @@ static int convert_span(doc_t *d, const char *html, const uvcrawl__htmlspan_t *s
 
   if (sp->what == UVCRAWL__SPAN_STYLE) { /* raw text: CSS as it is */
     err = convert_css(d, raw, sp->len, &v, &changed);
-    if (err == 0 && changed) sb_add(b, v.s, v.len);
-    free(v.s);
+    if (err == 0 && changed) sb_add(b, v.d.p, v.d.len);
+    free(v.d.p);
     return err != 0 ? err : b->err;
   }
   if ((err = uvcrawl__html_decode(raw, sp->len, &dec, &dlen)) != 0) return err;
   switch (sp->what) {
     case UVCRAWL__SPAN_URL:
       err = convert_ref(d, trim(dec), &v);
-      changed = v.len > 0;
+      changed = v.d.len > 0;
       break;
     case UVCRAWL__SPAN_SRCSET: {
       size_t pos = 0, ulen, copied = 0;
@@ -688,18 +675,18 @@ static int convert_span(doc_t *d, const char *html, const uvcrawl__htmlspan_t *s
         sb_t ref = {0};
         char *u = strndup(url, ulen);
         if (u == NULL) {
-          err = UV_ENOMEM;
+          err = -ENOMEM;
           break;
         }
         err = convert_ref(d, u, &ref);
-        if (err == 0 && ref.len > 0) {
+        if (err == 0 && ref.d.len > 0) {
           sb_add(&v, dec + copied, (size_t)(url - dec) - copied);
-          sb_add(&v, ref.s, ref.len);
+          sb_add(&v, ref.d.p, ref.d.len);
           copied = (size_t)(url - dec) + ulen;
           changed = 1;
         }
         free(u);
-        free(ref.s);
+        free(ref.d.p);
       }
       if (changed) sb_add(&v, dec + copied, dlen - copied);
       break;
@@ -713,18 +700,18 @@ static int convert_span(doc_t *d, const char *html, const uvcrawl__htmlspan_t *s
         sb_t ref = {0};
         char *u = strndup(dec + start, len);
         if (u == NULL) {
-          err = UV_ENOMEM;
+          err = -ENOMEM;
           break;
         }
         err = convert_ref(d, u, &ref);
-        if (err == 0 && ref.len > 0) {
+        if (err == 0 && ref.d.len > 0) {
           sb_add(&v, dec, start);
-          sb_add(&v, ref.s, ref.len);
+          sb_add(&v, ref.d.p, ref.d.len);
           sb_add(&v, dec + start + len, dlen - start - len);
           changed = 1;
         }
         free(u);
-        free(ref.s);
+        free(ref.d.p);
       }
       break;
     }
@@ -732,8 +719,8 @@ static int convert_span(doc_t *d, const char *html, const uvcrawl__htmlspan_t *s
       break;
   }
   if (err == 0 && v.err) err = v.err;
-  if (err == 0 && changed) sb_attr(b, v.s, v.len, sp->quote);
-  free(v.s);
+  if (err == 0 && changed) sb_attr(b, v.d.p, v.d.len, sp->quote);
+  free(v.d.p);
   free(dec);
   return err != 0 ? err : b->err;
 }
@@ -748,15 +735,15 @@ int uvcrawl__convert_doc(const uvcrawl__convert_t *cv, const char *url, const ch
   *out = NULL;
   *outlen = 0;
   *nconverted = 0;
-  if (d.memo == NULL) return UV_ENOMEM;
+  if (d.memo == NULL) return -ENOMEM;
   if (css) {
     err = convert_css(&d, body, len, &o, &changed);
     if (err == 0 && changed) {
-      *out = o.s;
-      *outlen = o.len;
+      *out = o.d.p;
+      *outlen = o.d.len;
       *nconverted = 1;
     } else {
-      free(o.s);
+      free(o.d.p);
     }
     memo_free(d.memo);
     return err;
@@ -789,19 +776,19 @@ int uvcrawl__convert_doc(const uvcrawl__convert_t *cv, const char *url, const ch
       const char *name = strrchr(rel, '/');
       sb_t tmp = {0};
       sb_enc(&tmp, name != NULL ? name + 1 : rel, strlen(name != NULL ? name + 1 : rel));
-      if (tmp.err == 0) sb_attr(&r, tmp.s, tmp.len, s->quote);
-      free(tmp.s);
+      if (tmp.err == 0) sb_attr(&r, tmp.d.p, tmp.d.len, s->quote);
+      free(tmp.d.p);
     } else {
       err = convert_span(&d, body, s, &r);
     }
-    if (err == 0 && r.len > 0 && (r.len != s->len || memcmp(r.s, body + s->start, r.len) != 0)) {
+    if (err == 0 && r.d.len > 0 && (r.d.len != s->len || memcmp(r.d.p, body + s->start, r.d.len) != 0)) {
       sb_add(&o, body + copied, s->start - copied);
-      sb_add(&o, r.s, r.len);
+      sb_add(&o, r.d.p, r.d.len);
       copied = s->start + s->len;
       (*nconverted)++;
     }
     if (err == 0 && r.err) err = r.err;
-    free(r.s);
+    free(r.d.p);
   }
   free(sp.v);
   memo_free(d.memo); /* before base: the memo's results were resolved against it */
@@ -811,11 +798,11 @@ int uvcrawl__convert_doc(const uvcrawl__convert_t *cv, const char *url, const ch
     err = o.err;
   }
   if (err != 0 || *nconverted == 0) {
-    free(o.s);
+    free(o.d.p);
     return err;
   }
-  *out = o.s;
-  *outlen = o.len;
+  *out = o.d.p;
+  *outlen = o.d.len;
   return 0;
 }
 
@@ -845,13 +832,13 @@ int uvcrawl__convert_file(const uvcrawl__convert_t *cv, size_t i, int root_fd, i
   body = malloc((size_t)st.st_size + 1);
   if (body == NULL) {
     close(fd);
-    return UV_ENOMEM;
+    return -ENOMEM;
   }
   for (n = 0; n < (size_t)st.st_size;) {
     ssize_t r = read(fd, body + n, (size_t)st.st_size - n);
     if (r < 0 && errno == EINTR) continue;
     if (r <= 0) {
-      err = r < 0 ? -errno : UV_EIO;
+      err = r < 0 ? -errno : -EIO;
       break;
     }
     n += (size_t)r;

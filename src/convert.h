@@ -6,8 +6,6 @@
 
 #include <stddef.h>
 
-#include "uvcrawl-int.h"
-
 typedef struct uvcrawl__convert_s uvcrawl__convert_t;
 
 /* NULL when out of memory. adjust_ext: files were saved with --adjust-extension. */

@@ -1,4 +1,6 @@
-/* The capped growable buffer; doubling from 256 bytes. */
+/* The capped growable buffer; doubling from 256 bytes. And the same growth, one routine, for
+ * callers who keep (data, len, cap) in their own structs: records, the journal, response
+ * bodies. Pure. */
 #include "dynbuf.h"
 
 #include <errno.h>
@@ -7,23 +9,35 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "uvcrawl.h" /* UVCRAWL_ETOOBIG */
+
 void uvcrawl__dynbuf_init(uvcrawl__dynbuf_t *b, size_t max) {
   b->p = NULL;
   b->len = b->cap = 0;
   b->max = max ? max : SIZE_MAX / 2;
 }
 
+/* The one growth rule: room for need more bytes past len in *p (*cap allocated), doubling
+ * from first, at most limit bytes (len + need <= limit). 0 or -ENOMEM; nothing changes on
+ * failure. */
+static int grow(char **p, size_t *cap, size_t len, size_t need, size_t first, size_t limit) {
+  if (*cap - len >= need) return 0;
+  size_t c = *cap ? *cap : first;
+  while (c - len < need) c *= 2;
+  if (c > limit) c = limit;
+  char *q = realloc(*p, c);
+  if (q == NULL) return -ENOMEM;
+  *p = q;
+  *cap = c;
+  return 0;
+}
+
 /* Room for n more bytes and the NUL. */
 static int reserve(uvcrawl__dynbuf_t *b, size_t n) {
-  if (n > b->max - b->len) return -E2BIG;
-  if (b->cap - b->len > n) return 0;
-  size_t cap = b->cap ? b->cap : 256;
-  while (cap - b->len <= n) cap *= 2; /* cannot overflow: len + n <= max <= SIZE_MAX / 2 */
-  char *p = realloc(b->p, cap);
-  if (p == NULL) return -ENOMEM;
-  b->p = p;
-  b->cap = cap;
-  return 0;
+  size_t max = b->max ? b->max : SIZE_MAX / 2; /* zeroed: as uvcrawl__dynbuf_init(b, 0) */
+  if (n > max - b->len) return -E2BIG;
+  /* Doubling cannot overflow: len + n <= max <= SIZE_MAX / 2. */
+  return grow(&b->p, &b->cap, b->len, n + 1, 256, SIZE_MAX);
 }
 
 int uvcrawl__dynbuf_add(uvcrawl__dynbuf_t *b, const void *s, size_t n) {
@@ -72,4 +86,31 @@ void uvcrawl__dynbuf_free(uvcrawl__dynbuf_t *b) {
   free(b->p);
   b->p = NULL;
   b->len = b->cap = 0;
+}
+
+/* ---- (data, len, cap) triples ------------------------------------------------------- */
+
+int uvcrawl__buf_reserve(char **data, size_t *len, size_t *cap, size_t more) {
+  return grow(data, cap, *len, more, 256, SIZE_MAX);
+}
+
+int uvcrawl__buf_add(char **data, size_t *len, size_t *cap, const void *s, size_t n) {
+  int err = uvcrawl__buf_reserve(data, len, cap, n);
+  if (err) return err;
+  memcpy(*data + *len, s, n);
+  *len += n;
+  return 0;
+}
+
+int uvcrawl__body_append(char **buf, size_t *len, size_t *cap, const char *p, size_t n,
+                         uint64_t max, size_t *grown) {
+  *grown = 0;
+  if (*len + n > max) return UVCRAWL_ETOOBIG;
+  size_t was = *cap;
+  int err = grow(buf, cap, *len, n, 16384, (size_t)max);
+  if (err != 0) return err;
+  *grown = *cap - was;
+  memcpy(*buf + *len, p, n);
+  *len += n;
+  return 0;
 }

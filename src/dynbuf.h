@@ -3,12 +3,14 @@
  *
  * The bytes are owned by the buffer: uvcrawl__dynbuf_free() releases them, and
  * uvcrawl__dynbuf_take() hands them over to the caller. A failed add leaves the contents as
- * they were. */
+ * they were. A zeroed buffer is an empty one with no cap, as after uvcrawl__dynbuf_init(b, 0).
+ */
 #ifndef UVCRAWL_DYNBUF_H
 #define UVCRAWL_DYNBUF_H
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct {
   char *p;    /* NUL-terminated while non-NULL (the NUL is not counted in len) */
@@ -32,5 +34,18 @@ void uvcrawl__dynbuf_reset(uvcrawl__dynbuf_t *b);
 /* Returns the bytes (caller frees; NULL when empty) and empties the buffer. */
 char *uvcrawl__dynbuf_take(uvcrawl__dynbuf_t *b, size_t *len);
 void uvcrawl__dynbuf_free(uvcrawl__dynbuf_t *b);
+
+/* The same buffer kept as a (*data, *len, *cap) triple in the caller's own struct (records,
+ * the journal, response bodies): no NUL kept, no cap but the one given. *data is the caller's
+ * (free()); on failure nothing changes. */
+/* Reserve room for more bytes, or append n bytes (doubling from 256). Return 0 or
+ * UV_ENOMEM. */
+int uvcrawl__buf_reserve(char **data, size_t *len, size_t *cap, size_t more);
+int uvcrawl__buf_add(char **data, size_t *len, size_t *cap, const void *s, size_t n);
+/* Appends n bytes to a response body that may not grow past max bytes (doubling from 16 KiB).
+ * *grown gets how much the capacity grew, for memory accounting. Returns 0, UVCRAWL_ETOOBIG
+ * (nothing appended) or UV_ENOMEM. */
+int uvcrawl__body_append(char **buf, size_t *len, size_t *cap, const char *p, size_t n,
+                         uint64_t max, size_t *grown);
 
 #endif /* UVCRAWL_DYNBUF_H */

@@ -7,11 +7,14 @@
  * events curl wants change, and a TCP socket keeps its uv_poll_t (stopped) from curl's
  * REMOVE until curl closes it (CURLOPT_CLOSESOCKETFUNCTION): the next transfer on that
  * connection reuses the handle (no uv_poll_init, no close). */
+#include "engine_loop.h"
+
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "uvcrawl-int.h"
+#include "container.h"
+#include "uvcrawl.h"
 
 /* Loop time spent serving ready sockets per iteration. libcurl reads a ready socket until it
  * is drained (a 100 KB body is ~13 recv+poll pairs), so serving the 64 sockets of a busy crawl

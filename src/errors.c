@@ -1,7 +1,14 @@
 /* Error codes' texts and names, and the library's version (include/uvcrawl.h). No state. */
+#include <errno.h>
 #include <string.h>
 
 #include "uvcrawl.h"
+
+/* The pure modules return -errno values without libuv's header (meson.build): on Unix those
+ * are libuv's codes. */
+_Static_assert(UV_ENOMEM == -ENOMEM && UV_EINVAL == -EINVAL && UV_E2BIG == -E2BIG &&
+                   UV_EIO == -EIO && UV_ENOTSUP == -ENOTSUP,
+               "libuv's error codes are negated errno values");
 
 /* 1 when libuv knows err (for a code it does not, uv_strerror() and uv_err_name() allocate a
  * string that is never freed). */

@@ -3,10 +3,7 @@
  *
  * Pure and thread-safe: bytes in, attribute values out, no I/O and no shared state (gumbo
  * keeps its state in the parse output), so thread-pool workers may call it concurrently. */
-#include "uvcrawl-int.h"
-
-#include "css.h"
-#include "htmlscan.h"
+#include "extract.h"
 
 #include <errno.h>
 #include <gumbo.h>
@@ -15,6 +12,10 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "css.h"
+#include "htmlscan.h"
+#include "uvcrawl.h"
 
 #define REFS_INITIAL_CAP 16
 #define STACK_INITIAL_CAP 64
@@ -95,7 +96,7 @@ static int is_html_space(char c) {
 
 /* Copies value without its surrounding ASCII whitespace. value is borrowed (gumbo memory).
  * On success *out is a malloc'd string the caller owns, or NULL when nothing is left.
- * Returns 0 or UV_ENOMEM. */
+ * Returns 0 or -ENOMEM. */
 static int dup_trimmed(const char *value, char **out) {
   size_t start = 0, end = strlen(value);
   char *s;
@@ -105,7 +106,7 @@ static int dup_trimmed(const char *value, char **out) {
   while (end > start && is_html_space(value[end - 1])) end--;
   if (start == end) return 0;
   s = malloc(end - start + 1);
-  if (s == NULL) return UV_ENOMEM;
+  if (s == NULL) return -ENOMEM;
   memcpy(s, value + start, end - start);
   s[end - start] = '\0';
   *out = s;
@@ -114,7 +115,7 @@ static int dup_trimmed(const char *value, char **out) {
 
 /* Appends ref to out->refs (and its kind to out->kinds), doubling the arrays as needed.
  * Ownership of ref passes to out on success; on failure ref is freed here. Returns 0 or
- * UV_ENOMEM. */
+ * -ENOMEM. */
 int uvcrawl__links_push_kind(uvcrawl__links_t *out, char *ref, int kind) {
   if (out->n == out->cap) {
     size_t cap = out->cap ? out->cap * 2 : REFS_INITIAL_CAP;
@@ -122,18 +123,18 @@ int uvcrawl__links_push_kind(uvcrawl__links_t *out, char *ref, int kind) {
     unsigned char *kinds;
     if (cap < out->cap || cap > SIZE_MAX / sizeof(*refs)) {
       free(ref);
-      return UV_ENOMEM;
+      return -ENOMEM;
     }
     refs = realloc(out->refs, cap * sizeof(*refs));
     if (refs == NULL) {
       free(ref);
-      return UV_ENOMEM;
+      return -ENOMEM;
     }
     out->refs = refs;
     kinds = realloc(out->kinds, cap);
     if (kinds == NULL) {
       free(ref);
-      return UV_ENOMEM;
+      return -ENOMEM;
     }
     out->kinds = kinds;
     out->cap = cap;
@@ -161,7 +162,7 @@ static int css_add_cb(void *arg, const char *url, size_t len) {
     return 1;
   }
   ref = malloc(len + 1);
-  if (ref == NULL) return UV_ENOMEM;
+  if (ref == NULL) return -ENOMEM;
   memcpy(ref, url, len + 1);
   return uvcrawl__links_push_kind(a->out, ref, UVCRAWL__REF_REQUISITE);
 }
@@ -172,7 +173,7 @@ int uvcrawl__links_add_css(uvcrawl__links_t *out, const char *css, size_t len, s
   int err = uvcrawl__css_scan(css, len, css_add_cb, &a);
   if (full != NULL) *full = a.full;
   if (err == 1) err = 0; /* the cap stopped it */
-  return err == UV_ENOMEM || err == -ENOMEM ? UV_ENOMEM : err;
+  return err == -ENOMEM || err == -ENOMEM ? -ENOMEM : err;
 }
 
 /* Which attribute of this element holds a link, or NULL when it holds none. */
@@ -209,7 +210,7 @@ static int visit_srcset(walk_t *w, const GumboElement *el) {
   n = strlen(attr->value);
   while (err == 0 && !refs_full(w) && uvcrawl__srcset_next(attr->value, n, &pos, &url, &len)) {
     char *ref = malloc(len + 1);
-    if (ref == NULL) return UV_ENOMEM;
+    if (ref == NULL) return -ENOMEM;
     memcpy(ref, url, len);
     ref[len] = '\0';
     err = uvcrawl__links_push_kind(w->out, ref, UVCRAWL__REF_REQUISITE);
@@ -247,7 +248,7 @@ static int visit_style(walk_t *w, const GumboElement *el) {
   }
   if (total == 0) return 0;
   o = css = malloc(total);
-  if (css == NULL) return UV_ENOMEM;
+  if (css == NULL) return -ENOMEM;
   for (i = 0; i < el->children.length; i++) {
     const GumboNode *c = el->children.data[i];
     if (c->type == GUMBO_NODE_TEXT || c->type == GUMBO_NODE_WHITESPACE ||
@@ -289,7 +290,7 @@ static int visit_html(walk_t *w, const GumboElement *el) {
           !uvcrawl__refresh_url(a->value, strlen(a->value), &start, &len))
         return 0;
       ref = malloc(len + 1);
-      if (ref == NULL) return UV_ENOMEM;
+      if (ref == NULL) return -ENOMEM;
       memcpy(ref, a->value + start, len);
       ref[len] = '\0';
       return uvcrawl__links_push_kind(w->out, ref, UVCRAWL__REF_LINK);
@@ -301,7 +302,7 @@ static int visit_html(walk_t *w, const GumboElement *el) {
   }
 }
 
-/* Records the links an element carries, if any. node is borrowed. Returns 0 or UV_ENOMEM. */
+/* Records the links an element carries, if any. node is borrowed. Returns 0 or -ENOMEM. */
 static int visit(walk_t *w, const GumboNode *node, int in_template) {
   const GumboElement *el = &node->v.element;
   const char *name = link_attr(el->tag);
@@ -347,7 +348,7 @@ style:
 
 /* Walks the tree in document order with an explicit stack: a hostile page can nest elements
  * deeper than any thread-pool stack would survive recursing. Nodes are borrowed from gumbo.
- * Returns 0 or UV_ENOMEM (out keeps what was collected; the caller frees it). */
+ * Returns 0 or -ENOMEM (out keeps what was collected; the caller frees it). */
 static int walk(walk_t *w, const GumboNode *root) {
   frame_t *stack, *grown;
   size_t sp = 0, cap = STACK_INITIAL_CAP;
@@ -355,7 +356,7 @@ static int walk(walk_t *w, const GumboNode *root) {
 
   if (root->type != GUMBO_NODE_DOCUMENT) return 0;
   stack = malloc(cap * sizeof(*stack));
-  if (stack == NULL) return UV_ENOMEM;
+  if (stack == NULL) return -ENOMEM;
   stack[sp].children = &root->v.document.children;
   stack[sp].next = 0;
   stack[sp].in_template = 0;
@@ -381,12 +382,12 @@ static int walk(walk_t *w, const GumboNode *root) {
 
     if (sp == cap) {
       if (cap > SIZE_MAX / 2 / sizeof(*stack)) {
-        err = UV_ENOMEM;
+        err = -ENOMEM;
         break;
       }
       grown = realloc(stack, cap * 2 * sizeof(*stack));
       if (grown == NULL) {
-        err = UV_ENOMEM;
+        err = -ENOMEM;
         break;
       }
       stack = grown;
@@ -410,14 +411,14 @@ static GumboOutput *parse_guarded(const GumboOptions *options, heap_t *heap, con
 }
 
 /* html is borrowed (len bytes, no NUL needed); out must be zeroed by the caller and owns
- * every string on return, also after a partial walk (freed here on UV_ENOMEM). */
+ * every string on return, also after a partial walk (freed here on -ENOMEM). */
 int uvcrawl__extract_links_gumbo(const char *html, size_t len, size_t max_links,
                                  uvcrawl__links_t *out) {
   GumboOptions options = kGumboDefaultOptions;
   GumboOutput *output;
   heap_t heap;
   walk_t w;
-  int err = UV_ENOMEM;
+  int err = -ENOMEM;
 
   heap.head.link.prev = heap.head.link.next = &heap.head;
   options.allocator = heap_alloc;

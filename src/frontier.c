@@ -6,10 +6,14 @@
  * Each URL is stored once, in an arena; the seen set is an open-addressing table of pointers
  * into it (full strings compared on a hash match, so it is exact, not a fingerprint set), and
  * queue entries point into the arena too, referrers included. */
+#include "frontier.h"
+
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "frontier.h"
+#include "robots.h"
+#include "url.h"
 
 #define ARENA_CHUNK (256 * 1024)
 
@@ -93,7 +97,7 @@ static const char *arena_dup(uvcrawl__frontier_t *f, const char *s, size_t len) 
 static int table_grow(uvcrawl__frontier_t *f) {
   size_t n = f->nslots ? f->nslots * 2 : 1024;
   slot_t *slots = calloc(n, sizeof(*slots));
-  if (slots == NULL) return UV_ENOMEM;
+  if (slots == NULL) return -ENOMEM;
   for (size_t i = 0; i < f->nslots; i++) {
     if (f->slots[i].str == NULL) continue;
     size_t j = f->slots[i].hash & (n - 1);
@@ -169,7 +173,7 @@ int uvcrawl__frontier_mark(uvcrawl__frontier_t *f, const char *url, const char *
       ;
   }
   const char *copy = arena_dup(f, url, strlen(url));
-  if (copy == NULL) return UV_ENOMEM;
+  if (copy == NULL) return -ENOMEM;
   f->slots[i].str = copy;
   f->slots[i].hash = h;
   f->slots[i].state = 0;
@@ -182,7 +186,7 @@ static int ring_push(host_t *h, const uvcrawl__item_t *item, int front) {
   if (h->count == h->ring_cap) {
     size_t n = h->ring_cap ? h->ring_cap * 2 : 16;
     uvcrawl__item_t *ring = malloc(n * sizeof(*ring));
-    if (ring == NULL) return UV_ENOMEM;
+    if (ring == NULL) return -ENOMEM;
     for (size_t k = 0; k < h->count; k++) ring[k] = h->ring[(h->head + k) & (h->ring_cap - 1)];
     free(h->ring);
     h->ring = ring;
@@ -252,7 +256,7 @@ static long host_of(uvcrawl__frontier_t *f, const char *url) {
     host_t *hs = realloc(f->hosts, n * sizeof(*hs));
     if (hs == NULL) {
       free(origin);
-      return UV_ENOMEM;
+      return -ENOMEM;
     }
     f->hosts = hs;
     f->hosts_cap = n;

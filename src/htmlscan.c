@@ -3,11 +3,11 @@
  * tests/fuzz/fuzz-diff.c holds the two to the same links. */
 #include "htmlscan.h"
 
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "css.h"
 #include "entities.h"
 
 #define FOREIGN_MAX_DEPTH 64
@@ -99,7 +99,7 @@ typedef struct {
   fnode_t fstack[FOREIGN_MAX_DEPTH];
 } scan_t;
 
-/* Results of the inner steps besides 0 and UV_ENOMEM. */
+/* Results of the inner steps besides 0 and -ENOMEM. */
 #define R_BAIL UVCRAWL__HTMLSCAN_BAIL
 #define R_STOP 2 /* PLAINTEXT or the test callback: nothing after this matters */
 
@@ -457,7 +457,7 @@ static size_t char_ref(scan_t *s, const char *v, size_t n, size_t i, char **o) {
 
 /* Decodes the source bytes of a value (refs only when refs is set) as gumbo would deliver them,
  * into a malloc'd NUL-terminated string *out of *outlen bytes (the caller frees).
- * Returns 0, R_BAIL or UV_ENOMEM. */
+ * Returns 0, R_BAIL or -ENOMEM. */
 static int decode(scan_t *s, const char *v, size_t n, int refs, int lowercase, char **out,
                   size_t *outlen) {
   char *buf, *o;
@@ -465,9 +465,9 @@ static int decode(scan_t *s, const char *v, size_t n, int refs, int lowercase, c
 
   /* Each source byte gives at most 3 bytes (U+FFFD); a reference gives no more than it took
    * plus a little: "&nGt;" (5 bytes) gives 6, "&#1;" style ones fewer. */
-  if (n > (SIZE_MAX - 8) / 3) return UV_ENOMEM;
+  if (n > (SIZE_MAX - 8) / 3) return -ENOMEM;
   buf = o = malloc(n * 3 + 8);
-  if (buf == NULL) return UV_ENOMEM;
+  if (buf == NULL) return -ENOMEM;
   while (i < n) {
     unsigned char c = (unsigned char)v[i];
     if (!needs_decoding(c)) {
@@ -543,7 +543,7 @@ static int value_trimmed(scan_t *s, const span_t *sp, char **out) {
   while (end > start && is_html_space(v[end - 1])) end--;
   if (start == end) return 0;
   str = malloc(end - start + 1);
-  if (str == NULL) return UV_ENOMEM;
+  if (str == NULL) return -ENOMEM;
   memcpy(str, v + start, end - start);
   str[end - start] = '\0';
   *out = str;
@@ -605,7 +605,7 @@ static int push_srcset(scan_t *s, const span_t *sp) {
   while (err == 0 && uvcrawl__srcset_next(v, n, &pos, &url, &ulen)) {
     char *ref = malloc(ulen + 1);
     if (ref == NULL) {
-      err = UV_ENOMEM;
+      err = -ENOMEM;
       break;
     }
     memcpy(ref, url, ulen);
@@ -1105,7 +1105,7 @@ static int take_keyed(scan_t *s, const tag_t *t) {
     ref = malloc(len + 1);
     if (ref == NULL) {
       free(v);
-      return UV_ENOMEM;
+      return -ENOMEM;
     }
     memcpy(ref, v + start, len);
     ref[len] = '\0';
@@ -1371,7 +1371,7 @@ static int run(scan_t *s, const char *p) {
   tag_t *t = malloc(sizeof(*t)); /* one per scan: it is large in tokens mode */
   int err = 0;
 
-  if (t == NULL) return UV_ENOMEM;
+  if (t == NULL) return -ENOMEM;
   while (err == 0 && p < end) {
     const char *lt = memchr(p, '<', (size_t)(end - p));
     unsigned char c;
@@ -1424,7 +1424,7 @@ int uvcrawl__htmlscan(const char *html, size_t len, size_t max_links, uvcrawl__l
   int err;
 
   if (reason != NULL) *reason = UVCRAWL__HTMLSCAN_NONE;
-  if (s == NULL) return UV_ENOMEM;
+  if (s == NULL) return -ENOMEM;
   memset(s, 0, offsetof(scan_t, fstack));
   s->end = (html != NULL ? html : "") + (html != NULL ? len : 0);
   s->out = out;
@@ -1441,7 +1441,7 @@ int uvcrawl__htmlscan_tokens(const char *html, size_t len, uvcrawl__htmlscan_tag
   scan_t *s = malloc(sizeof(*s));
   int err;
 
-  if (s == NULL) return UV_ENOMEM;
+  if (s == NULL) return -ENOMEM;
   memset(s, 0, offsetof(scan_t, fstack));
   s->end = (html != NULL ? html : "") + (html != NULL ? len : 0);
   s->tag_cb = cb;
@@ -1457,7 +1457,7 @@ int uvcrawl__htmlscan_spans(const char *html, size_t len, uvcrawl__htmlspan_cb c
   uvcrawl__links_t none;
   int err;
 
-  if (s == NULL) return UV_ENOMEM;
+  if (s == NULL) return -ENOMEM;
   memset(s, 0, offsetof(scan_t, fstack));
   memset(&none, 0, sizeof(none));
   s->doc = html != NULL ? html : "";
@@ -1478,7 +1478,7 @@ int uvcrawl__html_decode(const char *v, size_t n, char **out, size_t *outlen) {
   err = decode(&s, v, n, 1, 0, out, outlen);
   if (err == R_BAIL) { /* a numeric reference gumbo reads its own way: keep the bytes */
     *out = malloc(n + 1);
-    if (*out == NULL) return UV_ENOMEM;
+    if (*out == NULL) return -ENOMEM;
     memcpy(*out, v, n);
     (*out)[n] = '\0';
     *outlen = n;

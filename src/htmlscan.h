@@ -17,7 +17,7 @@
 
 #include <stddef.h>
 
-#include "uvcrawl-int.h"
+#include "extract.h" /* uvcrawl__links_t, UVCRAWL__REF_* */
 
 /* Returned (positive: not an error) when gumbo must decide for this document. */
 #define UVCRAWL__HTMLSCAN_BAIL 1
@@ -47,7 +47,7 @@ typedef enum {
 } uvcrawl__htmlscan_reason_t;
 
 /* Scans html (len bytes, borrowed, no NUL needed) for the same refs as the gumbo path:
- * everything uvcrawl__extract_links() lists (uvcrawl-int.h), with the same kinds. out must be zeroed; on 0
+ * everything uvcrawl__extract_links() lists (extract.h), with the same kinds. out must be zeroed; on 0
  * it owns its strings (uvcrawl__links_free()); on any other return it is freed here.
  * max_links: 0 = no limit; past it the scanner bails (gumbo's tree order decides which refs are
  * the first ones). *reason (may be NULL) says why it bailed.

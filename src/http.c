@@ -10,7 +10,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "uvcrawl-int.h"
+#include "options.h"
+#include "url.h"
+#include "uvcrawl.h"
 
 struct uvcrawl__http_s {
   struct curl_slist *headers; /* NULL: none */

@@ -1,72 +1,25 @@
 /* Work that would stall the loop — md5 of the body, gumbo parsing, URL resolution, and with
  * --warc building the records and undoing the content coding — runs here, on the libuv thread
  * pool. Only the hex digest and the link list come back to the loop. */
+#include "jobs.h"
+
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include <openssl/evp.h>
-
-#include "decode.h"
+#include "container.h"
 #include "convert.h"
-#include "uvcrawl-int.h"
+#include "decode.h"
+#include "extract.h"
+#include "md5.h"
+#include "robots.h"
+#include "scope.h"
+#include "sitemap.h"
+#include "store.h"
+#include "testhooks.h"
+#include "url.h"
+#include "uvcrawl.h"
 #include "warcout.h"
-
-uvcrawl__thread_probe_cb uvcrawl__thread_probe;
-
-#if OPENSSL_VERSION_NUMBER >= 0x30000000L
-/* OpenSSL 3 looks EVP_md5() up in its provider tables on every init (EVP_MD_fetch: a third of
- * the digest's cost for an 8 KB page): fetched once instead, for every thread. */
-static EVP_MD *md5_fetched;
-static void md5_fetch(void) { md5_fetched = EVP_MD_fetch(NULL, "MD5", NULL); }
-static const EVP_MD *md5_md(void) {
-  static uv_once_t once = UV_ONCE_INIT;
-  uv_once(&once, md5_fetch);
-  return md5_fetched != NULL ? md5_fetched : EVP_md5();
-}
-#else
-static const EVP_MD *md5_md(void) { return EVP_md5(); }
-#endif
-
-int uvcrawl__md5_hex(const char *data, size_t len, char hex[33]) {
-  unsigned char d[EVP_MAX_MD_SIZE];
-  unsigned n = 0;
-  static const char digits[] = "0123456789abcdef";
-  EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-  if (ctx == NULL) return UV_ENOMEM;
-  int ok = EVP_DigestInit_ex(ctx, md5_md(), NULL) && EVP_DigestUpdate(ctx, data, len) &&
-           EVP_DigestFinal_ex(ctx, d, &n);
-  EVP_MD_CTX_free(ctx);
-  if (!ok || n != 16) return UV_ENOMEM;
-  for (unsigned i = 0; i < n; i++) {
-    hex[2 * i] = digits[d[i] >> 4];
-    hex[2 * i + 1] = digits[d[i] & 15];
-  }
-  hex[32] = '\0';
-  return 0;
-}
-
-int uvcrawl__in_scope(const char *url, const char *const *origins, size_t n) {
-  char *origin;
-  int found = 0;
-  if (n == 0) return 1;
-  if (uvcrawl__url_origin(url, &origin) != 0) return 0;
-  for (size_t i = 0; i < n && !found; i++) found = strcmp(origin, origins[i]) == 0;
-  free(origin);
-  return found;
-}
-
-int uvcrawl__is_html(const char *ct) {
-  return ct != NULL && (strncasecmp(ct, "text/html", 9) == 0 ||
-                        strncasecmp(ct, "application/xhtml+xml", 21) == 0);
-}
-
-int uvcrawl__is_css(const char *ct) { return ct != NULL && strncasecmp(ct, "text/css", 8) == 0; }
-
-int uvcrawl__should_parse(long status, const char *ct, int depth, int max_depth) {
-  return (uvcrawl__is_html(ct) || uvcrawl__is_css(ct)) && status >= 200 && status < 300 &&
-         (max_depth < 0 || depth < max_depth);
-}
 
 /* ---- resolving a page's refs ----------------------------------------------------------- */
 

@@ -9,12 +9,15 @@
  * 'C' completed:  url NUL | the record's JSON line (no newline)
  * A record torn by a crash or power loss fails its length or checksum check; it and anything
  * after it are ignored (and cut off before appending again). */
+#include "journal.h"
+
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <zlib.h>
 
-#include "uvcrawl-int.h"
+#include "dynbuf.h"
 
 #define MAX_RECORD (64u << 20)
 
@@ -33,7 +36,7 @@ static uint32_t get_u32(const unsigned char *p) {
 static int frame(char **b, size_t *len, size_t *cap, char type, const void *a, size_t alen,
                  const void *c, size_t clen) {
   size_t n = 1 + alen + clen;
-  if (n > MAX_RECORD) return UV_E2BIG;
+  if (n > MAX_RECORD) return -E2BIG;
   int err = uvcrawl__buf_reserve(b, len, cap, 8 + n);
   if (err) return err;
   unsigned char *p = (unsigned char *)*b + *len;
@@ -52,7 +55,7 @@ int uvcrawl__journal_discovered(char **b, size_t *len, size_t *cap, char type, c
   char head[4 + 2048];
   if (ul > sizeof(head) - 4) { /* long URLs: build the payload on the heap */
     char *tmp = malloc(4 + ul);
-    if (tmp == NULL) return UV_ENOMEM;
+    if (tmp == NULL) return -ENOMEM;
     put_u32((unsigned char *)tmp, (uint32_t)depth);
     memcpy(tmp + 4, url, ul);
     int err = frame(b, len, cap, type, tmp, 4 + ul, referrer ? referrer : "", rl);

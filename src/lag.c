@@ -1,5 +1,5 @@
 /* Loop-lag histogram: fixed buckets, so recording a sample on the loop costs a division. */
-#include "uvcrawl-int.h"
+#include "lag.h"
 
 static unsigned bucket_of(uint64_t us) {
   if (us < 10000) return (unsigned)(us / 10);

@@ -1,10 +1,11 @@
 /* The link graph a link checker needs: which pages link each URL that turned out broken.
  * Pure. URLs are the frontier's interned pointers, so an edge is two pointers; edges into
  * URLs already known good are never stored, and are pruned whenever the array would grow. */
+#include "links.h"
+
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "uvcrawl-int.h"
 
 typedef struct {
   const char *from;
@@ -53,7 +54,7 @@ int uvcrawl__linkgraph_add(uvcrawl__linkgraph_t *g, const char *from, const char
     if (g->nedges * 2 > g->edges_cap || g->edges_cap == 0) {
       size_t cap = g->edges_cap ? g->edges_cap * 2 : 1024;
       edge_t *e = realloc(g->edges, cap * sizeof(*e));
-      if (e == NULL) return UV_ENOMEM;
+      if (e == NULL) return -ENOMEM;
       g->edges = e;
       g->edges_cap = cap;
     }
@@ -69,13 +70,13 @@ int uvcrawl__linkgraph_broken(uvcrawl__linkgraph_t *g, const char *url, long sta
   if (g->nbroken == g->broken_cap) {
     size_t cap = g->broken_cap ? g->broken_cap * 2 : 64;
     broken_t *b = realloc(g->broken, cap * sizeof(*b));
-    if (b == NULL) return UV_ENOMEM;
+    if (b == NULL) return -ENOMEM;
     g->broken = b;
     g->broken_cap = cap;
   }
   broken_t *b = &g->broken[g->nbroken];
   b->error = error ? strdup(error) : NULL;
-  if (error && b->error == NULL) return UV_ENOMEM;
+  if (error && b->error == NULL) return -ENOMEM;
   b->url = url;
   b->status = status;
   b->external = external;
@@ -116,7 +117,7 @@ int uvcrawl__linkgraph_foreach(uvcrawl__linkgraph_t *g, uvcrawl__broken_cb cb, v
         const char **r = realloc(refs, cap * sizeof(*r));
         if (r == NULL) {
           free(refs);
-          return UV_ENOMEM;
+          return -ENOMEM;
         }
         refs = r;
         refs_cap = cap;

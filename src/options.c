@@ -1,12 +1,15 @@
 /* The options object: defaults, typed setters and their validators, deep copies — all
  * generated from UVCRAWL_OPTION_MAP (include/uvcrawl.h), so an option is one line there and
  * a field in options.h. Pure: no handle, no I/O. */
+#include "options.h"
+
+#include <errno.h>
 #include <limits.h>
 #include <regex.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "options.h"
+#include "uvcrawl.h"
 
 /* ---- validators ------------------------------------------------------------------------ */
 
@@ -56,7 +59,7 @@ static inline int check_str_ANY(const char *s) {
   return 0;
 }
 static inline int check_str_LINE(const char *s) {
-  return s != NULL && strpbrk(s, "\r\n") != NULL ? UV_EINVAL : 0;
+  return s != NULL && strpbrk(s, "\r\n") != NULL ? -EINVAL : 0;
 }
 static inline int check_str_SCOPE(const char *s) {
   int i = uvcrawl__scope_parse(s);
@@ -78,7 +81,7 @@ static inline int check_strv_REGEX(const char *s) {
   regfree(&re);
   return 0;
 }
-static inline int check_strv_HEADER(const char *s) { return uvcrawl__header_ok(s) ? 0 : UV_EINVAL; }
+static inline int check_strv_HEADER(const char *s) { return uvcrawl__header_ok(s) ? 0 : -EINVAL; }
 
 /* ---- copies -------------------------------------------------------------------------- */
 
@@ -87,28 +90,28 @@ static void free_strv(const char *const *v) {
   free((void *)v);
 }
 
-/* A deep copy of a NULL-ended list; NULL for NULL or empty. 0 or UV_ENOMEM. */
+/* A deep copy of a NULL-ended list; NULL for NULL or empty. 0 or -ENOMEM. */
 static int dup_strv(const char *const *v, const char *const **out) {
   size_t n = 0;
   *out = NULL;
   while (v != NULL && v[n] != NULL) n++;
   if (n == 0) return 0;
   char **c = calloc(n + 1, sizeof(*c));
-  if (c == NULL) return UV_ENOMEM;
+  if (c == NULL) return -ENOMEM;
   for (size_t i = 0; i < n; i++) {
     if ((c[i] = strdup(v[i])) == NULL) {
       free_strv((const char *const *)c);
-      return UV_ENOMEM;
+      return -ENOMEM;
     }
   }
   *out = (const char *const *)c;
   return 0;
 }
 
-/* 0 or UV_ENOMEM; *out is NULL for NULL. */
+/* 0 or -ENOMEM; *out is NULL for NULL. */
 static int dup_str(const char *s, const char **out) {
   *out = s ? strdup(s) : NULL;
-  return s != NULL && *out == NULL ? UV_ENOMEM : 0;
+  return s != NULL && *out == NULL ? -ENOMEM : 0;
 }
 
 void uvcrawl__options_defaults(uvcrawl_options_t *o) {
@@ -159,7 +162,7 @@ int uvcrawl__options_copy(uvcrawl_options_t *dst, const uvcrawl_options_t *src) 
 
 int uvcrawl_options_new(uvcrawl_options_t **out) {
   uvcrawl_options_t *o = malloc(sizeof(*o));
-  if (o == NULL) return UV_ENOMEM;
+  if (o == NULL) return -ENOMEM;
   uvcrawl__options_defaults(o);
   *out = o;
   return 0;
@@ -191,16 +194,16 @@ static int option_type(uvcrawl_option_t opt) {
 
 int uvcrawl_options_set_int(uvcrawl_options_t *o, uvcrawl_option_t opt, int64_t v) {
   int type = option_type(opt);
-  if (o == NULL || (type != TYPE_INT && type != TYPE_BOOL)) return UV_EINVAL;
+  if (o == NULL || (type != TYPE_INT && type != TYPE_BOOL)) return -EINVAL;
   switch (opt) {
 #define SETI_INT(name, field, check)           \
   case UVCRAWL_OPT_##name:                     \
-    if (!(IN_##check)) return UV_EINVAL;       \
+    if (!(IN_##check)) return -EINVAL;       \
     o->field = v;                              \
     return 0;
 #define SETI_BOOL(name, field, check)          \
   case UVCRAWL_OPT_##name:                     \
-    if (v != 0 && v != 1) return UV_EINVAL;    \
+    if (v != 0 && v != 1) return -EINVAL;    \
     o->field = (int)v;                         \
     return 0;
 #define SETI_STR(name, field, check)
@@ -208,14 +211,14 @@ int uvcrawl_options_set_int(uvcrawl_options_t *o, uvcrawl_option_t opt, int64_t 
 #define XX(name, num, type, field, def, check) SETI_##type(name, field, check)
     UVCRAWL_OPTION_MAP(XX)
 #undef XX
-  default: return UV_EINVAL; /* unknown, or not an integer option */
+  default: return -EINVAL; /* unknown, or not an integer option */
   }
 }
 
 int uvcrawl_options_set_str(uvcrawl_options_t *o, uvcrawl_option_t opt, const char *v) {
   const char *copy;
   int err;
-  if (o == NULL || option_type(opt) != TYPE_STR) return UV_EINVAL;
+  if (o == NULL || option_type(opt) != TYPE_STR) return -EINVAL;
   switch (opt) {
 #define SETS_INT(name, field, check)
 #define SETS_BOOL(name, field, check)
@@ -229,7 +232,7 @@ int uvcrawl_options_set_str(uvcrawl_options_t *o, uvcrawl_option_t opt, const ch
 #define XX(name, num, type, field, def, check) SETS_##type(name, field, check)
     UVCRAWL_OPTION_MAP(XX)
 #undef XX
-  default: return UV_EINVAL;
+  default: return -EINVAL;
   }
 }
 
@@ -237,7 +240,7 @@ int uvcrawl_options_set_strv(uvcrawl_options_t *o, uvcrawl_option_t opt,
                              const char *const *v) {
   const char *const *copy;
   int err = 0;
-  if (o == NULL || option_type(opt) != TYPE_STRV) return UV_EINVAL;
+  if (o == NULL || option_type(opt) != TYPE_STRV) return -EINVAL;
   switch (opt) {
 #define SETV_INT(name, field, check)
 #define SETV_BOOL(name, field, check)
@@ -253,6 +256,6 @@ int uvcrawl_options_set_strv(uvcrawl_options_t *o, uvcrawl_option_t opt,
 #define XX(name, num, type, field, def, check) SETV_##type(name, field, check)
     UVCRAWL_OPTION_MAP(XX)
 #undef XX
-  default: return UV_EINVAL;
+  default: return -EINVAL;
   }
 }

@@ -1,26 +1,26 @@
 /* Ordered append-only files (the JSON Lines records, the journal). Bytes gather in a buffer on
  * the loop; full buffers go to the file through libuv fs requests (the thread pool), one write
  * at a time so everything stays in order; fdatasync at a bounded interval when asked. */
+#include "output.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "uvcrawl-int.h"
+#include "container.h"
+#include "dynbuf.h"
+#include "jobs.h"
+#include "uvcrawl.h"
 
 #define FLUSH_AT (64 * 1024)
-
-typedef struct {
-  char *data;
-  size_t len, cap;
-} buf_t;
 
 struct uvcrawl__output_s {
   uv_loop_t *loop;
   uv_file fd;
   int own_fd;
   uv_fs_t req;
-  buf_t pending;
-  buf_t writing;
+  uvcrawl__dynbuf_t pending; /* zeroed: empty (dynbuf.h) */
+  uvcrawl__dynbuf_t writing;
   size_t written;  /* of writing */
   size_t unsynced; /* bytes written since the last fdatasync */
   int busy;
@@ -34,44 +34,6 @@ struct uvcrawl__output_s {
   uint64_t synced_ns;
   int syncing;
 };
-
-int uvcrawl__buf_reserve(char **data, size_t *len, size_t *cap, size_t more) {
-  if (*cap - *len >= more) return 0;
-  size_t n = *cap ? *cap : 256;
-  while (n - *len < more) n *= 2;
-  char *p = realloc(*data, n);
-  if (p == NULL) return UV_ENOMEM;
-  *data = p;
-  *cap = n;
-  return 0;
-}
-
-int uvcrawl__buf_add(char **data, size_t *len, size_t *cap, const void *s, size_t n) {
-  int err = uvcrawl__buf_reserve(data, len, cap, n);
-  if (err) return err;
-  memcpy(*data + *len, s, n);
-  *len += n;
-  return 0;
-}
-
-int uvcrawl__body_append(char **buf, size_t *len, size_t *cap, const char *p, size_t n,
-                         uint64_t max, size_t *grown) {
-  *grown = 0;
-  if (*len + n > max) return UVCRAWL_ETOOBIG;
-  if (*cap - *len < n) {
-    size_t c = *cap ? *cap : 16384;
-    while (c - *len < n) c *= 2;
-    if (c > max) c = (size_t)max;
-    char *b = realloc(*buf, c);
-    if (b == NULL) return UV_ENOMEM;
-    *buf = b;
-    *grown = c - *cap;
-    *cap = c;
-  }
-  memcpy(*buf + *len, p, n);
-  *len += n;
-  return 0;
-}
 
 /* Length of the valid UTF-8 sequence at s (at most n bytes), or 0 when it is not valid. */
 static size_t utf8_len(const unsigned char *s, size_t n) {
@@ -265,11 +227,11 @@ static void on_write(uv_fs_t *req) {
     if (r < 0 && o->error == 0) o->error = (int)r;
   } else if (r < 0) {
     if (o->error == 0) o->error = (int)r;
-    o->writing.len = 0; /* a failed sink drops data rather than spinning on it */
+    uvcrawl__dynbuf_reset(&o->writing); /* a failed sink drops data rather than spinning on it */
   } else {
     o->written += (size_t)r;
     o->unsynced += (size_t)r;
-    if (o->written >= o->writing.len) o->writing.len = 0;
+    if (o->written >= o->writing.len) uvcrawl__dynbuf_reset(&o->writing);
   }
   start_write(o);
 }
@@ -280,22 +242,22 @@ static void start_write(uvcrawl__output_t *o) {
   int draining = o->flush_cb != NULL || o->closing;
   if (o->busy) return;
   if (o->writing.len == 0 && o->pending.len > 0 && (o->pending.len >= FLUSH_AT || draining)) {
-    buf_t t = o->writing;
+    uvcrawl__dynbuf_t t = o->writing;
     o->writing = o->pending;
     o->pending = t;
-    o->pending.len = 0;
+    uvcrawl__dynbuf_reset(&o->pending);
     o->written = 0;
   }
   if (o->writing.len > 0) {
-    uv_buf_t b = uv_buf_init(o->writing.data + o->written,
+    uv_buf_t b = uv_buf_init(o->writing.p + o->written,
                              (unsigned)(o->writing.len - o->written));
     if (uv_fs_write(o->loop, &o->req, o->fd, &b, 1, -1, on_write) == 0) {
       o->busy = 1;
       return;
     }
     if (o->error == 0) o->error = UV_EIO;
-    o->writing.len = 0;
-    o->pending.len = 0;
+    uvcrawl__dynbuf_reset(&o->writing);
+    uvcrawl__dynbuf_reset(&o->pending);
   }
   /* A bounded interval between syncs bounds what a power loss can take. */
   if (o->sync_every_ns && o->unsynced > 0 &&
@@ -345,7 +307,7 @@ int uvcrawl__output_open(uv_loop_t *loop, const char *path, int append, unsigned
 }
 
 int uvcrawl__output_append(uvcrawl__output_t *o, const void *data, size_t len) {
-  int err = uvcrawl__buf_add(&o->pending.data, &o->pending.len, &o->pending.cap, data, len);
+  int err = uvcrawl__dynbuf_add(&o->pending, data, len);
   if (err == 0 && o->pending.len >= FLUSH_AT) start_write(o);
   return err;
 }
@@ -374,8 +336,8 @@ static void finish_close(uvcrawl__output_t *o) {
   uvcrawl__output_cb cb = o->close_cb;
   void *arg = o->close_arg;
   int error = o->error;
-  free(o->pending.data);
-  free(o->writing.data);
+  free(o->pending.p);
+  free(o->writing.p);
   free(o);
   if (cb) cb(arg, error);
 }
@@ -386,8 +348,8 @@ void uvcrawl__output_discard(uvcrawl__output_t *o) {
     uv_fs_close(NULL, &req, o->fd, NULL); /* synchronous: nothing was queued on the loop */
     uv_fs_req_cleanup(&req);
   }
-  free(o->pending.data);
-  free(o->writing.data);
+  free(o->pending.p);
+  free(o->writing.p);
   free(o);
 }
 

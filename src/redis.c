@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "container.h"
+
 #define UVCRAWL_CONTAINER_OF(ptr, type, field) \
   ((type *)((char *)(ptr) - offsetof(type, field)))
 

@@ -10,6 +10,8 @@
  * (admission pauses). A worker takes a new identity on every new connection: a claim whose
  * answer was lost holds leases nobody knows of, and only the lease timeout of the old identity
  * gives them back. Acks go out under the identity that claimed. */
+#include "redis_frontier.h"
+
 #include <errno.h>
 #include <netdb.h>
 #include <signal.h>
@@ -23,7 +25,11 @@
 
 #include "frontier.h"
 #include "redis.h"
+#include "robots.h"
+#include "store.h"
 #include "testhooks.h"
+#include "url.h"
+#include "uvcrawl.h"
 
 static const char *test_die_on; /* testhooks.h */
 void uvcrawl__test_die_on(const char *substr) { test_die_on = substr; }

@@ -1,4 +1,6 @@
 /* Built without hiredis: no shared frontier, every entry point says so. */
+#include "redis_frontier.h"
+
 #include "frontier.h"
 #include "testhooks.h"
 

@@ -7,11 +7,11 @@
  * normalized copy of the path nor an allocation. */
 #include "robots.h"
 
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <uv.h>
 
 enum { MODE_RULES, MODE_ALLOW_ALL, MODE_DISALLOW_ALL };
 
@@ -195,7 +195,7 @@ static int ruleset_add(ruleset_t *rs, const char *v, size_t n, int allow) {
   if (rs->n == rs->cap) {
     size_t cap = rs->cap ? rs->cap * 2 : 16;
     rule_t *nv = realloc(rs->v, cap * sizeof(*nv));
-    if (nv == NULL) return UV_ENOMEM;
+    if (nv == NULL) return -ENOMEM;
     rs->v = nv;
     rs->cap = cap;
   }
@@ -206,7 +206,7 @@ static int ruleset_add(ruleset_t *rs, const char *v, size_t n, int allow) {
   r->prio = r->anchored;
   r->n = 0;
   r->sym = malloc((n ? n : 1) * sizeof(*r->sym)); /* never more symbols than bytes */
-  if (r->sym == NULL) return UV_ENOMEM;
+  if (r->sym == NULL) return -ENOMEM;
   for (size_t i = 0; i < n;) {
     unsigned sym;
     if (v[i] == '*') {
@@ -262,12 +262,12 @@ static int add_sitemap(parser_t *p, const char *v, size_t n) {
   if (p->nsitemaps == p->sitemap_cap) {
     size_t cap = p->sitemap_cap ? p->sitemap_cap * 2 : 4;
     char **nv = realloc(p->sitemaps, cap * sizeof(*nv));
-    if (nv == NULL) return UV_ENOMEM;
+    if (nv == NULL) return -ENOMEM;
     p->sitemaps = nv;
     p->sitemap_cap = cap;
   }
   char *s = malloc(n + 1);
-  if (s == NULL) return UV_ENOMEM;
+  if (s == NULL) return -ENOMEM;
   memcpy(s, v, n);
   s[n] = '\0';
   p->sitemaps[p->nsitemaps++] = s;
@@ -389,7 +389,7 @@ int uvcrawl__robots_parse(const char *body, size_t len, const char *user_agent,
 
   uvcrawl__robots_t *r = robots_new(MODE_RULES);
   if (r == NULL) {
-    err = UV_ENOMEM;
+    err = -ENOMEM;
     goto fail;
   }
   ruleset_t *chosen = p.seen_spec ? &p.spec : &p.glob;

@@ -1,9 +1,12 @@
 /* Scope and filters: which URLs a crawl takes (scope.h). Pure. */
+#include "scope.h"
+
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "scope.h"
-#include "uvcrawl-int.h"
+#include "url.h"
+#include "uvcrawl.h"
 
 /* The host part of "scheme://host:port". */
 static size_t origin_host(const char *origin, const char **host) {
@@ -57,7 +60,7 @@ int uvcrawl__filters_compile(const char *const *pats, regex_t **out, size_t *n) 
   *out = NULL;
   if (k == 0) return 0;
   *out = calloc(k, sizeof(regex_t));
-  if (*out == NULL) return UV_ENOMEM;
+  if (*out == NULL) return -ENOMEM;
   for (size_t i = 0; i < k; i++) {
     if (regcomp(&(*out)[i], pats[i], REG_EXTENDED | REG_NOSUB) != 0) return UVCRAWL_EREGEX;
     (*n)++;
@@ -76,4 +79,14 @@ int uvcrawl__filters_pass(const regex_t *include, size_t ninclude, const regex_t
   for (size_t i = 0; i < ninclude && !ok; i++) ok = regexec(&include[i], url, 0, NULL, 0) == 0;
   for (size_t i = 0; i < nexclude && ok; i++) ok = regexec(&exclude[i], url, 0, NULL, 0) != 0;
   return ok;
+}
+
+int uvcrawl__in_scope(const char *url, const char *const *origins, size_t n) {
+  char *origin;
+  int found = 0;
+  if (n == 0) return 1;
+  if (uvcrawl__url_origin(url, &origin) != 0) return 0;
+  for (size_t i = 0; i < n && !found; i++) found = strcmp(origin, origins[i]) == 0;
+  free(origin);
+  return found;
 }

@@ -14,6 +14,9 @@ enum { UVCRAWL__SCOPE_HOST, UVCRAWL__SCOPE_DOMAIN, UVCRAWL__SCOPE_PREFIX, UVCRAW
  * prefixes (uvcrawl__scope_prefix() of the seeds); all, any URL. */
 int uvcrawl__scope_match(int scope, const char *url, const char *const *origins, size_t norigins,
                          const char *const *prefixes, size_t nprefixes);
+/* 1 when url's origin is one of origins[0..n) (n == 0: every URL is in scope). The host
+ * scope with uvcrawl__url_origin(); what both engines and the link filter ask. */
+int uvcrawl__in_scope(const char *url, const char *const *origins, size_t n);
 /* Cuts a normalized seed URL, in place, to its prefix-scope key: the query dropped, the path
  * cut after its last '/'. */
 void uvcrawl__scope_prefix(char *url);

@@ -8,6 +8,7 @@
  * structured error handler of its own that only notes an out-of-memory error). */
 #include "sitemap.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -16,7 +17,6 @@
 #include <libxml/parser.h>
 #include <libxml/xmlerror.h>
 #include <libxml/xmlreader.h>
-#include <uv.h>
 #include <zlib.h>
 
 #define GZIP_FIRST_OUT (64u * 1024u) /* first inflate buffer, unless the input suggests more */
@@ -39,7 +39,7 @@ static int is_xml_space(unsigned char ch) {
 /* ---- gzip ----------------------------------------------------------------------------------- */
 
 /* Inflates in[0..len) (one or more gzip members) into a new buffer of at most max bytes.
- * Returns 0 (*out malloc'd, *out_len set), UV_E2BIG, UV_EINVAL (damaged) or UV_ENOMEM. */
+ * Returns 0 (*out malloc'd, *out_len set), -E2BIG, -EINVAL (damaged) or -ENOMEM. */
 static int gunzip(const unsigned char *in, size_t len, size_t max, char **out, size_t *out_len) {
   size_t limit = max + 1; /* room for one byte too many: producing it proves the stream too big */
   size_t cap = len <= limit / 4 ? len * 4 : limit;
@@ -49,22 +49,22 @@ static int gunzip(const unsigned char *in, size_t len, size_t max, char **out, s
   int err = 0;
 
   char *buf = malloc(cap);
-  if (buf == NULL) return UV_ENOMEM;
+  if (buf == NULL) return -ENOMEM;
   memset(&z, 0, sizeof z);
   if (inflateInit2(&z, 15 + 16 /* gzip only */) != Z_OK) {
     free(buf);
-    return UV_ENOMEM;
+    return -ENOMEM;
   }
   for (;;) {
     if (total == cap) {
       if (cap == limit) {
-        err = UV_E2BIG;
+        err = -E2BIG;
         break;
       }
       size_t ncap = cap <= limit / 2 ? cap * 2 : limit;
       char *nbuf = realloc(buf, ncap);
       if (nbuf == NULL) {
-        err = UV_ENOMEM;
+        err = -ENOMEM;
         break;
       }
       buf = nbuf;
@@ -83,7 +83,7 @@ static int gunzip(const unsigned char *in, size_t len, size_t max, char **out, s
       /* Another member follows (as `cat a.gz b.gz` makes)? Anything else after is ignored. */
       if (len - used >= 2 && in[used] == 0x1f && in[used + 1] == 0x8b) {
         if (inflateReset(&z) != Z_OK) {
-          err = UV_EINVAL;
+          err = -EINVAL;
           break;
         }
         continue;
@@ -91,17 +91,17 @@ static int gunzip(const unsigned char *in, size_t len, size_t max, char **out, s
       break;
     }
     if (r == Z_MEM_ERROR) {
-      err = UV_ENOMEM;
+      err = -ENOMEM;
       break;
     }
     if (r != Z_OK && r != Z_BUF_ERROR) { /* Z_DATA_ERROR, Z_NEED_DICT, Z_STREAM_ERROR */
-      err = UV_EINVAL;
+      err = -EINVAL;
       break;
     }
     if (used == len && z.avail_out != 0) break; /* input cut short: keep what came out */
   }
   inflateEnd(&z);
-  if (err == 0 && total > max) err = UV_E2BIG; /* the last member ended on the extra byte */
+  if (err == 0 && total > max) err = -E2BIG; /* the last member ended on the extra byte */
   if (err != 0) {
     free(buf);
     return err;
@@ -138,7 +138,7 @@ static void on_xml_error(void *arg, xmlErrorPtr e) {
     ctx->err_col = e->int2 > 0 ? e->int2 : 1;
   }
   /* libxml2 reports its own limits on text nodes ("xmlSAX2Characters: huge text node",
-   * "... overflow prevented") as memory errors too: those are hostile input, not UV_ENOMEM. */
+   * "... overflow prevented") as memory errors too: those are hostile input, not -ENOMEM. */
   if (e != NULL && e->code == XML_ERR_NO_MEMORY &&
       (e->message == NULL ||
        (strstr(e->message, "huge") == NULL && strstr(e->message, "overflow") == NULL)))
@@ -170,7 +170,7 @@ static void loc_append(reader_ctx_t *ctx, const xmlChar *text) {
 }
 
 /* </loc>: keeps the trimmed value unless it is empty or too long. Returns 1 when kept, 0 when
- * skipped, UV_ENOMEM. */
+ * skipped, -ENOMEM. */
 static int loc_commit(reader_ctx_t *ctx) {
   size_t n = ctx->loc_len;
   while (n > 0 && is_xml_space((unsigned char)ctx->loc[n - 1])) n--;
@@ -179,12 +179,12 @@ static int loc_commit(reader_ctx_t *ctx) {
   if (s->n == s->cap) {
     size_t ncap = s->cap ? s->cap * 2 : 16;
     char **nlocs = realloc(s->locs, ncap * sizeof *nlocs);
-    if (nlocs == NULL) return UV_ENOMEM;
+    if (nlocs == NULL) return -ENOMEM;
     s->locs = nlocs;
     s->cap = ncap;
   }
   char *copy = malloc(n + 1);
-  if (copy == NULL) return UV_ENOMEM;
+  if (copy == NULL) return -ENOMEM;
   memcpy(copy, ctx->loc, n);
   copy[n] = '\0';
   s->locs[s->n++] = copy;
@@ -220,7 +220,7 @@ static int read_sitemap(const char *doc, size_t len, reader_ctx_t *ctx) {
       xmlReaderForMemory(doc, (int)len, NULL, NULL,
                          XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
                              XML_PARSE_NOCDATA);
-  if (reader == NULL) return UV_ENOMEM;
+  if (reader == NULL) return -ENOMEM;
   xmlTextReaderSetStructuredErrorHandler(reader, on_xml_error, ctx);
   while ((r = xmlTextReaderRead(reader)) == 1) {
     int type = xmlTextReaderNodeType(reader);
@@ -234,12 +234,12 @@ static int read_sitemap(const char *doc, size_t len, reader_ctx_t *ctx) {
           ctx->out->index = 1;
           entry_name = "sitemap";
         } else if (!name_is(name, "urlset")) {
-          r = UV_EINVAL;
+          r = -EINVAL;
           break;
         }
         root_seen = 1;
         if (uri != NULL && (ctx->root_ns = strdup((const char *)uri)) == NULL) {
-          r = UV_ENOMEM;
+          r = -ENOMEM;
           break;
         }
         if (empty) break;
@@ -278,8 +278,8 @@ static int read_sitemap(const char *doc, size_t len, reader_ctx_t *ctx) {
   }
   xmlFreeTextReader(reader);
   if (r < 0) return r;
-  if (ctx->nomem) return UV_ENOMEM;
-  return root_seen ? 0 : UV_EINVAL;
+  if (ctx->nomem) return -ENOMEM;
+  return root_seen ? 0 : -EINVAL;
 }
 
 /* The reader parses ahead in chunks (512 bytes) and, at a well-formedness error, stops without
@@ -294,7 +294,7 @@ static int read_sitemap(const char *doc, size_t len, reader_ctx_t *ctx) {
 
 static int read_best(const char *doc, size_t len, reader_ctx_t *ctx, uvcrawl__sitemap_t *out) {
   size_t cut = len;
-  int best = UV_EINVAL, before_tag = 0;
+  int best = -EINVAL, before_tag = 0;
   for (int pass = 0; pass < MAX_PASSES; pass++) {
     uvcrawl__sitemap_t got = {NULL, 0, 0, 0};
     ctx->out = &got;
@@ -304,7 +304,7 @@ static int read_best(const char *doc, size_t len, reader_ctx_t *ctx, uvcrawl__si
     free(ctx->root_ns);
     ctx->root_ns = NULL;
     int r = read_sitemap(doc, cut, ctx);
-    if (r == UV_ENOMEM) {
+    if (r == -ENOMEM) {
       uvcrawl__sitemap_free(&got);
       uvcrawl__sitemap_free(out);
       return r;
@@ -340,7 +340,7 @@ int uvcrawl__sitemap_parse(const char *body, size_t len, size_t max_bytes, size_
   if (max_bytes == 0) max_bytes = UVCRAWL__SITEMAP_MAX_BYTES;
   if (max_bytes > INT_MAX) max_bytes = INT_MAX; /* xmlReaderForMemory takes an int */
   if (max_urls == 0) max_urls = UVCRAWL__SITEMAP_MAX_URLS;
-  if (len == 0 || p == NULL) return UV_EINVAL;
+  if (len == 0 || p == NULL) return -EINVAL;
 
   if (len >= 2 && p[0] == 0x1f && p[1] == 0x8b) {
     size_t n;
@@ -348,7 +348,7 @@ int uvcrawl__sitemap_parse(const char *body, size_t len, size_t max_bytes, size_
     p = (const unsigned char *)inflated;
     len = n;
   } else if (len > max_bytes) {
-    return UV_E2BIG;
+    return -E2BIG;
   }
   /* Whitespace before "<?xml" is a fatal error to libxml2, and a common blemish. */
   size_t skip = 0;
@@ -360,7 +360,7 @@ int uvcrawl__sitemap_parse(const char *body, size_t len, size_t max_bytes, size_
   memset(&ctx, 0, sizeof ctx);
   ctx.max_urls = max_urls;
   ctx.loc = len == 0 ? NULL : malloc(UVCRAWL__SITEMAP_MAX_LOC + 1);
-  err = len == 0 ? UV_EINVAL : ctx.loc == NULL ? UV_ENOMEM : read_best(doc, len, &ctx, out);
+  err = len == 0 ? -EINVAL : ctx.loc == NULL ? -ENOMEM : read_best(doc, len, &ctx, out);
   free(ctx.loc);
   free(ctx.root_ns);
   free(inflated);

@@ -3,6 +3,8 @@
  * Paths are built from libcurl's parse of the URL, one segment at a time, and written
  * relative to an open directory fd with openat/mkdirat and O_NOFOLLOW, so no URL can name a
  * file outside the mirror root and no symlink inside it is followed. */
+#include "store.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdatomic.h>
@@ -12,30 +14,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "uvcrawl-int.h"
+#include <curl/curl.h>
+
+#include "dynbuf.h"
+#include "md5.h"
+#include "mime.h"
+#include "testhooks.h"
+#include "uvcrawl.h"
 
 #define NAME_MAX_BYTES 255
 #define NAME_KEEP 200 /* bytes kept of a too-long name, before "~" and a digest */
-
-typedef struct {
-  char *s;
-  size_t len, cap;
-} sbuf_t;
-
-static int sb_add(sbuf_t *b, const char *s, size_t n) {
-  if (b->cap - b->len < n + 1) {
-    size_t cap = b->cap ? b->cap : 128;
-    while (cap - b->len < n + 1) cap *= 2;
-    char *p = realloc(b->s, cap);
-    if (p == NULL) return UV_ENOMEM;
-    b->s = p;
-    b->cap = cap;
-  }
-  memcpy(b->s + b->len, s, n);
-  b->len += n;
-  b->s[b->len] = '\0';
-  return 0;
-}
 
 static int hexval(int c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -48,8 +36,9 @@ static int hexval(int c) {
  * escape the directory or confuse a shell-free reader ('/', '\\', NUL, controls, '%') encoded
  * again; "." and ".." become "%2E" and "%2E%2E"; a name over 255 bytes is cut and given a
  * digest so distinct long names stay distinct. */
-static int add_name(sbuf_t *out, const char *src, size_t n, int decode) {
-  sbuf_t name = {0};
+static int add_name(uvcrawl__dynbuf_t *out, const char *src, size_t n, int decode) {
+  uvcrawl__dynbuf_t name;
+  uvcrawl__dynbuf_init(&name, 0);
   int err = 0;
   for (size_t i = 0; i < n && !err; i++) {
     unsigned char c = (unsigned char)src[i];
@@ -61,36 +50,37 @@ static int add_name(sbuf_t *out, const char *src, size_t n, int decode) {
     if (c < 0x20 || c == 0x7f || c == '/' || c == '\\' || c == '%') {
       char enc[4];
       snprintf(enc, sizeof(enc), "%%%02X", c);
-      err = sb_add(&name, enc, 3);
+      err = uvcrawl__dynbuf_add(&name, enc, 3);
     } else {
       char ch = (char)c;
-      err = sb_add(&name, &ch, 1);
+      err = uvcrawl__dynbuf_add(&name, &ch, 1);
     }
   }
-  if (!err && name.len == 1 && name.s[0] == '.') {
-    name.len = 0;
-    err = sb_add(&name, "%2E", 3);
-  } else if (!err && name.len == 2 && memcmp(name.s, "..", 2) == 0) {
-    name.len = 0;
-    err = sb_add(&name, "%2E%2E", 6);
+  if (!err && name.len == 1 && name.p[0] == '.') {
+    uvcrawl__dynbuf_reset(&name);
+    err = uvcrawl__dynbuf_add(&name, "%2E", 3);
+  } else if (!err && name.len == 2 && memcmp(name.p, "..", 2) == 0) {
+    uvcrawl__dynbuf_reset(&name);
+    err = uvcrawl__dynbuf_add(&name, "%2E%2E", 6);
   }
   if (!err && name.len > NAME_MAX_BYTES) {
     char hex[33];
-    if ((err = uvcrawl__md5_hex(name.s, name.len, hex)) == 0) {
+    if ((err = uvcrawl__md5_hex(name.p, name.len, hex)) == 0) {
       name.len = NAME_KEEP;
-      err = sb_add(&name, "~", 1);
-      if (!err) err = sb_add(&name, hex, 32);
+      err = uvcrawl__dynbuf_add(&name, "~", 1);
+      if (!err) err = uvcrawl__dynbuf_add(&name, hex, 32);
     }
   }
-  if (!err) err = sb_add(out, name.s ? name.s : "", name.len);
-  free(name.s);
+  if (!err) err = uvcrawl__dynbuf_add(out, name.p ? name.p : "", name.len);
+  free(name.p);
   return err;
 }
 
 int uvcrawl__store_path(const char *url, char **out) {
   CURLU *u = curl_url();
   char *host = NULL, *port = NULL, *path = NULL, *query = NULL;
-  sbuf_t b = {0};
+  uvcrawl__dynbuf_t b;
+  uvcrawl__dynbuf_init(&b, 0);
   int err = UVCRAWL_EURL;
   if (u == NULL) return UV_ENOMEM;
   if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
@@ -101,12 +91,13 @@ int uvcrawl__store_path(const char *url, char **out) {
   curl_url_get(u, CURLUPART_QUERY, &query, 0);
 
   /* host[:port] is one name: encoded like any other so it cannot be "..". */
-  sbuf_t hp = {0};
-  err = sb_add(&hp, host, strlen(host));
-  if (!err && port) err = sb_add(&hp, ":", 1);
-  if (!err && port) err = sb_add(&hp, port, strlen(port));
-  if (!err) err = add_name(&b, hp.s, hp.len, 0);
-  free(hp.s);
+  uvcrawl__dynbuf_t hp;
+  uvcrawl__dynbuf_init(&hp, 0);
+  err = uvcrawl__dynbuf_add(&hp, host, strlen(host));
+  if (!err && port) err = uvcrawl__dynbuf_add(&hp, ":", 1);
+  if (!err && port) err = uvcrawl__dynbuf_add(&hp, port, strlen(port));
+  if (!err) err = add_name(&b, hp.p, hp.len, 0);
+  free(hp.p);
 
   const char *p = path;
   while (!err && *p) {
@@ -114,22 +105,23 @@ int uvcrawl__store_path(const char *url, char **out) {
     const char *end = strchr(p, '/');
     if (end == NULL) break; /* p is the last segment (maybe empty) */
     if (end > p) {
-      err = sb_add(&b, "/", 1);
+      err = uvcrawl__dynbuf_add(&b, "/", 1);
       if (!err) err = add_name(&b, p, (size_t)(end - p), 1);
     }
     p = end;
   }
   if (!err) {
     /* The file name: last segment (index.html for a directory URL) plus "?query". */
-    sbuf_t last = {0};
-    if (*p == '\0') err = sb_add(&last, "index.html", 10);
-    else err = sb_add(&last, p, strlen(p));
-    if (!err && query) err = sb_add(&last, "?", 1);
-    if (!err && query) err = sb_add(&last, query, strlen(query));
-    if (!err) err = sb_add(&b, "/", 1);
+    uvcrawl__dynbuf_t last;
+  uvcrawl__dynbuf_init(&last, 0);
+    if (*p == '\0') err = uvcrawl__dynbuf_add(&last, "index.html", 10);
+    else err = uvcrawl__dynbuf_add(&last, p, strlen(p));
+    if (!err && query) err = uvcrawl__dynbuf_add(&last, "?", 1);
+    if (!err && query) err = uvcrawl__dynbuf_add(&last, query, strlen(query));
+    if (!err) err = uvcrawl__dynbuf_add(&b, "/", 1);
     /* The query keeps its percent-encoding: only the path part of the name is decoded. */
-    if (!err) err = add_name(&b, last.s, last.len, query == NULL);
-    free(last.s);
+    if (!err) err = add_name(&b, last.p, last.len, query == NULL);
+    free(last.p);
   }
 
 done:
@@ -139,10 +131,10 @@ done:
   curl_free(query);
   curl_url_cleanup(u);
   if (err) {
-    free(b.s);
+    free(b.p);
     return err;
   }
-  *out = b.s;
+  *out = b.p;
   return 0;
 }
 

@@ -1,11 +1,13 @@
 /* The options every request gets, whichever engine runs it: both engines must fetch the same
  * way for their records to be comparable. */
+#include "transfer.h"
+
 #include <dirent.h>
 #include <string.h>
 #include <sys/resource.h>
 
 #include "http.h"
-#include "uvcrawl-int.h"
+#include "options.h"
 
 #define FD_RESERVE 16 /* the loop's own fds, output files, stdio */
 /* curl fills its receive buffer with one recv, then polls to see whether more is pending: an

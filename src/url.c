@@ -4,13 +4,15 @@
  * workers may call it concurrently. All URL parsing is libcurl's; this file only cleans the
  * reference the way browsers do before handing it over and fixes up the parts curl leaves
  * alone (host case, percent-escape case, fragment). */
-#include "uvcrawl-int.h"
+#include "url.h"
 
 #include <curl/curl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "uvcrawl.h"
 
 /* CURLUE_UNSUPPORTED_SCHEME is what curl 7.88 reports for mailto:, javascript:, data:, tel:
  * and any scheme it was not built for; everything else it rejects is simply a bad URL. */

@@ -16,9 +16,12 @@
 #include <zlib.h>
 
 #include "cdxj.h"
+#include "container.h"
 #include "decode.h"
 #include "dynbuf.h"
-#include "uvcrawl-int.h"
+#include "jobs.h"
+#include "store.h"
+#include "testhooks.h"
 #include "warc.h"
 
 #define HEAD_MAX (256u << 10) /* a request or response head kept; a longer one is cut */

@@ -9,7 +9,9 @@
 #include <string.h>
 
 #include "htmlscan.h"
-#include "uvcrawl-int.h"
+#include "extract.h"
+#include "url.h"
+#include "uvcrawl.h"
 
 #define LINKDIFF_PAGE "http://example.com/a/b?c"
 

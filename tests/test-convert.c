@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "convert.h"
+#include "store.h"
 #include "css.h"
 #include "htmlscan.h"
 #include "task.h"

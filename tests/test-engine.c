@@ -4,7 +4,8 @@
 #include <curl/curl.h>
 
 #include "siteproc.h"
-#include "uvcrawl-int.h"
+#include "engine_loop.h"
+#include "uvcrawl.h"
 
 #define INFLIGHT 2
 

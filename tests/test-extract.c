@@ -7,7 +7,8 @@
  * without a NUL, empty input. */
 #include "htmlscan.h"
 #include "task.h"
-#include "uvcrawl-int.h"
+#include "extract.h"
+#include "uvcrawl.h"
 
 #ifndef FIXTURES
 #error "FIXTURES must be defined to the fixtures directory"

@@ -1,6 +1,8 @@
 /* The frontier: FIFO order, exact dedup, interned referrers, growth past many rehashes. */
 #include "task.h"
-#include "uvcrawl-int.h"
+#include "frontier.h"
+#include "robots.h"
+#include "uvcrawl.h"
 
 #define MS 1000000ULL
 

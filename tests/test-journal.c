@@ -1,6 +1,8 @@
 /* The journal: records round-trip; a torn or corrupt record ends the replay there. */
 #include "task.h"
-#include "uvcrawl-int.h"
+#include "dynbuf.h"
+#include "journal.h"
+#include "uvcrawl.h"
 
 typedef struct {
   int n;

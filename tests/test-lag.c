@@ -1,6 +1,7 @@
 /* The loop-lag histogram's quantiles. */
 #include "task.h"
-#include "uvcrawl-int.h"
+#include "lag.h"
+#include "uvcrawl.h"
 
 int main(void) {
   static uvcrawl__hist_t h;

@@ -5,7 +5,11 @@
 #include <stdlib.h>
 
 #include "siteproc.h"
-#include "uvcrawl-int.h"
+#include "engine_loop.h"
+#include "jobs.h"
+#include "options.h"
+#include "testhooks.h"
+#include "uvcrawl.h"
 
 static pthread_t loop_thread;
 static atomic_uint on_loop, md5_calls, parse_calls, write_calls, convert_calls, warc_builds,
@@ -337,7 +341,7 @@ int main(int argc, char **argv) {
   ASSERT_GE(atomic_load(&warc_builds), results + 1); /* robots.txt too */
   ASSERT_GE(atomic_load(&warc_writes), 2 * results + 1); /* warcinfo, responses, requests */
   ASSERT_GE(seen, 50000); /* what the first --max-parse bytes hold */
-  ASSERT_LE(seen_jump_max, 4096); /* LINKS_PER_TURN in crawler.c */
+  ASSERT_LE(seen_jump_max, 4096); /* LINKS_PER_TURN in crawl.h */
   printf("offload: %llu links queued, at most %llu per loop iteration\n", (unsigned long long)seen,
          (unsigned long long)seen_jump_max);
   printf("offload: %u md5, %u parse, %u write, %u convert, %u WARC build, %u WARC write calls, "

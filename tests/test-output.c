@@ -2,7 +2,8 @@
 #include <math.h>
 
 #include "task.h"
-#include "uvcrawl-int.h"
+#include "output.h"
+#include "uvcrawl.h"
 
 /* The record as the printf-based writer spelled it (strings here need no escapes). */
 static void reference(const uvcrawl_result_t *r, char *out, size_t n) {

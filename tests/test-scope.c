@@ -1,8 +1,11 @@
 /* scope.c and retry.c: the pure policy cut out of crawler.c. */
+#include <curl/curl.h>
+
+#include "options.h"
 #include "retry.h"
 #include "scope.h"
 #include "task.h"
-#include "uvcrawl-int.h"
+#include "uvcrawl.h"
 
 static void test_scope(void) {
   const char *origins[] = {"http://example.com:80", "https://b.org:443"};

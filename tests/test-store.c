@@ -5,7 +5,8 @@
 #include <unistd.h>
 
 #include "task.h"
-#include "uvcrawl-int.h"
+#include "store.h"
+#include "uvcrawl.h"
 
 static const struct {
   const char *url;

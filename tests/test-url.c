@@ -5,7 +5,11 @@
 #include <dirent.h>
 
 #include "task.h"
-#include "uvcrawl-int.h"
+#include "extract.h"
+#include "jobs.h"
+#include "scope.h"
+#include "url.h"
+#include "uvcrawl.h"
 
 #define B "http://example.com/a/b/c.html"
 

@@ -1,9 +1,9 @@
 /* The classic crawler, kept for comparison with the event loop: N pthreads share one frontier
  * (a mutex and a condition variable); each takes a URL, fetches it with a blocking
  * curl_easy_perform on its own easy handle, then hashes, parses and writes the record itself.
- * Crawl policy (host scope, depth, redirects, max_pages, link and parse caps, record fields and
- * error strings) is the loop engine's, from crawler.c, so both engines produce the same records
- * for the same site with default options.
+ * Crawl policy (host scope, depth, redirects, max_pages, link and parse caps) is the loop
+ * engine's, and its records are filled by the same code (record.c: fields, error strings), so
+ * both engines produce the same records for the same site with default options.
  *
  * Not part of the library's ABI: the CLI and the benchmarks link it with the internal library
  * (uvcrawl_internal), whose request options (transfer.c), body buffers, jobs and record
@@ -24,8 +24,15 @@
 #include <unistd.h>
 
 #include "engine_threads.h"
+#include "dynbuf.h"
 #include "http.h"
-#include "uvcrawl-int.h"
+#include "mime.h"
+#include "output.h"
+#include "record.h"
+#include "scope.h"
+#include "store.h"
+#include "transfer.h"
+#include "url.h"
 
 /* A worker's fds: its socket, the wakeup socketpair of the private multi handle that
  * curl_easy_perform creates, and the threaded resolver's pair while a name resolves. */
@@ -99,7 +106,7 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata) {
   return n;
 }
 
-/* Caller holds s->lock. Same rule as crawler.c's enqueue(). Returns 1 when url was queued. */
+/* Caller holds s->lock. Same rule as crawl_intake.c's enqueue(). Returns 1 when url was queued. */
 static int enqueue_locked(shared_t *s, const char *url, const uvcrawl__item_t *from) {
   if (s->opts.max_depth >= 0 && from->depth + 1 > s->opts.max_depth) return 0;
   return uvcrawl__frontier_add(s->frontier, url, from->url, from->depth + 1) == 1;
@@ -190,10 +197,9 @@ static void crawl_one(worker_t *w, const uvcrawl__item_t *item) {
   CURL *e = w->easy;
   uvcrawl__job_t job;
   uvcrawl_result_t r;
-  char *redirect = NULL, *loc = NULL, *ct = NULL;
-  const char *error = NULL, *error_name = NULL;
-  long status = 0, nconn = 0;
-  curl_off_t us = 0;
+  uvcrawl__xfer_t x;
+  char *redirect = NULL;
+  long nconn = 0;
 
   curl_easy_reset(e); /* keeps the connection and DNS caches, drops the options */
   w->len = 0;
@@ -202,26 +208,18 @@ static void crawl_one(worker_t *w, const uvcrawl__item_t *item) {
   uvcrawl__easy_setup(e, &s->opts, s->user_agent, item->url, on_body, w, w->errbuf, s->http);
   CURLcode code = curl_easy_perform(e);
 
-  curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
-  const char *http_version = status ? uvcrawl__http_version(e) : NULL;
-  curl_easy_getinfo(e, CURLINFO_TOTAL_TIME_T, &us);
+  /* x's strings are borrowed from the handle: valid until the next reset, i.e. for this
+   * whole function. */
+  uvcrawl__record_read(e, code, &x);
+  const long status = x.status;
+  const char *ct = x.content_type;
   if (!w->connected && curl_easy_getinfo(e, CURLINFO_NUM_CONNECTS, &nconn) == CURLE_OK &&
       nconn > 0)
     w->connected = 1;
-  /* Borrowed from the handle: valid until the next reset, i.e. for this whole function. */
-  if (curl_easy_getinfo(e, CURLINFO_CONTENT_TYPE, &ct) != CURLE_OK) ct = NULL;
-  if (status >= 300 && status < 400 &&
-      curl_easy_getinfo(e, CURLINFO_REDIRECT_URL, &loc) == CURLE_OK && loc != NULL)
-    uvcrawl__url_resolve(item->url, loc, &redirect); /* on failure redirect stays NULL */
-  if (w->too_big) {
-    error = UVCRAWL__MSG_TOO_BIG;
-    error_name = uvcrawl_err_name(UVCRAWL_ETOOBIG);
-  } else if (code != CURLE_OK) {
-    error = w->errbuf[0] ? w->errbuf : curl_easy_strerror(code);
-    error_name = uvcrawl__curl_code_name(code);
-  }
+  uvcrawl__record_redirect(e, status, item->url, &redirect); /* on failure redirect is NULL */
+  uvcrawl__record_error(w->too_big, code, w->errbuf, &x.error, &x.error_name);
 
-  /* As crawler.c: the job runs when there is a body, or a 2xx to save (even empty). */
+  /* As crawl_fetch.c: the job runs when there is a body, or a 2xx to save (even empty). */
   int mirror = s->mirror_fd >= 0 && code == CURLE_OK && status >= 200 && status < 300;
   memset(&job, 0, sizeof(job));
   job.mirror_fd = -1;
@@ -242,15 +240,15 @@ static void crawl_one(worker_t *w, const uvcrawl__item_t *item) {
     uvcrawl__job_run(&job);
     if (job.parse_fast) atomic_fetch_add(&s->parse_fast, 1);
     if (job.parse_bailed) atomic_fetch_add(&s->parse_bailouts, 1);
-    if (job.status == UV_ENOMEM && error == NULL) {
-      error = "out of memory while parsing";
-      error_name = uvcrawl_err_name(UV_ENOMEM);
+    if (job.status == UV_ENOMEM && x.error == NULL) {
+      x.error = "out of memory while parsing";
+      x.error_name = uvcrawl_err_name(UV_ENOMEM);
     }
-    if (job.mirror_err != 0 && error == NULL) {
+    if (job.mirror_err != 0 && x.error == NULL) {
       /* errbuf is free again: curl wrote to it during the transfer only. */
       snprintf(w->errbuf, sizeof(w->errbuf), "mirror: %s", uv_strerror(job.mirror_err));
-      error = w->errbuf;
-      error_name = uvcrawl_err_name(job.mirror_err);
+      x.error = w->errbuf;
+      x.error_name = uvcrawl_err_name(job.mirror_err);
     }
   }
 
@@ -261,25 +259,12 @@ static void crawl_one(worker_t *w, const uvcrawl__item_t *item) {
                 : NULL,
             job.links, job.nlinks);
 
-  memset(&r, 0, sizeof(r));
-  r.attempts = 1;
-  r.note = uvcrawl__record_note(&job);
-  r.url = item->url;
-  r.status = status;
-  r.http_version = http_version;
-  r.depth = item->depth;
-  r.referrer = item->referrer;
-  r.content_type = ct;
-  r.bytes = w->len;
-  r.md5 = job.md5[0] ? job.md5 : NULL;
-  r.redirect = redirect;
-  r.error = error;
-  r.error_name = error_name;
-  r.ms = (double)us / 1000.0;
-  r.curl_code = (int)code;
-  r.links = (unsigned)job.ngiven;
-  /* crawler.c's is_broken() with the default --accept: 2xx fine, 3xx judged by the target. */
-  r.broken = error != NULL || status < 200 || status >= 400;
+  x.redirect = redirect;
+  x.bytes = w->len;
+  uvcrawl__record_fill(&r, item, &x, &job); /* item->attempts is 0: no retries here */
+  /* crawl_records.c's is_broken() with the default --accept: 2xx fine, 3xx judged by the
+   * target. */
+  r.broken = x.error != NULL || status < 200 || status >= 400;
   emit(w, &r, job.mirror_err != 0);
 
   uvcrawl__job_cleanup(&job);

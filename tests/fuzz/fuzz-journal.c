@@ -2,7 +2,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "uvcrawl-int.h"
+#include "journal.h"
+#include "uvcrawl.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

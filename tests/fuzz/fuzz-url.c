@@ -6,7 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "uvcrawl-int.h"
+#include "extract.h"
+#include "jobs.h"
+#include "store.h"
+#include "url.h"
+#include "uvcrawl.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
