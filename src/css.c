@@ -329,11 +329,12 @@ static void numeric(scan_t *s) {
 
 static int scan(const char *css, size_t len, uvcrawl__css_url_cb cb,
                 uvcrawl__css_span_cb span_cb, void *arg) {
-  scan_t s = {.p = (const unsigned char *)css, .end = (const unsigned char *)css + len,
+  /* NULL + 0 is undefined too (clang's UBSan says so): no end for a NULL buffer. */
+  scan_t s = {.p = (const unsigned char *)css,
+              .end = css == NULL ? NULL : (const unsigned char *)css + len,
               .cb = cb, .span_cb = span_cb, .arg = arg, .start = (const unsigned char *)css};
   int import = 0; /* the last token that was not whitespace or a comment was @import */
 
-  if (css == NULL) s.p = s.end = NULL;
   while (s.err == 0 && s.p < s.end) {
     int c = *s.p;
     if (is_ws(c)) {

@@ -116,6 +116,21 @@ def check(cond, msg):
         sys.exit(1)
 
 
+def spaced(g, ms):
+    """Whether requests with these gaps (as the server saw them) were started at least ms
+    apart. The crawler spaces the starts; a request can reach the server late (a loaded
+    machine: 286 ms then 14 ms was seen for --delay 150), never early. So no single gap is
+    held to ms, but any run of k gaps must span (k - 1) * ms: true for arrival delays under ms,
+    and false for a crawler that does not wait (its spans are near 0)."""
+    for i in range(len(g)):
+        span = 0
+        for k, x in enumerate(g[i:], 1):
+            span += x
+            if span < (k - 1) * ms:
+                return False
+    return True
+
+
 SKIP_EXIT = 77  # what meson (and automake) report as SKIP
 
 
@@ -142,9 +157,10 @@ def run_tests(tests):
         tests = [t for t in tests if t.__name__ in names]
     skipped = 0
     for t in tests:
+        t0 = time.monotonic()  # printed only, to see where a suite's time goes
         try:
             t()
-            print("ok", t.__name__)
+            print(f"ok {t.__name__} ({time.monotonic() - t0:.1f} s)")
         except Skip as e:
             skipped += 1
             print("SKIP", t.__name__ + ":", e)

@@ -4,7 +4,7 @@
  *   uvcrawl-siteserver [--port P] [--host 127.0.0.1] [--pages N] [--fanout F] [--broken PCT]
  *                      [--redirect PCT] [--size BYTES] [--delay MS] [--list]
  *                      [--external ORIGIN] [--no-head] [--hostile] [--robots FILE]
- *                      [--robots-status N] [--robots-redirect] [--sitemap N]
+ *                      [--robots-status N] [--robots-redirect] [--sitemap N] [--hold]
  *
  * Page 0 is "/", page i > 0 is "/p/i.html"; page i links to its children i*F+1 .. i*F+F (< N)
  * in varying spellings, to its parent and to "/", sometimes through a 301 redirect "/r/c",
@@ -18,7 +18,8 @@
  * linked with --hostile and never expected. With --sitemap N the site also has N orphan pages
  * that no page links, listed only by sitemaps (/sitemap.xml, an index of a plain and a gzipped
  * sitemap, and one that a generated robots.txt names); GET /__sitemap lists what a crawler that
- * reads sitemaps fetches beyond /__expected. On start the server prints "port NNNN" and serves
+ * reads sitemaps fetches beyond /__expected. With --hold the /p/ pages wait until GET /__release,
+ * so a test can order events on the server instead of timing them. On start the server prints "port NNNN" and serves
  * until SIGTERM/SIGINT. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* memmem, memrchr, gmtime_r */
@@ -80,6 +81,7 @@
 #define BOMB_SEGS 1024                       /* ... times this many: 1 GiB */
 #define DEEP_LEVELS 100000                   /* /h/deep */
 #define MANY_LINKS 1000000                   /* /h/manylinks */
+#define SOME_LINKS 150000                    /* /h/somelinks: past a 2 MiB parse cap, ~3.5 MB */
 #define BIG_HEADER (1024 * 1024)             /* /h/bigheader: one header line this long */
 #define LOG_MAX 1000000                      /* /__log entries */
 #define LOG_PATH_MAX 2048                    /* longer logged paths are cut */
@@ -103,6 +105,8 @@ static struct {
   size_t robots_len;
   int sitemap;            /* --sitemap given */
   uint32_t orphans;       /* its N */
+  int hold;               /* --hold: /p/ pages wait for GET /__release */
+  int released;           /* /__release seen: nothing is held any more */
 } opt;
 
 static struct {
@@ -586,7 +590,8 @@ static struct cached links;
 
 /* ---- hostile bodies, built once ---------------------------------------------------------- */
 
-static struct cached text_body, junk_body, deep_body, many_body, bomb_body, bigheader_body;
+static struct cached text_body, junk_body, deep_body, many_body, some_body, bomb_body,
+    bigheader_body;
 
 /* A complete HTML page of exactly TEXT_LEN bytes: /h/trickle sends it byte by byte, /h/reset
  * and /h/cl-* send parts of it. */
@@ -624,16 +629,22 @@ static int build_deep(struct sbuf *b) {
   return 0;
 }
 
-/* MANY_LINKS distinct (404) links in one page: a crawler must cap what it keeps per page. */
-static int build_many(struct sbuf *b) {
+/* n distinct (404) links in one page: a crawler must cap what it keeps per page. */
+static int build_link_page(struct sbuf *b, uint32_t n) {
   static const char head[] = "<!DOCTYPE html>\n<html><head><title>Links</title></head><body>\n";
   static const char tail[] = "</body></html>\n";
   sb_add(b, head, sizeof head - 1);
-  for (uint32_t k = 0; k < MANY_LINKS && !b->oom; k++)
+  for (uint32_t k = 0; k < n && !b->oom; k++)
     sb_printf(b, "<a href=/m/%" PRIu32 ">x</a>\n", k);
   sb_add(b, tail, sizeof tail - 1);
   return 0;
 }
+
+static int build_many(struct sbuf *b) { return build_link_page(b, MANY_LINKS); }
+
+/* The same page cut to what a crawler's default parse cap reads, and a little more: the same
+ * links parsed, a seventh of the bytes to send (tests that time nothing but wait for it). */
+static int build_some(struct sbuf *b) { return build_link_page(b, SOME_LINKS); }
 
 /* A complete response, status line included, whose header block has one BIG_HEADER-byte
  * line: a client must bound the header size it accepts. */
@@ -871,6 +882,7 @@ struct conn {
   size_t stream_pos;       /* next byte of the trickled page */
   unsigned reading : 1, closing : 1, eof : 1, want_close : 1, lingering : 1, throttled : 1;
   unsigned stream_close : 1; /* close once the stream ends */
+  unsigned held : 1;         /* pending waits for /__release, not for its timer */
 };
 
 struct resp {
@@ -1179,7 +1191,9 @@ static const char *reason(int status) {
   }
 }
 
-/* Takes ownership of r->to_free in every case. delay: milliseconds before it is sent. */
+#define HOLD UINT32_MAX /* a respond() delay: until GET /__release */
+
+/* Takes ownership of r->to_free in every case. delay: milliseconds before it is sent, or HOLD. */
 static void respond(struct conn *c, const struct resp *r, int keep_alive, int head,
                     uint32_t delay) {
   struct wreq *w = malloc(sizeof *w);
@@ -1216,6 +1230,13 @@ static void respond(struct conn *c, const struct resp *r, int keep_alive, int he
   w->to_free = r->to_free;
   w->close = !keep_alive || r->close;
   w->stream = nobody && r->stream != ST_RESET ? ST_NONE : r->stream;
+  if (delay == HOLD) {
+    c->pending = w;
+    c->held = 1;
+    update_reading(c);
+    if (++stats.active > stats.max_active) stats.max_active = stats.active;
+    return;
+  }
   if (delay > 0 && uv_timer_start(&c->timer, on_timer, delay, 0) == 0) {
     c->pending = w;
     if (++stats.active > stats.max_active) stats.max_active = stats.active;
@@ -1336,12 +1357,14 @@ static void resp_img(struct resp *r, uint32_t i) {
 }
 
 static void resp_stats(struct resp *r) {
+  unsigned held = 0;
+  for (const struct conn *c = conns; c != NULL; c = c->next) held += c->held;
   struct sbuf b = {NULL, 0, 0, 0};
   sb_printf(&b,
             "{\"requests\":%" PRIu64 ",\"max_concurrent\":%" PRIu64 ",\"open\":%" PRIu64
-            ",\"connections\":%" PRIu64 ",\"max_active\":%" PRIu64 "}",
+            ",\"connections\":%" PRIu64 ",\"max_active\":%" PRIu64 ",\"held\":%u}",
             stats.requests, stats.max_concurrent, stats.open, stats.connections,
-            stats.max_active);
+            stats.max_active, held);
   if (b.oom) {
     free(b.p);
     resp_error(r, 500);
@@ -1628,6 +1651,11 @@ static void route_hostile(const char *path, size_t len, size_t qlen, struct resp
       resp_error(r, 500);
     else
       resp_set(r, 200, html, many_body.p, many_body.len, NULL);
+  } else if (path_is(path, len, "/h/somelinks")) {
+    if (cached_get(&some_body, build_some) != 0)
+      resp_error(r, 500);
+    else
+      resp_set(r, 200, html, some_body.p, some_body.len, NULL);
   } else if (path_under(path, len, "/h/429") || path_under(path, len, "/h/429date")) {
     if (hits_bump(path, qlen) > 2) {
       resp_set(r, 200, html, ok, sizeof ok - 1, NULL);
@@ -1918,6 +1946,15 @@ static void route(const char *path, size_t len, size_t qlen, struct resp *r) {
     resp_log(r);
   } else if (path_is(path, len, "/__stats")) {
     resp_stats(r);
+  } else if (path_is(path, len, "/__release")) {
+    /* Held pages go out now (from their timers, after this answer); later ones are not held. */
+    opt.released = 1;
+    for (struct conn *c = conns; c != NULL; c = c->next)
+      if (c->held) {
+        c->held = 0;
+        uv_timer_start(&c->timer, on_timer, 0, 0);
+      }
+    resp_set(r, 200, "text/plain; charset=utf-8", "ok", 2, NULL);
   } else if (path_is(path, len, "/__reset")) {
     stats.requests = 0;
     stats.connections = 0;
@@ -2050,6 +2087,7 @@ static void handle_request(struct conn *c, const char *p, size_t len) {
     xreq_count(skip > 0);
   }
   uint32_t delay = internal                                  ? 0
+                   : opt.hold && !opt.released && path_under(path, plen, "/p") ? HOLD
                    : path_under(path, plen, "/h/slowhost")    ? SLOW_MS
                    : path_is(path, plen, "/k/slow.html")      ? K_SLOW_MS
                                                               : cfg.delay;
@@ -2203,13 +2241,15 @@ static void usage(FILE *f) {
           "                          [--broken PCT] [--redirect PCT] [--size BYTES]\n"
           "                          [--delay MS] [--list] [--external ORIGIN] [--no-head]\n"
           "                          [--hostile] [--robots FILE] [--robots-status N]\n"
-          "                          [--robots-redirect] [--sitemap N]\n"
+          "                          [--robots-redirect] [--sitemap N] [--hold]\n"
           "Serves a deterministic synthetic site; prints \"port NNNN\" once listening.\n"
           "--list (with --port) prints the expected crawl \"URL STATUS DEPTH\" and exits.\n"
           "--external ORIGIN  pages i%%7==1 also link ORIGIN/p/i.html, pages i%%11==2\n"
           "                   ORIGIN/gone/i.html (ORIGIN: http[s]://host[:port]);\n"
           "                   not expected\n"
           "--no-head          HEAD is answered 405 with \"Allow: GET\"\n"
+          "--hold             /p/ pages are answered only after GET /__release (then at\n"
+          "                   once); /__stats \"held\" counts those waiting\n"
           "--hostile          \"/\" links each /h/ path below once; never expected\n"
           "--robots FILE      /robots.txt serves FILE (200 text/plain); with no --robots*\n"
           "                   (nor --sitemap) option at all it is a 404\n"
@@ -2233,12 +2273,15 @@ static void usage(FILE *f) {
           "               (MS since start, one decimal; PATH with query; at most %d)\n"
           "  /__stats     JSON counters (max_active: most --delay responses pending at once);\n"
           "               /__reset zeroes them, the log and the /h/ counters\n"
+          "  /__release   (--hold) sends the held pages and holds no more\n"
           "  /__http      JSON counters of proxied requests and of Authorization, X-Token\n"
           "               and Cookie headers seen (the /x/ area: headers, auth, cookies)\n"
           "  /__sitemap   (--sitemap) \"URL STATUS\" per URL a crawler that reads sitemaps\n"
           "               fetches beyond /__expected: /sitemap.xml, sitemaps a and b (and c\n"
           "               if robots.txt names it), /p/1.html when it is a 404 (--pages 1),\n"
-          "               each orphan (and /orphan/extra.html with c)\n"
+          "               each orphan (and /orphan/extra.html with c)\n",
+          MAX_ORPHANS, LOG_MAX);
+  fprintf(f, /* two strings: one would be past the 4095 bytes C99 compilers must take */
           "Hostile paths (always served; --delay applies unless said otherwise):\n"
           "  /h/reset       Content-Length %d, %d bytes, then a RST\n"
           "  /h/badstatus   \"HTTP/1.1 abc garbage\" then close\n"
@@ -2253,6 +2296,7 @@ static void usage(FILE *f) {
           "  /h/junk        64 KiB of binary noise with NULs as text/html\n"
           "  /h/deep        a link inside %d nested <span>\n"
           "  /h/manylinks   %d links <a href=/m/N>\n"
+          "  /h/somelinks   the first %d of them (not linked from \"/\")\n"
           "  /h/huge        100 MiB application/octet-stream, streamed\n"
           "  /h/429[/..]    per path+query: 429 with Retry-After: 1 twice, then 200\n"
           "  /h/429date[/..] the same with Retry-After as an HTTP-date 2 s ahead\n"
@@ -2260,8 +2304,8 @@ static void usage(FILE *f) {
           "  /h/slowhost[/..] 200 after %d ms, instead of --delay\n"
           "Record kinds (/k/: 200, 404, 301s, a redirect loop, an overlong link, a slow page,\n"
           "binary, 500, a reset, and with --external links and a redirect to E/k/...)\n",
-          MAX_ORPHANS, LOG_MAX, RESET_CLEN, TEXT_LEN, ENDLESS_MS, TEXT_LEN, TRICKLE_MS, TEXT_LEN, SHORT_SENT,
-          LONG_CLEN, TEXT_LEN, DEEP_LEVELS, MANY_LINKS, SLOW_MS);
+          RESET_CLEN, TEXT_LEN, ENDLESS_MS, TEXT_LEN, TRICKLE_MS, TEXT_LEN, SHORT_SENT,
+          LONG_CLEN, TEXT_LEN, DEEP_LEVELS, MANY_LINKS, SOME_LINKS, SLOW_MS);
 }
 
 static int parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out) {
@@ -2374,7 +2418,8 @@ static void parse_args(int argc, char **argv) {
   } flags[] = {{"--list", &cfg.list},
                {"--no-head", &opt.no_head},
                {"--hostile", &opt.hostile},
-               {"--robots-redirect", &opt.robots_redirect}};
+               {"--robots-redirect", &opt.robots_redirect},
+               {"--hold", &opt.hold}};
   static const struct {
     const char *name;
     uint32_t *dst;

@@ -142,9 +142,11 @@ class Log:
         self.offset = os.path.getsize(ACCESS_LOG) if os.path.exists(ACCESS_LOG) else 0
 
     def rows(self, want=0):
-        """[{conn, nreq, proto, status, start, end, uri, encoding}]; waits briefly until at
-        least `want` rows are there (nginx writes a line when a request ends)."""
-        deadline = time.monotonic() + 3
+        """[{conn, nreq, proto, status, start, end, uri, encoding}]; waits until at least
+        `want` rows are there (nginx writes a line when a request ends, which on a loaded
+        machine can be after the crawler has its answer): 60 s is only a bound for a log that
+        never gets them."""
+        deadline = time.monotonic() + 60
         while True:
             with open(ACCESS_LOG) as f:
                 f.seek(self.offset)

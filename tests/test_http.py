@@ -8,7 +8,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(__file__))
-from sitelib import UVCRAWL, Site, check, crawl, records, run_tests  # noqa: E402
+from sitelib import UVCRAWL, Site, check, crawl, records, run_tests, spaced  # noqa: E402
 
 TMP = tempfile.mkdtemp(prefix="uvcrawl-http-")
 PAGES_X = ["/x/", "/x/token/", "/x/token/leaf.html", "/x/auth/", "/x/auth/leaf.html",
@@ -66,10 +66,10 @@ def test_fractional_delay_at_the_server():
         check(code == 0 and len(recs) == len(site.expected()) >= 8, f"exit {code}: {err}")
         times = sorted(ms for ms, _, path in server_log(site) if path != "/robots.txt")
         gaps = [b - a for a, b in zip(times, times[1:])]
-        # Starts are >= 200 ms apart in the crawler; at the server one request's transit time
-        # can shorten one gap a little, and the mean hardly at all.
-        check(len(gaps) == len(recs) - 1 and min(gaps) >= 180 and
-              sum(gaps) / len(gaps) >= 195, f"--delay 0.2: gaps {gaps}")
+        # Starts are >= 200 ms apart in the crawler; at the server a request that arrives late
+        # shortens the next gap (167 ms after 229 was seen on a loaded machine), so no single
+        # gap is held to 200 ms: every run of k gaps spans (k - 1) * 200 ms (sitelib.spaced).
+        check(len(gaps) == len(recs) - 1 and spaced(gaps, 200), f"--delay 0.2: gaps {gaps}")
 
 
 def test_sizes_with_suffixes():

@@ -19,7 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 sys.path.insert(0, os.path.dirname(__file__))
 from nginxlib import NGINX, Nginx  # noqa: E402
-from sitelib import check, crawl, records, run_tests  # noqa: E402
+from sitelib import check, crawl, records, run_tests, skip  # noqa: E402
 
 TMP = tempfile.mkdtemp(prefix="uvcrawl-offline-")
 PYDOCS = "/usr/share/doc/python3/html"
@@ -456,8 +456,7 @@ def test_resume_converts():
 
 def test_python_docs():
     if not os.path.isdir(PYDOCS) or not os.access(NGINX, os.X_OK):
-        print("skip: needs nginx-light and python3-doc")
-        return
+        skip("needs nginx-light and python3-doc")
     ntmp = os.path.join(TMP, "nginx")
     os.makedirs(ntmp)
     docs = os.path.realpath(PYDOCS)

@@ -3,12 +3,13 @@ fairness between hosts, retries with Retry-After, adaptive throttling, filters a
 Timing is read from the server's own request log, with generous tolerances."""
 import os
 import resource
+import subprocess
 import sys
 import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from sitelib import Site, check, crawl, records, run_tests  # noqa: E402
+from sitelib import UVCRAWL, Site, check, crawl, records, run_tests, spaced, stop  # noqa: E402
 
 TMP = tempfile.mkdtemp(prefix="uvcrawl-polite-")
 
@@ -76,21 +77,6 @@ def gaps(log, prefix="/p/"):
     return [b - a for a, b in zip(times, times[1:])]
 
 
-def spaced(g, ms):
-    """Whether requests with these gaps (as the server saw them) were started at least ms
-    apart. The crawler spaces the starts; a request can reach the server late (a loaded
-    machine: 286 ms then 14 ms was seen for --delay 150), never early. So no single gap is
-    held to ms, but any run of k gaps must span (k - 1) * ms: true for arrival delays under ms,
-    and false for a crawler that does not wait (its spans are near 0)."""
-    for i in range(len(g)):
-        span = 0
-        for k, x in enumerate(g[i:], 1):
-            span += x
-            if span < (k - 1) * ms:
-                return False
-    return True
-
-
 def test_delay_and_crawl_delay():
     with Site("--pages", 12, "--fanout", 12, "--broken", 0, "--redirect", 0) as site:
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -126,18 +112,36 @@ def test_per_host_cap():
 
 
 def test_slow_host_does_not_starve_fast_one():
-    with Site("--pages", 12, "--delay", 400, "--broken", 0) as slow, \
+    # Order, not durations: the slow host's pages are held (answered only on /__release), so
+    # both of its per-host slots stay taken while the fast host must still be crawled to the
+    # end with the other two of the four; a crawler that lets the slow host block it never
+    # gets there (the wait fails). Then the held pages are let go and the crawl completes.
+    with Site("--pages", 12, "--hold", "--broken", 0) as slow, \
          Site("--pages", 300, "--broken", 0) as fast:
         out = os.path.join(TMP, "two.jsonl")
-        code, _, err = crawl(slow.root, fast.root, "-o", out, "--per-host", 2,
-                             "--max-inflight", 4)
-        check(code == 0, err)
-        slow_log, fast_log = server_log(slow), server_log(fast)
-        # Both logs count from their own start; compare durations instead of clocks.
-        fast_span = fast_log[-1][0] - fast_log[0][0]
-        slow_span = slow_log[-1][0] - slow_log[0][0]
+        proc = subprocess.Popen([UVCRAWL, slow.root, fast.root, "-o", out, "--per-host", "2",
+                                 "--max-inflight", "4"], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, text=True)
+        try:
+            deadline = time.monotonic() + 120  # a hang bound only
+            while slow.stats()["held"] < 2:
+                check(proc.poll() is None and time.monotonic() < deadline,
+                      f"the slow host's pages were not both requested: {slow.stats()}")
+                time.sleep(0.002)
+            slow_requests = slow.requests()
+            want = {u[len(fast.origin):] for u, _, _ in fast.expected()}
+            fast.wait_requests(len(want) + 1, proc)  # its pages and its robots.txt
+            seen = {p for _, _, p in fast.log()}
+            check(want <= seen, f"fast host pages not requested: {sorted(want - seen)[:4]}")
+            st = slow.stats()
+            check(st["held"] == 2 and st["requests"] == slow_requests and st["max_active"] == 2,
+                  f"the slow host moved while held: {st}, {slow_requests} requests before")
+            slow.get("/__release")
+            _, err = proc.communicate(timeout=120)
+        finally:
+            stop(proc)
+        check(proc.returncode == 0, err)
         check(len(records(out)) == len(slow.expected()) + len(fast.expected()), "incomplete")
-        check(fast_span < slow_span / 2, f"fast host took {fast_span:.0f} ms, slow {slow_span:.0f}")
 
 
 def retried(site, path, retries, name):

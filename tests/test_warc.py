@@ -22,7 +22,7 @@ import zlib
 
 sys.path.insert(0, os.path.dirname(__file__))
 from nginxlib import NGINX, Nginx  # noqa: E402
-from sitelib import UVCRAWL, Site, check, crawl, records, run_tests  # noqa: E402
+from sitelib import UVCRAWL, Site, check, crawl, records, run_tests, skip  # noqa: E402
 
 SAMPLE = os.environ["WARC_SAMPLE"]
 CHECK = os.environ["WARC_CHECK"]
@@ -173,8 +173,7 @@ def small_site(root, changed):
 
 def test_nginx():
     if not os.access(NGINX, os.X_OK) or not os.path.isdir(PYDOCS):
-        print("skip nginx parts: nginx or the python3 docs missing")
-        return
+        skip("nginx or the python3 docs missing")
     root = path("www")
     os.makedirs(root, exist_ok=True)
     os.symlink(PYDOCS, os.path.join(root, "py"))
@@ -277,46 +276,58 @@ def series(base):
             if f.startswith(stem + "-") and f.endswith(".warc.gz")]
 
 
-def test_resume_after_kill9():
-    # A gzipped WARC, a plain one, and a rolled-over series whose last file is torn.
-    for name, extra in (("res.warc.gz", []), ("res.warc", []),
-                        ("resroll.warc.gz", ["--warc-max-size", "300K"])):
-        state, out, warc = path(name + ".state"), path(name + ".jsonl"), path(name)
-        cdx = path(name + ".cdxj")
-        with Site("--pages", 2000, "--delay", 2) as site:
-            args = [UVCRAWL, "-q", site.root, "--state", state, "-o", out, "--warc", warc,
-                    "--warc-cdx", cdx, "--max-inflight", 8, *extra]
-            p = subprocess.Popen(list(map(str, args)), stdout=subprocess.DEVNULL,
-                                 stderr=subprocess.PIPE)
-            # Kill on progress: once the journal (flushed in 64 KiB writes) holds a few hundred
-            # completed pages, about a third of the site.
-            while size_of(os.path.join(state, "journal")) < 200000 and p.poll() is None:
-                time.sleep(0.02)
-            check(p.poll() is None, "the crawl ended before the kill")
-            p.send_signal(signal.SIGKILL)
-            p.wait()
-            files = series(warc) if extra else [warc]
-            check(files, "no WARC written before the kill")
-            last = files[-1]
-            # A torn tail, as a power loss would leave it: half a record.
-            whole = os.path.getsize(last)
-            with open(last, "ab") as f:
-                f.write(gzip.compress(b"WARC/1.1\r\nWARC-Type: response\r\n")[:20]
-                        if name.endswith(".gz") else b"WARC/1.1\r\nWARC-Type: resp")
-            code, _, err = crawl("-q", "--state", state, "--resume", "-o", out, "--warc", warc,
-                                 "--warc-cdx", cdx, *extra, timeout=300)
-            check(code == 0, f"resume exit {code}: {err}")
-            files = series(warc) if extra else [warc]
-            check(os.path.getsize(last) > whole or len(files) > 1 and files[-1] != last,
-                  "the WARC did not grow after the resume")
-            s = checker("--cdx", cdx, "--jsonl", out, *files)
-            recs = records(out)
-            want = {u for u, _, _ in site.expected()}
-            check({r["url"] for r in recs} == want, "URLs lost across the kill")
-            check(all(r.get("warc_record_id") for r in fetched(recs)), "records without WARC")
-            check(s["counts"]["warcinfo"] == len(files), s)
-            check(len(files) >= (3 if extra else 1), files)
-            print("resume", name, len(files), "file(s)", s)
+def resume_after_kill9(name, extra):
+    """Kill -9 mid-crawl, a torn tail, --resume: one WARC (or --warc-max-size series) whole."""
+    state, out, warc = path(name + ".state"), path(name + ".jsonl"), path(name)
+    cdx = path(name + ".cdxj")
+    with Site("--pages", 1000, "--delay", 2) as site:
+        args = [UVCRAWL, "-q", site.root, "--state", state, "-o", out, "--warc", warc,
+                "--warc-cdx", cdx, "--max-inflight", 8, *extra]
+        p = subprocess.Popen(list(map(str, args)), stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE)
+        # Kill on progress: once the journal (flushed in 64 KiB writes) holds a few hundred
+        # completed pages, about a third of the site.
+        while size_of(os.path.join(state, "journal")) < 100000 and p.poll() is None:
+            time.sleep(0.02)
+        check(p.poll() is None, "the crawl ended before the kill")
+        p.send_signal(signal.SIGKILL)
+        p.wait()
+        files = series(warc) if extra else [warc]
+        check(files, "no WARC written before the kill")
+        last = files[-1]
+        # A torn tail, as a power loss would leave it: half a record.
+        whole = os.path.getsize(last)
+        with open(last, "ab") as f:
+            f.write(gzip.compress(b"WARC/1.1\r\nWARC-Type: response\r\n")[:20]
+                    if name.endswith(".gz") else b"WARC/1.1\r\nWARC-Type: resp")
+        code, _, err = crawl("-q", "--state", state, "--resume", "-o", out, "--warc", warc,
+                             "--warc-cdx", cdx, *extra, timeout=300)
+        check(code == 0, f"resume exit {code}: {err}")
+        files = series(warc) if extra else [warc]
+        check(os.path.getsize(last) > whole or len(files) > 1 and files[-1] != last,
+              "the WARC did not grow after the resume")
+        s = checker("--cdx", cdx, "--jsonl", out, *files)
+        recs = records(out)
+        want = {u for u, _, _ in site.expected()}
+        check({r["url"] for r in recs} == want, "URLs lost across the kill")
+        check(all(r.get("warc_record_id") for r in fetched(recs)), "records without WARC")
+        check(s["counts"]["warcinfo"] == len(files), s)
+        check(len(files) >= (3 if extra else 1), files)
+        print("resume", name, len(files), "file(s)", s)
+
+
+# A gzipped WARC, a plain one, and a rolled-over series whose last file is torn: three tests,
+# so that meson runs them in parallel.
+def test_resume_after_kill9_gz():
+    resume_after_kill9("res.warc.gz", [])
+
+
+def test_resume_after_kill9_plain():
+    resume_after_kill9("res.warc", [])
+
+
+def test_resume_after_kill9_rollover():
+    resume_after_kill9("resroll.warc.gz", ["--warc-max-size", "300K"])
 
 
 def test_hostile():
@@ -363,7 +374,8 @@ def main():
         sys.exit(77)
     try:
         run_tests([test_sample, test_usage_errors, test_siteserver, test_check_heads_archived,
-                   test_hostile, test_rollover_and_plain, test_resume_after_kill9, test_nginx])
+                   test_hostile, test_rollover_and_plain, test_resume_after_kill9_gz,
+                   test_resume_after_kill9_plain, test_resume_after_kill9_rollover, test_nginx])
     finally:
         shutil.rmtree(TMP, ignore_errors=True)
 

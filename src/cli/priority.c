@@ -88,7 +88,8 @@ int cli_prioritize(unsigned pool_threads, int pool_nice, unsigned loop_slice_us)
     a.size = sizeof(a);
     a.sched_policy = SCHED_OTHER;
     /* sched_setattr sets the nice value too: keep the one the thread has (`nice -n -10
-     * uvcrawl` left the loop at 0, behind every build on the machine; bench/README.md). */
+     * uvcrawl` left the loop at 0, behind every build on the machine, bench/README.md; under
+     * `nice -n 10` a 0 here needed root and failed with EPERM, slice and all, for others). */
     errno = 0;
     int nice_now = getpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid));
     a.sched_nice = errno == 0 ? nice_now : 0;
