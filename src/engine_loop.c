@@ -53,6 +53,7 @@ struct uvcrawl__engine_s {
   unsigned nsocks;
   unsigned nsocks_max;
   uint64_t polls_made; /* sock_new calls that succeeded */
+  unsigned serve_acts; /* ready sockets the current (or last) serve phase acted on */
   unsigned pending_closes; /* uv_close calls whose callback has not run yet */
   int closing;
   uvcrawl__engine_close_cb close_cb;
@@ -203,11 +204,13 @@ static void on_again(uv_idle_t *h) { (void)h; }
 static void on_serve(uv_check_t *h) {
   uvcrawl__engine_t *e = UVCRAWL_CONTAINER_OF(h, uvcrawl__engine_t, serve);
   uint64_t start = uv_hrtime();
+  e->serve_acts = 0;
   /* At least one socket per iteration, whatever the clock says. */
   while (e->multi != NULL && e->ready_head != NULL) {
     sock_ctx_t *s = e->ready_head;
     int flags = s->flags;
     ready_remove(e, s);
+    e->serve_acts++;
     /* May release any socket, s included: the list stays right (sock_release). */
     act(e, s->fd, flags);
     if (uv_hrtime() - start > SERVE_NS) break;
@@ -414,6 +417,7 @@ unsigned uvcrawl__engine_sockets(const uvcrawl__engine_t *e, unsigned *max) {
 }
 
 uint64_t uvcrawl__engine_polls(const uvcrawl__engine_t *e) { return e->polls_made; }
+unsigned uvcrawl__engine_serve_acts(const uvcrawl__engine_t *e) { return e->serve_acts; }
 
 /* The timer, serve, again and doom handles: one callback, since each is the engine's own. */
 static void on_own_closed(uv_handle_t *h) {

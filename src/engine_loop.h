@@ -33,6 +33,9 @@ void uvcrawl__engine_remove(uvcrawl__engine_t *e, CURL *easy);
 unsigned uvcrawl__engine_sockets(const uvcrawl__engine_t *e, unsigned *max);
 /* uv_poll_t set up so far: one per socket, kept across the transfers of a connection. */
 uint64_t uvcrawl__engine_polls(const uvcrawl__engine_t *e);
+/* Ready sockets the serve phase running now (or the last one) has acted on so far: 1 while
+ * it acts on its first. For tests of the budget. */
+unsigned uvcrawl__engine_serve_acts(const uvcrawl__engine_t *e);
 /* Tears the multi handle down (every transfer must have been removed), closes every uv handle
  * and frees e; cb(arg) runs once the last handle is closed. Never from inside a done callback. */
 void uvcrawl__engine_close(uvcrawl__engine_t *e, uvcrawl__engine_close_cb cb, void *arg);
