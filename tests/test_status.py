@@ -251,13 +251,29 @@ def pct(values, q):
     return v[min(len(v) - 1, int(q * len(v)))]
 
 
+def realtime(pid, prio=1):
+    """SCHED_FIFO for one thread (pid: its tid; 0 is the caller's), if this process may
+    (root, or CAP_SYS_NICE): True when it took."""
+    try:
+        os.sched_setscheduler(pid, os.SCHED_FIFO, os.sched_param(prio))
+        return True
+    except (PermissionError, OSError):
+        return False
+
+
 def test_stats_bound_during_a_busy_crawl():
     """Issue #14's bound, p99 < 5 ms for GET /stats while crawling 20,000 x 8 KB with --mirror
     at 256 in flight, asserted on what the loop itself does: the loop thread's CPU time from the
     moment the request can first have been seen to its answer (Server-Timing "cpu", measured on
     the loop). That is the crawl's work the answer waited for, bounded by the engine's budgets
-    on any machine; what the client sees on top is the loop and the client waiting for a CPU,
-    which a loaded or one-core machine decides (printed, not asserted)."""
+    on any machine.
+
+    What the client sees is printed, not asserted. Where the test may (root), the crawler's loop
+    thread and the client's thread run SCHED_FIFO, so that neither waits for a CPU behind the
+    suite's other tests (the crawl's own pool and the site server keep their priority): p99
+    0.9-1.0 ms on the idle machine, 3.4-4.7 ms beside four CPU hogs, where the loop still waits
+    for mutexes that preempted pool threads hold. Without it, 4-5 ms idle and 5.4 ms beside the
+    hogs (bench/README.md)."""
     out, mirror = os.path.join(TMP, "busy.jsonl"), os.path.join(TMP, "busy-mirror")
     # The site server keeps the crawler's priority: the faster it answers, the more work each
     # loop iteration has (at nice 19 it leaves the loop idle enough that unbudgeted serving
@@ -265,42 +281,50 @@ def test_stats_bound_during_a_busy_crawl():
     with Site("--pages", 20000, "--size", 8192) as site:
         want = {u for u, _, _ in site.expected()}
         c = Crawl("-q", "--mirror", mirror, "--max-inflight", 256, "-o", out, site.root)
-        s = c.raw()
-        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        cpu, wall, client, buf, inflight_max = [], [], [], b"", 0
-        while True:
-            t0 = time.monotonic()
-            s.sendall(b"GET /stats HTTP/1.1\r\nHost: x\r\n\r\n")
-            while b"\r\n\r\n" not in buf:
-                chunk = s.recv(65536)
-                check(chunk, "the endpoint closed the connection")
-                buf += chunk
-            head, buf = buf.split(b"\r\n\r\n", 1)
-            n = int(re.search(rb"\r\nContent-Length: (\d+)", head).group(1))
-            while len(buf) < n:
-                chunk = s.recv(65536)
-                check(chunk, "the endpoint closed the connection")
-                buf += chunk
-            body, buf = buf[:n], buf[n:]
-            client.append((time.monotonic() - t0) * 1000)
-            st = json.loads(body)
-            if st["done"]:
-                inflight_max = st["inflight_max"]
-                break
-            t = served_in(head)
-            cpu.append(t["cpu"])
-            wall.append(t["wall"])
-            time.sleep(0.001)  # pacing only
-        s.close()
+        # The listening line comes after the CLI has started and reniced its pool, so only the
+        # loop thread (the main one, tid == pid) changes class here.
+        rt = realtime(c.proc.pid) and realtime(0)
+        try:
+            s = c.raw()
+            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            cpu, wall, client, buf, inflight_max = [], [], [], b"", 0
+            while True:
+                t0 = time.monotonic()
+                s.sendall(b"GET /stats HTTP/1.1\r\nHost: x\r\n\r\n")
+                while b"\r\n\r\n" not in buf:
+                    chunk = s.recv(65536)
+                    check(chunk, "the endpoint closed the connection")
+                    buf += chunk
+                head, buf = buf.split(b"\r\n\r\n", 1)
+                n = int(re.search(rb"\r\nContent-Length: (\d+)", head).group(1))
+                while len(buf) < n:
+                    chunk = s.recv(65536)
+                    check(chunk, "the endpoint closed the connection")
+                    buf += chunk
+                body, buf = buf[:n], buf[n:]
+                ms = (time.monotonic() - t0) * 1000
+                st = json.loads(body)
+                if st["done"]:
+                    inflight_max = st["inflight_max"]
+                    break
+                client.append(ms)
+                t = served_in(head)
+                cpu.append(t["cpu"])
+                wall.append(t["wall"])
+                time.sleep(0.001)  # pacing only
+            s.close()
+        finally:
+            if rt:
+                os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
         code = c.wait(timeout=600)
     check(code == 0, f"exit {code}: {c.stderr()}")
     recs = records(out)
     check({r["url"] for r in recs} == want and len(recs) == len(want), "not the full URL set")
-    print(f"  {len(cpu)} GET /stats while crawling, at most {inflight_max} of 256 in flight: "
-          f"loop CPU "
+    print(f"  {len(cpu)} GET /stats while crawling, at most {inflight_max} of 256 in flight, "
+          f"loop and client {'SCHED_FIFO' if rt else 'at normal priority'}: loop CPU "
           f"p50 {pct(cpu, 0.5):.3f} p99 {pct(cpu, 0.99):.3f} max {max(cpu):.3f} ms; loop wall "
           f"p99 {pct(wall, 0.99):.3f} ms; client p50 {pct(client, 0.5):.3f} p99 "
-          f"{pct(client, 0.99):.3f} max {max(client):.3f} ms (not asserted)")
+          f"{pct(client, 0.99):.3f} p99.9 {pct(client, 0.999):.3f} max {max(client):.3f} ms")
     # Busy: many transfers at once (with a server this quick, 70-240 of the 256 allowed: links
     # come only as fast as pages are parsed), and enough answers for a p99 that is not the
     # maximum.

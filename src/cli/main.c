@@ -9,6 +9,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "async_send.h"
 #include "config.h"
 #include "engine_threads.h"
 #include "priority.h"
@@ -918,7 +919,7 @@ int main(int argc, char **argv) {
     if (opts.warc_path && !usage)
       fprintf(stderr, "uvcrawl: (WARC %s%s%s)\n", opts.warc_path,
               opts.warc_dedup ? ", dedup index " : "", opts.warc_dedup ? opts.warc_dedup : "");
-    uv_loop_close(&cli.loop); /* a failed create leaves no handle (include/uvcrawl.h) */
+    cli_loop_close(&cli.loop); /* a failed create leaves no handle (include/uvcrawl.h) */
     report_free(cli.report);
     return usage ? EXIT_USAGE : EXIT_RUNTIME;
   }
@@ -929,7 +930,7 @@ int main(int argc, char **argv) {
               uvcrawl_strerror(err));
       uvcrawl_close(cli.crawler, NULL, NULL);
       uv_run(&cli.loop, UV_RUN_DEFAULT);
-      uv_loop_close(&cli.loop);
+      cli_loop_close(&cli.loop);
       report_free(cli.report);
       return EXIT_USAGE;
     }
@@ -943,7 +944,7 @@ int main(int argc, char **argv) {
               why[0] ? why : uvcrawl_strerror(err));
       uvcrawl_close(cli.crawler, NULL, NULL);
       uv_run(&cli.loop, UV_RUN_DEFAULT);
-      uv_loop_close(&cli.loop);
+      cli_loop_close(&cli.loop);
       report_free(cli.report);
       return err == UVCRAWL_ECLUSTER ? EXIT_REFUSED
              : err == UVCRAWL_ENOSEED || err == UV_ENOTSUP ? EXIT_USAGE : EXIT_RUNTIME;
@@ -965,7 +966,7 @@ int main(int argc, char **argv) {
       fprintf(stderr, "uvcrawl: --status-listen %s: %s\n", status_spec, uv_strerror(err));
       uvcrawl_close(cli.crawler, NULL, NULL);
       uv_run(&cli.loop, UV_RUN_DEFAULT);
-      uv_loop_close(&cli.loop);
+      cli_loop_close(&cli.loop);
       report_free(cli.report);
       return EXIT_RUNTIME;
     }
@@ -984,7 +985,7 @@ int main(int argc, char **argv) {
     return EXIT_RUNTIME;
   }
   uv_run(&cli.loop, UV_RUN_DEFAULT);
-  err = uv_loop_close(&cli.loop);
+  err = cli_loop_close(&cli.loop);
 
 finish:
   if (want_report) {

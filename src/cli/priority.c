@@ -8,11 +8,11 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <uv.h>
 
+#include "async_send.h"
 #include "priority.h"
 
 #ifdef SYS_sched_setattr
@@ -43,42 +43,8 @@ static void renice_work(uv_work_t *req) {
 
 static void renice_done(uv_work_t *req, int status) { (void)req, (void)status; }
 
-#if UV_VERSION_HEX < 0x012d00
-/* libuv before 1.45 (Debian 12 has 1.44) makes the loop thread wait for a pool thread that is
- * inside uv_async_send: 997 pauses, then sched_yield, again and again (uv__async_spin; gone in
- * 1.45, libuv#3879). The eventfd write in that window is what wakes the loop, so the loop
- * often preempts the very thread it waits for. Under EEVDF a yield only moves the yielder's
- * deadline by its own slice, so with the pool at nice 10 and the loop asking for 0.1 ms the
- * loop yielded ~300 times, 10-18 ms, before the sender ran (bench/README.md). On a thread
- * that asked for it, a yield here is a 1 us sleep instead: the loop leaves the run queue, the
- * sender finishes its last store and the loop is back ~50 us later. Every other caller (and
- * thread) gets the real sched_yield. This definition in the executable takes the place of
- * libc's for libuv too; the library never does this, since the process is its caller's. */
-static _Thread_local int yield_sleeps;
-
-int sched_yield(void) {
-  if (yield_sleeps) {
-    struct timespec ts = {0, 1000};
-    (void)nanosleep(&ts, NULL);
-    return 0;
-  }
-  return (int)syscall(SYS_sched_yield);
-}
-
-int cli_yield_sleeps(int on) {
-  yield_sleeps = on;
-  return 1;
-}
-#else
-int cli_yield_sleeps(int on) {
-  (void)on;
-  return 0;
-}
-#endif
-
 int cli_prioritize(unsigned pool_threads, int pool_nice, unsigned loop_slice_us) {
   int err = 0;
-  (void)cli_yield_sleeps(1);
 #ifdef SYS_sched_setattr
   if (loop_slice_us > 0) {
     /* Linux 6.12+ (EEVDF): a thread that asks for a short slice preempts a longer-sliced one
@@ -115,7 +81,7 @@ int cli_prioritize(unsigned pool_threads, int pool_nice, unsigned loop_slice_us)
   for (unsigned i = 0; i < pool_threads; i++)
     if (jobs[i].err != 0) err = jobs[i].err;
 close:
-  uv_loop_close(&loop);
+  cli_loop_close(&loop); /* its pool threads may still be sending to it */
 out:
   free(jobs);
   return err;
