@@ -268,12 +268,13 @@ def test_stats_bound_during_a_busy_crawl():
     the loop). That is the crawl's work the answer waited for, bounded by the engine's budgets
     on any machine.
 
-    What the client sees is printed, not asserted. Where the test may (root), the crawler's loop
-    thread and the client's thread run SCHED_FIFO, so that neither waits for a CPU behind the
-    suite's other tests (the crawl's own pool and the site server keep their priority): p99
-    0.9-1.0 ms on the idle machine, 3.4-4.7 ms beside four CPU hogs, where the loop still waits
-    for mutexes that preempted pool threads hold. Without it, 4-5 ms idle and 5.4 ms beside the
-    hogs (bench/README.md)."""
+    What the client sees, from its send to the answer's last byte, is printed, not asserted.
+    Where the test may (root), the crawler's loop thread and the client's thread run SCHED_FIFO,
+    so that neither waits for a CPU behind the suite's other tests, while the crawl's own pool
+    and the site server keep their priority: p99 0.9-1.0 ms on the idle machine, 0.6 ms on one
+    core, 1.2 ms in a full CI run, but 4.3-5.7 ms beside four CPU hogs, where the loop still
+    waits off the CPU (locks that preempted pool threads hold, bench/README.md). So that figure
+    still depends on the machine's load, and the bound is asserted on the loop's part."""
     out, mirror = os.path.join(TMP, "busy.jsonl"), os.path.join(TMP, "busy-mirror")
     # The site server keeps the crawler's priority: the faster it answers, the more work each
     # loop iteration has (at nice 19 it leaves the loop idle enough that unbudgeted serving
@@ -283,7 +284,9 @@ def test_stats_bound_during_a_busy_crawl():
         c = Crawl("-q", "--mirror", mirror, "--max-inflight", 256, "-o", out, site.root)
         # The listening line comes after the CLI has started and reniced its pool, so only the
         # loop thread (the main one, tid == pid) changes class here.
-        rt = realtime(c.proc.pid) and realtime(0)
+        # The client one step above the loop: on one core it then reads the answer when it
+        # comes, not when the loop next sleeps.
+        rt = realtime(c.proc.pid, 1) and realtime(0, 2)
         try:
             s = c.raw()
             s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
