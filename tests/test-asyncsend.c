@@ -11,6 +11,7 @@
  * catches mid-way: libuv's own uv_async_send) and one that never waits does not; other
  * processes on the CPU stretch the wall time, not this thread's CPU time. Late ticks are
  * printed, not asserted (they measure the machine's load). */
+#include <poll.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <stdatomic.h>
@@ -107,12 +108,46 @@ static void pool_done(uv_work_t *req, int status) { (void)req, (void)status; }
 static void pool_threads_use_it(void) {
   uv_loop_t loop;
   uv_work_t reqs[8];
-  unsigned long before = cli_async_sends();
+  unsigned long before = cli_async_sends(), deferred = cli_async_sends_deferred();
   ASSERT_EQ(uv_loop_init(&loop), 0);
   for (int i = 0; i < 8; i++) ASSERT_EQ(uv_queue_work(&loop, &reqs[i], pool_work, pool_done), 0);
   ASSERT_EQ(uv_run(&loop, UV_RUN_DEFAULT), 0);
   ASSERT_EQ(cli_loop_close(&loop), 0);
   ASSERT_INT_OP(cli_async_sends() - before, >=, 1);
+  ASSERT_INT_OP(cli_async_sends_deferred() - deferred, >=, 1);
+}
+
+static int readable(int fd) {
+  struct pollfd p = {.fd = fd, .events = POLLIN};
+  return poll(&p, 1, 0) == 1 && (p.revents & POLLIN);
+}
+
+/* A send to a loop's wq_async from a thread holding its wq_mutex, as libuv's worker sends:
+ * the handle is marked at once, but the loop is woken (its eventfd or pipe made readable)
+ * only when the sender lets go of the mutex, so a loop that wakes never finds it held. */
+static void wq_send_wakes_after_the_unlock(void) {
+  uv_loop_t loop;
+  ASSERT_EQ(uv_loop_init(&loop), 0);
+  int fd = loop.async_io_watcher.fd; /* the eventfd, or the pipe's read end */
+  ASSERT_EQ(readable(fd), 0);
+  uv_mutex_lock(&loop.wq_mutex);
+  ASSERT_EQ(uv_async_send(&loop.wq_async), 0);
+  ASSERT_EQ(loop.wq_async.pending, 2);
+  ASSERT_EQ(readable(fd), 0);
+  uv_mutex_unlock(&loop.wq_mutex);
+  ASSERT_EQ(readable(fd), 1);
+  /* Any other handle's send writes at once, lock or none. */
+  uv_async_t other;
+  ASSERT_EQ(uv_async_init(&loop, &other, NULL), 0);
+  ASSERT_EQ(uv_run(&loop, UV_RUN_NOWAIT), 1); /* takes the wakeup; `other` keeps it alive */
+  ASSERT_EQ(readable(fd), 0);
+  uv_mutex_lock(&loop.wq_mutex);
+  ASSERT_EQ(uv_async_send(&other), 0);
+  ASSERT_EQ(readable(fd), 1);
+  uv_mutex_unlock(&loop.wq_mutex);
+  uv_close((uv_handle_t *)&other, NULL);
+  ASSERT_EQ(uv_run(&loop, UV_RUN_DEFAULT), 0);
+  ASSERT_EQ(cli_loop_close(&loop), 0);
 }
 
 int main(void) {
@@ -123,6 +158,7 @@ int main(void) {
     return 77;
   }
   pool_threads_use_it();
+  wq_send_wakes_after_the_unlock();
   /* The CLI's own setup of its loop thread, a short slice; real-time where allowed. */
   ASSERT_EQ(cli_prioritize(0, 0, 100), 0);
   struct sched_param fifo = {.sched_priority = 1};

@@ -12,12 +12,24 @@
  * the loop took the mark is one spurious wakeup. What "busy" also gave, a loop that is not
  * closed under a sender's write, cli_loop_close gives: it waits for senders to finish.
  *
- * This definition in the executable takes the place of libuv's for every caller in the
- * process, libuv's own pool threads included (they call it through the PLT). The library
+ * A pool thread sends to its loop's wq_async while it holds the loop's wq_mutex (libuv's
+ * worker and uv_cancel: lock, queue the finished job, send, unlock), and the loop's first
+ * step on that wakeup is to take the same mutex. A loop that preempts the sender then blocks
+ * on the mutex until the nice-10 thread gets a CPU again: 392 such waits in one busy crawl
+ * beside four CPU hogs, 250 of them over 1 ms, up to 50 ms (perf sched_switch stacks,
+ * bench/README.md). So a send to wq_async marks the handle at once but leaves its write for
+ * the sender's next uv_mutex_unlock of that mutex, also defined here: the loop is woken only
+ * once the lock it wants is free. Both of libuv 1.44's sends to wq_async are followed by that
+ * unlock (objdump of libuv.so: the next call after each).
+ *
+ * These definitions in the executable take the place of libuv's for every caller in the
+ * process, libuv's own pool threads included (they call them through the PLT). The library
  * never does this, since its process is its caller's. */
 #include "async_send.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <time.h>
@@ -26,7 +38,23 @@
 #if UV_VERSION_HEX < 0x012d00
 /* Threads between their mark and the end of their write, in every loop of the process. */
 static atomic_int senders;
-static atomic_ulong sends;
+static atomic_ulong sends, deferred_sends;
+
+/* A write this thread owes a loop, made at its unlock of `after` (that loop's wq_mutex). */
+static _Thread_local struct {
+  uv_mutex_t *after;
+  int fd, eventfd;
+} owed;
+
+/* libuv's uv__async_send: one byte down the pipe, or 1 added to the eventfd where there is
+ * no pipe. EAGAIN: the counter is full, so the loop is woken already. */
+static void wake(int fd, int eventfd) {
+  static const uint64_t one = 1;
+  ssize_t r;
+  do
+    r = eventfd ? write(fd, &one, sizeof(one)) : write(fd, "", 1);
+  while (r == -1 && errno == EINTR);
+}
 
 int uv_async_send(uv_async_t *handle) {
   _Atomic int *pending = (_Atomic int *)&handle->pending;
@@ -37,29 +65,36 @@ int uv_async_send(uv_async_t *handle) {
   atomic_fetch_add_explicit(&sends, 1, memory_order_relaxed);
   int expected = 0;
   if (atomic_compare_exchange_strong(pending, &expected, 2)) {
-    /* libuv's uv__async_send: the write end of the pipe, or the eventfd where there is none */
-    static const uint64_t one = 1;
-    const void *buf = "";
-    size_t len = 1;
-    int fd = loop->async_wfd;
-    if (fd == -1) {
-      buf = &one;
-      len = sizeof(one);
-      fd = loop->async_io_watcher.fd;
+    int eventfd = loop->async_wfd == -1;
+    int fd = eventfd ? loop->async_io_watcher.fd : loop->async_wfd;
+    if (handle == &loop->wq_async && owed.after == NULL) {
+      /* Still counted in senders: cli_loop_close waits for the write. */
+      owed.after = &loop->wq_mutex;
+      owed.fd = fd;
+      owed.eventfd = eventfd;
+      atomic_fetch_add_explicit(&deferred_sends, 1, memory_order_relaxed);
+      return 0;
     }
-    ssize_t r;
-    do
-      r = write(fd, buf, len);
-    while (r == -1 && errno == EINTR);
-    /* EAGAIN: the counter is full, so the loop is woken already. */
+    wake(fd, eventfd);
   }
   atomic_fetch_sub(&senders, 1);
   return 0;
 }
 
+void uv_mutex_unlock(uv_mutex_t *mutex) {
+  if (pthread_mutex_unlock(mutex)) abort(); /* as libuv's */
+  if (owed.after == mutex) {
+    owed.after = NULL;
+    wake(owed.fd, owed.eventfd);
+    atomic_fetch_sub(&senders, 1);
+  }
+}
+
 int cli_async_send_replaced(void) { return 1; }
 
 unsigned long cli_async_sends(void) { return atomic_load(&sends); }
+
+unsigned long cli_async_sends_deferred(void) { return atomic_load(&deferred_sends); }
 
 int cli_loop_close(uv_loop_t *loop) {
   /* A sender is here for a write's time, unless it is preempted: sleep until it is gone (a
@@ -74,6 +109,8 @@ int cli_loop_close(uv_loop_t *loop) {
 int cli_async_send_replaced(void) { return 0; }
 
 unsigned long cli_async_sends(void) { return 0; }
+
+unsigned long cli_async_sends_deferred(void) { return 0; }
 
 int cli_loop_close(uv_loop_t *loop) { return uv_loop_close(loop); }
 #endif
