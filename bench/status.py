@@ -16,7 +16,8 @@ from the moment the request can first have been seen (the loop's own doing; the 
 the client sees is waiting for a CPU). With --baseline it first crawls the same site without
 --status-listen, so the two pages/s can be compared. Run it as `nice -n -10 python3
 bench/status.py` on a shared machine (uvcrawl keeps the nice value on its loop thread, its
-pool at 10). Python 3 standard library only.
+pool at 10), or with --realtime (root) as tests/test_status.py runs it. Python 3 standard
+library only.
 
 Exit status: non-zero when a crawl did not fetch the whole site or a request failed; never
 because of speed (the figures are printed, and the issue's target is p99 < 5 ms).
@@ -154,6 +155,14 @@ def figures(v):
             f"max {max(v):.3f} ms")
 
 
+def realtime(tid, prio):
+    """SCHED_FIFO for one thread (0: the caller's); exits where this process may not."""
+    try:
+        os.sched_setscheduler(tid, os.SCHED_FIFO, os.sched_param(prio))
+    except OSError as e:
+        sys.exit(f"bench: --realtime needs root or CAP_SYS_NICE: {e}")
+
+
 def crawl(exe, site, tmp, inflight, status, args):
     """One crawl of the whole site; returns a dict of what was measured."""
     mirror = tempfile.mkdtemp(dir=tmp)
@@ -176,7 +185,14 @@ def crawl(exe, site, tmp, inflight, status, args):
             proc.kill()
             sys.exit(f"bench: no listening line: {line!r}")
         port = int(m.group(1))
-        target = new_conn_timing if args.new_conn else poll
+        timing = new_conn_timing if args.new_conn else poll
+
+        def target(*a):
+            if args.realtime:  # as tests/test_status.py: the client one step above the loop
+                realtime(0, 2)
+            timing(*a)
+        if args.realtime:
+            realtime(proc.pid, 1)  # the loop thread only (tid == pid), not the pool
         client = threading.Thread(target=target, args=(port, args.interval_ms / 1000.0, res))
         client.start()
     err = proc.stderr.read()
@@ -217,6 +233,9 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--idle-control", action="store_true",
                     help="also time --requests against an idle crawl (the machine's share)")
+    ap.add_argument("--realtime", action="store_true",
+                    help="the crawler's loop thread SCHED_FIFO 1 and the client's 2, as the "
+                         "test does where root (the pool and the site server keep theirs)")
     ap.add_argument("--build-dir", default=os.path.join(ROOT, "build-release"))
     ap.add_argument("--no-build", action="store_true")
     args = ap.parse_args()
@@ -241,7 +260,8 @@ def main():
         f"{os.getloadavg()[0]:.2f}; site {pages} x {args.size} B ({len(site.expected)} URLs), "
         f"--mirror, --max-inflight {args.inflight}, GET /stats every {args.interval_ms} ms "
         f"{'on a new connection' if args.new_conn else 'on one kept-alive connection'}; "
-        f"this process at nice {os.nice(0)}, the site server at {args.site_nice}")
+        f"this process at nice {os.nice(0)}, the site server at {args.site_nice}"
+        f"{'; loop and client SCHED_FIFO' if args.realtime else ''}")
     try:
         if args.baseline:
             b = crawl(exe, site, tmp, args.inflight, False, args)
