@@ -7,7 +7,13 @@
  * records and decodes the body (kept coded for the archive), and the record waits for
  * warcout.c's writer to have appended them (crawl_warc.c). Admission (crawl_pump.c) takes a
  * slot only while fewer than the cap are in flight and the bodies waiting for the pool fit the
- * buffer budget; everything else waits in the frontier. */
+ * buffer budget; everything else waits in the frontier.
+ *
+ * The parts include one way only, each the ones below it (tests/test_crawl_flow.py):
+ *   crawler.c -> pump -> fetch -> robots -> intake -> {warc, records, resume} -> page
+ * with crawl_cluster.c (calls robots) and crawl_stats.c beside crawler.c. A part below tells
+ * admission that room was freed through the pump hook, and asks for the drain (crawler.c's)
+ * with uvcrawl__crawl_kick_drain, like the tick: from a clean stack, never a call back up. */
 #ifndef UVCRAWL_CRAWL_H
 #define UVCRAWL_CRAWL_H
 
@@ -138,6 +144,9 @@ struct uvcrawl_s {
   void *cb_arg;     /* uvcrawl_start()'s */
   uvcrawl_close_cb on_close;
   void *close_arg;
+  /* Set by uvcrawl_create to uvcrawl__pump: fetch and robots (below admission) call it when
+   * a slot, a host or the buffer budget is free again. */
+  void (*pump)(uvcrawl_t *c);
 };
 
 struct page_s {
@@ -208,6 +217,9 @@ static inline int passes_filters(const uvcrawl_t *c, const char *url) {
 int uvcrawl__crawl_add_origin(uvcrawl_t *c, const char *url);
 /* Runs the tick (pump, the end of the crawl, teardown) from a clean stack, once. */
 void uvcrawl__crawl_schedule_tick(uvcrawl_t *c);
+/* Starts the drain (the idle handle), which queues finished pages' links, delivers records and
+ * on_done, then pumps: from a clean stack, every loop iteration until it has nothing left. */
+void uvcrawl__crawl_kick_drain(uvcrawl_t *c);
 /* What uvcrawl_stop() and uvcrawl_close() do once no user callback is running. */
 void uvcrawl__crawl_do_stop(uvcrawl_t *c);
 void uvcrawl__crawl_do_close(uvcrawl_t *c, uvcrawl_close_cb close_cb, void *arg);

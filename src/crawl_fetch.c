@@ -7,7 +7,7 @@
 
 #include "crawl_fetch.h"
 #include "crawl_intake.h"
-#include "crawl_pump.h"
+#include "crawl_page.h"
 #include "crawl_records.h"
 #include "crawl_robots.h"
 #include "crawl_warc.h"
@@ -50,28 +50,6 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata) {
   return total;
 }
 
-static void page_unlink(page_t *p) {
-  uvcrawl_t *c = p->c;
-  if (p->prev) p->prev->next = p->next;
-  else c->pages = p->next;
-  if (p->next) p->next->prev = p->prev;
-}
-
-void uvcrawl__fetch_page_free(page_t *p) {
-  uvcrawl_t *c = p->c;
-  page_unlink(p);
-  if (p->counted) c->buffered -= p->cap;
-  uvcrawl__job_cleanup(&p->job);
-  uvcrawl__robots_free(p->job.robots);
-  uvcrawl__warcrec_free(p->warc);
-  free(p->warc_file);
-  free(p->own_url);
-  free(p->body);
-  free(p->content_type);
-  free(p->redirect);
-  free(p);
-}
-
 void uvcrawl__fetch_release_easy(uvcrawl_t *c, CURL *easy) {
   if (c->nidle < c->stats.inflight_cap) c->idle[c->nidle++] = easy;
   else curl_easy_cleanup(easy);
@@ -84,6 +62,12 @@ static CURL *acquire_easy(uvcrawl_t *c) {
     return e;
   }
   return curl_easy_init();
+}
+
+/* The transfer is over: p lets go of its handle (kept for reuse). */
+static void drop_easy(uvcrawl_t *c, page_t *p, CURL *easy) {
+  p->easy = NULL;
+  uvcrawl__fetch_release_easy(c, easy);
 }
 
 /* Our own socket(): it tells running out of fds apart from a failed connection. */
@@ -109,10 +93,9 @@ static void fd_backoff(uvcrawl_t *c, page_t *p, CURL *easy) {
     c->fops->retry(c->fq, &p->item, c->fd_pause_until);
     c->started--;
   }
-  p->easy = NULL;
-  uvcrawl__fetch_release_easy(c, easy);
-  uvcrawl__fetch_page_free(p);
-  uvcrawl__pump(c);
+  drop_easy(c, p, easy);
+  uvcrawl__page_free(p);
+  c->pump(c);
 }
 
 static int retryable(CURLcode code, long status) {
@@ -144,92 +127,103 @@ static int retry_later(uvcrawl_t *c, page_t *p, CURL *easy, CURLcode code) {
   c->stats.retries++;
   c->started--; /* a retry does not use up --max-pages */
   uvcrawl__crawl_warc_archive(c, p); /* every fetch is archived, the failed ones too */
-  p->easy = NULL;
-  uvcrawl__fetch_release_easy(c, easy);
-  uvcrawl__fetch_page_free(p);
-  uvcrawl__pump(c);
+  drop_easy(c, p, easy);
+  uvcrawl__page_free(p);
+  c->pump(c);
   return 1;
 }
 
-void uvcrawl__fetch_done(void *arg, CURL *easy, CURLcode code) {
-  uvcrawl_t *c = arg;
-  page_t *p;
+/* What the finished transfer says, into its page (the handle may serve another URL before
+ * the page's record goes out: the content type is copied). */
+static page_t *finished_page(uvcrawl_t *c, CURL *easy, CURLcode code) {
   char *s = NULL;
   uvcrawl__xfer_t x;
   curl_easy_getinfo(easy, CURLINFO_PRIVATE, &s);
-  p = (page_t *)(void *)s;
+  page_t *p = (page_t *)(void *)s;
   c->inflight--;
   uvcrawl__record_read(easy, code, &x);
   p->code = code;
   p->status = x.status;
   p->http_version = x.http_version;
   p->ms = x.ms;
-  /* Copied: the handle may serve another URL before this page's record goes out. */
   if (x.content_type != NULL) p->content_type = strdup(x.content_type);
   if (p->warc) uvcrawl__crawl_warc_captured(p, easy, code);
-  if (p->fd_starved && c->state == ST_RUNNING) {
-    fd_backoff(c, p, easy);
-    return;
-  }
-  if (p->robots_origin) {
-    uvcrawl__crawl_robots_fetched(c, p, easy, code);
-    return;
-  }
-  if (retry_later(c, p, easy, code)) return;
-  if (uvcrawl__record_redirect(easy, p->status, p->item.url, &p->redirect) &&
-      (c->opts.check || in_scope(c, p->redirect))) {
-    uint32_t *state;
-    unsigned hops = 1;
-    if (uvcrawl__frontier_lookup(c->frontier, p->item.url, NULL, &state))
-      hops += (*state >> HOPS_SHIFT) & 255;
-    uvcrawl__intake_link(c, p->redirect, p, hops, is_requisite(c, p->item.url));
-  }
-  if (p->hung_up && code == CURLE_WRITE_ERROR) code = p->code = CURLE_OK;
-  uvcrawl__record_error(p->too_big, code, p->errbuf, &p->error, &p->error_name);
-  if (p->external && !p->get_fallback && c->state == ST_RUNNING &&
-      (p->status == 405 || p->status == 501 || (code != CURLE_OK && p->status == 0 &&
-                                                code != CURLE_COULDNT_CONNECT &&
-                                                code != CURLE_COULDNT_RESOLVE_HOST))) {
-    /* HEAD refused: ask again with GET, on the same slot. */
-    free(p->content_type);
-    p->content_type = NULL;
-    p->error = NULL;
-    p->errbuf[0] = '\0';
-    p->len = 0;
-    p->get_fallback = 1;
-    curl_easy_setopt(easy, CURLOPT_NOBODY, 0L);
-    curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L);
-    if (c->warc) { /* the HEAD's exchange is archived, the GET gets its own */
-      uvcrawl__crawl_warc_archive(c, p);
-      if ((p->warc = uvcrawl__warcrec_new(c->warc)) != NULL)
-        uvcrawl__warcrec_setup(p->warc, easy);
-    }
-    if (uvcrawl__engine_add(c->engine, easy) == 0) {
-      c->inflight++;
-      return;
-    }
-    p->error = "could not start the transfer";
-    p->error_name = uvcrawl_err_name(UVCRAWL_ECURL);
-  }
-  p->easy = NULL;
-  uvcrawl__fetch_release_easy(c, easy);
+  return p;
+}
 
-  int mirror = c->mirror_fd >= 0 && !p->external && code == CURLE_OK && p->status >= 200 &&
-               p->status < 300;
-  if ((p->len == 0 && !mirror) || p->external || c->state == ST_CLOSING) {
-    if (p->warc && c->state != ST_CLOSING) {
-      /* Nothing to hash or parse: the writer builds the records itself. */
-      uvcrawl__warcrec_t *r = p->warc;
-      p->warc = NULL;
-      c->jobs++;
-      uvcrawl__warcout_write(c->warc, r, p->body, p->external ? 0 : p->len,
-                             uvcrawl__crawl_warc_bare, p);
-      return;
-    }
-    uvcrawl__records_page(p);
-    uvcrawl__pump(c);
+/* A redirect target in scope (or any, link checking) is queued, one hop further. */
+static void follow_redirect(uvcrawl_t *c, page_t *p, CURL *easy) {
+  if (!uvcrawl__record_redirect(easy, p->status, p->item.url, &p->redirect) ||
+      !(c->opts.check || in_scope(c, p->redirect)))
+    return;
+  uint32_t *state;
+  unsigned hops = 1;
+  if (uvcrawl__frontier_lookup(c->frontier, p->item.url, NULL, &state))
+    hops += (*state >> HOPS_SHIFT) & 255;
+  uvcrawl__intake_link(c, p->redirect, p, hops, is_requisite(c, p->item.url));
+}
+
+/* An external link's HEAD that the server refused (or that got no answer at all, which a
+ * connection failure or an unknown host is not). */
+static int head_refused(const uvcrawl_t *c, const page_t *p, CURLcode code) {
+  return p->external && !p->get_fallback && c->state == ST_RUNNING &&
+         (p->status == 405 || p->status == 501 ||
+          (code != CURLE_OK && p->status == 0 && code != CURLE_COULDNT_CONNECT &&
+           code != CURLE_COULDNT_RESOLVE_HOST));
+}
+
+/* Asks again with GET, on the same slot. Returns 1 when the GET is under way; 0 when it could
+ * not start (p's error says so). */
+static int retry_as_get(uvcrawl_t *c, page_t *p, CURL *easy) {
+  free(p->content_type);
+  p->content_type = NULL;
+  p->error = NULL;
+  p->errbuf[0] = '\0';
+  p->len = 0;
+  p->get_fallback = 1;
+  curl_easy_setopt(easy, CURLOPT_NOBODY, 0L);
+  curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L);
+  if (c->warc) { /* the HEAD's exchange is archived, the GET gets its own */
+    uvcrawl__crawl_warc_archive(c, p);
+    if ((p->warc = uvcrawl__warcrec_new(c->warc)) != NULL)
+      uvcrawl__warcrec_setup(p->warc, easy);
+  }
+  if (uvcrawl__engine_add(c->engine, easy) == 0) {
+    c->inflight++;
+    return 1;
+  }
+  p->error = "could not start the transfer";
+  p->error_name = uvcrawl_err_name(UVCRAWL_ECURL);
+  return 0;
+}
+
+/* The writer archived a page that had no body to work on: its record goes out. */
+static void on_bare_written(void *arg, const uvcrawl__warcrec_result_t *res) {
+  page_t *p = arg;
+  uvcrawl_t *c = p->c;
+  uvcrawl__crawl_warc_result(p, res);
+  c->jobs--;
+  uvcrawl__records_page(p);
+  c->pump(c);
+}
+
+/* Nothing to hash or parse: the record goes out now, or once the writer (which builds the
+ * WARC records itself) has archived the page. */
+static void record_bare(uvcrawl_t *c, page_t *p) {
+  if (p->warc && c->state != ST_CLOSING) {
+    uvcrawl__warcrec_t *r = p->warc;
+    p->warc = NULL;
+    c->jobs++;
+    uvcrawl__warcout_write(c->warc, r, p->body, p->external ? 0 : p->len, on_bare_written, p);
     return;
   }
+  uvcrawl__records_page(p);
+  c->pump(c);
+}
+
+/* Hands p's body to the pool (hash, decode, parse, mirror, WARC; crawl_intake.c takes it
+ * back); mirror: a 2xx to save. */
+static void submit_job(uvcrawl_t *c, page_t *p, CURLcode code, int mirror) {
   p->job.body = p->body;
   p->job.len = p->len;
   p->job.url = p->item.url;
@@ -270,6 +264,32 @@ void uvcrawl__fetch_done(void *arg, CURL *easy, CURLcode code) {
   c->jobs++;
 }
 
+/* By outcome: out of fds (again later), a robots.txt, a retry, a refused HEAD (again as a
+ * GET); the rest is recorded, through the pool when there is a body to work on. */
+void uvcrawl__fetch_done(void *arg, CURL *easy, CURLcode code) {
+  uvcrawl_t *c = arg;
+  page_t *p = finished_page(c, easy, code);
+  if (p->fd_starved && c->state == ST_RUNNING) {
+    fd_backoff(c, p, easy);
+    return;
+  }
+  if (p->robots_origin) {
+    drop_easy(c, p, easy);
+    uvcrawl__crawl_robots_fetched(c, p, code);
+    return;
+  }
+  if (retry_later(c, p, easy, code)) return;
+  follow_redirect(c, p, easy);
+  if (p->hung_up && code == CURLE_WRITE_ERROR) code = p->code = CURLE_OK;
+  uvcrawl__record_error(p->too_big, code, p->errbuf, &p->error, &p->error_name);
+  if (head_refused(c, p, code) && retry_as_get(c, p, easy)) return;
+  drop_easy(c, p, easy);
+  int mirror = c->mirror_fd >= 0 && !p->external && code == CURLE_OK && p->status >= 200 &&
+               p->status < 300;
+  if ((p->len == 0 && !mirror) || p->external || c->state == ST_CLOSING) record_bare(c, p);
+  else submit_job(c, p, code, mirror);
+}
+
 /* Every way a transfer fails to start ends here: gives back what admission took (the host's
  * slot in the frontier, or the origin's robots.txt turn; the in-flight slot is only taken once
  * the transfer is in the engine) and records the URL with why as its error. p may be NULL (it
@@ -282,7 +302,7 @@ static void fetch_failed(uvcrawl_t *c, page_t *p, const uvcrawl__item_t *item,
   }
   if (robots_origin != NULL) {
     uvcrawl__crawl_robots_failed(c, robots_origin, why, err);
-    if (p != NULL) uvcrawl__fetch_page_free(p);
+    if (p != NULL) uvcrawl__page_free(p);
     return;
   }
   c->fops->done(c->fq, item, uv_hrtime(), 0);
@@ -301,17 +321,12 @@ static void fetch_failed(uvcrawl_t *c, page_t *p, const uvcrawl__item_t *item,
 
 /* Starts a transfer for item, or for origin's robots.txt when robots_origin is set. */
 void uvcrawl__fetch(uvcrawl_t *c, const uvcrawl__item_t *item, const char *robots_origin) {
-  page_t *p = calloc(1, sizeof(*p));
+  page_t *p = uvcrawl__page_new(c, item);
   CURL *e;
   if (p == NULL) {
     fetch_failed(c, NULL, item, robots_origin, "out of memory", UV_ENOMEM);
     return;
   }
-  p->c = c;
-  p->item = *item;
-  p->next = c->pages;
-  if (c->pages) c->pages->prev = p;
-  c->pages = p;
   if (robots_origin) {
     size_t n = strlen(robots_origin) + sizeof("/robots.txt");
     p->robots_origin = robots_origin;

@@ -1,7 +1,7 @@
 /* Transfers: a page for each URL (or robots.txt) admitted, its easy handle (kept for reuse),
  * the body as it arrives, and what happens when the transfer ends: a fd shortage backs off, a
- * retryable failure is queued again, a refused HEAD becomes a GET, and the rest goes to the
- * pool (crawl_intake.c) or straight to its record. */
+ * retryable failure is queued again, a robots.txt goes to crawl_robots.c, a refused HEAD
+ * becomes a GET, and the rest goes to the pool (crawl_intake.c) or straight to its record. */
 #ifndef UVCRAWL_CRAWL_FETCH_H
 #define UVCRAWL_CRAWL_FETCH_H
 
@@ -12,8 +12,6 @@
 void uvcrawl__fetch(uvcrawl_t *c, const uvcrawl__item_t *item, const char *robots_origin);
 /* The engine's done callback (arg: the crawler). */
 void uvcrawl__fetch_done(void *arg, CURL *easy, CURLcode code);
-/* Unlinks p from c->pages and frees it with all it owns; its body leaves the buffer budget. */
-void uvcrawl__fetch_page_free(page_t *p);
 /* Keeps easy for reuse (up to the in-flight cap), or cleans it up. */
 void uvcrawl__fetch_release_easy(uvcrawl_t *c, CURL *easy);
 

@@ -4,7 +4,6 @@
 #include <string.h>
 
 #include "container.h"
-#include "crawl_fetch.h"
 #include "crawl_intake.h"
 #include "crawl_records.h"
 #include "crawl_resume.h"
@@ -88,6 +87,13 @@ static void page_links_queued(page_t *p) {
   uvcrawl__records_page(p);
 }
 
+/* The writer has appended the records the pool built: the page's job is finished. */
+static void on_warc_written(void *arg, const uvcrawl__warcrec_result_t *res) {
+  page_t *p = arg;
+  uvcrawl__crawl_warc_result(p, res);
+  uvcrawl__intake_job_finished(p);
+}
+
 void uvcrawl__intake_job_done(uvcrawl__job_t *job) {
   page_t *p = UVCRAWL_CONTAINER_OF(job, page_t, job);
   uvcrawl_t *c = p->c;
@@ -117,7 +123,7 @@ void uvcrawl__intake_job_done(uvcrawl__job_t *job) {
     uvcrawl__warcrec_t *r = p->warc;
     p->warc = NULL;
     job->warc = NULL;
-    uvcrawl__warcout_write(c->warc, r, p->body, p->len, uvcrawl__crawl_warc_written, p);
+    uvcrawl__warcout_write(c->warc, r, p->body, p->len, on_warc_written, p);
     return;
   }
   uvcrawl__intake_job_finished(p);
@@ -147,7 +153,7 @@ void uvcrawl__intake_job_finished(page_t *p) {
   if (c->drain_tail) c->drain_tail->drain_next = p;
   else c->drain_head = p;
   c->drain_tail = p;
-  uvcrawl__records_kick(c);
+  uvcrawl__crawl_kick_drain(c);
 }
 
 void uvcrawl__intake_drain(uvcrawl_t *c) {

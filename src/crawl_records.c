@@ -2,16 +2,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "container.h"
-#include "crawl_fetch.h"
-#include "crawl_intake.h"
-#include "crawl_pump.h"
+#include "crawl_page.h"
 #include "crawl_records.h"
 #include "dynbuf.h"
 #include "journal.h"
 #include "record.h"
-
-static void on_drain(uv_idle_t *h);
 
 static int is_broken(const uvcrawl_t *c, long status, const char *error) {
   if (error != NULL) return 1;
@@ -39,7 +34,7 @@ void uvcrawl__records_page(page_t *p) {
   if (c->rf) c->acking = &p->item;
   uvcrawl__records_emit(c, &r);
   c->acking = NULL;
-  uvcrawl__fetch_page_free(p);
+  uvcrawl__page_free(p);
 }
 
 /* *r: the record of an item that was never fetched, failed with error (borrowed strings). */
@@ -100,7 +95,7 @@ static void queue_record(uvcrawl_t *c, const uvcrawl_result_t *r) {
   if (c->rec_tail) c->rec_tail->next = rec;
   else c->rec_head = rec;
   c->rec_tail = rec;
-  uvcrawl__records_kick(c);
+  uvcrawl__crawl_kick_drain(c);
 }
 
 void uvcrawl__records_free_all(uvcrawl_t *c) {
@@ -156,9 +151,6 @@ void uvcrawl__records_emit(uvcrawl_t *c, uvcrawl_result_t *rp) {
   if (c->on_result && c->state != ST_CLOSING) queue_record(c, &r);
 }
 
-void uvcrawl__crawl_do_stop(uvcrawl_t *c);
-void uvcrawl__crawl_do_close(uvcrawl_t *c, uvcrawl_close_cb close_cb, void *arg);
-
 /* A user callback has returned: what it asked for happens now. */
 static void after_callback(uvcrawl_t *c) {
   c->in_callback = 0;
@@ -174,7 +166,7 @@ static void after_callback(uvcrawl_t *c) {
 /* The only place user callbacks run: queued records in order, then on_done once they are
  * all out. Runs from the drain, with no crawler state held on the stack, so a callback may
  * stop or close the crawler (both take effect in after_callback). */
-static void deliver(uvcrawl_t *c) {
+void uvcrawl__records_deliver(uvcrawl_t *c) {
   for (unsigned n = 0; n < RECORDS_PER_TURN && c->rec_head != NULL && c->state != ST_CLOSING;
        n++) {
     rec_t *r = c->rec_head;
@@ -198,13 +190,3 @@ static void deliver(uvcrawl_t *c) {
     }
   }
 }
-
-static void on_drain(uv_idle_t *h) {
-  uvcrawl_t *c = UVCRAWL_CONTAINER_OF(h, uvcrawl_t, drain);
-  uvcrawl__intake_drain(c);
-  deliver(c);
-  if (c->drain_head == NULL && c->rec_head == NULL && !c->done_pending) uv_idle_stop(h);
-  uvcrawl__pump(c);
-}
-
-void uvcrawl__records_kick(uvcrawl_t *c) { uv_idle_start(&c->drain, on_drain); }

@@ -1,6 +1,7 @@
 /* The one place records leave the crawler: counted, judged (broken or not), written to the
- * output and the journal, then queued for the drain, which alone runs the user's callbacks
- * (on_result, then on_done) so that they may stop or close the crawler. */
+ * output and the journal, then queued for the drain (crawler.c's), which alone runs the user's
+ * callbacks (on_result, then on_done; uvcrawl__records_deliver) so that they may stop or close
+ * the crawler. */
 #ifndef UVCRAWL_CRAWL_RECORDS_H
 #define UVCRAWL_CRAWL_RECORDS_H
 
@@ -20,8 +21,8 @@ void uvcrawl__records_item_error(uvcrawl_result_t *r, const uvcrawl__item_t *ite
                                  const char *error, const char *error_name);
 /* Frees the records not yet delivered (closed: the caller wants no more). */
 void uvcrawl__records_free_all(uvcrawl_t *c);
-/* Starts the drain (the idle handle): pages whose links are to be queued, records to deliver,
- * on_done. */
-void uvcrawl__records_kick(uvcrawl_t *c);
+/* From the drain only, with no crawler state on the stack: hands queued records to on_result
+ * (RECORDS_PER_TURN at most), then on_done once they are all out. */
+void uvcrawl__records_deliver(uvcrawl_t *c);
 
 #endif /* UVCRAWL_CRAWL_RECORDS_H */

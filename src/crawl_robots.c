@@ -4,9 +4,8 @@
 #include <string.h>
 
 #include "container.h"
-#include "crawl_fetch.h"
 #include "crawl_intake.h"
-#include "crawl_pump.h"
+#include "crawl_page.h"
 #include "crawl_records.h"
 #include "crawl_robots.h"
 #include "crawl_warc.h"
@@ -30,8 +29,8 @@ static void on_robots_job_done(uvcrawl__job_t *job) {
   c->fops->set_robots(c->fq, p->robots_origin, r);
   job->warc = NULL;
   uvcrawl__crawl_warc_archive(c, p);
-  uvcrawl__fetch_page_free(p);
-  uvcrawl__pump(c);
+  uvcrawl__page_free(p);
+  c->pump(c);
 }
 
 /* Remembers why a host's URLs will not be fetched. */
@@ -84,13 +83,11 @@ void uvcrawl__crawl_robots_apply(uvcrawl_t *c, page_t *p, long status, CURLcode 
     c->fops->set_robots(c->fq, p->robots_origin, uvcrawl__robots_disallow_all());
   }
   uvcrawl__crawl_warc_archive(c, p);
-  uvcrawl__fetch_page_free(p);
-  uvcrawl__pump(c);
+  uvcrawl__page_free(p);
+  c->pump(c);
 }
 
-void uvcrawl__crawl_robots_fetched(uvcrawl_t *c, page_t *p, CURL *easy, CURLcode code) {
-  p->easy = NULL;
-  uvcrawl__fetch_release_easy(c, easy);
+void uvcrawl__crawl_robots_fetched(uvcrawl_t *c, page_t *p, CURLcode code) {
   const char *err = p->errbuf[0] ? p->errbuf : curl_easy_strerror(code);
   long status = code == CURLE_OK ? p->status : 0;
   if (c->fops->robots_fetched && c->state == ST_RUNNING) /* shared with the other workers */

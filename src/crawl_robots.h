@@ -10,8 +10,9 @@
  * status 0 (err says why): its URLs fail with that error. Frees p (now or after the job). */
 void uvcrawl__crawl_robots_apply(uvcrawl_t *c, page_t *p, long status, CURLcode code,
                                  const char *err);
-/* Our own robots.txt transfer ended: shares it (a shared crawl), then applies it. */
-void uvcrawl__crawl_robots_fetched(uvcrawl_t *c, page_t *p, CURL *easy, CURLcode code);
+/* Our own robots.txt transfer ended (p has let go of its easy handle): shares it (a shared
+ * crawl), then applies it. Frees p (now or after the job). */
+void uvcrawl__crawl_robots_fetched(uvcrawl_t *c, page_t *p, CURLcode code);
 /* A robots.txt fetch that could not start (err: why): the host is not crawled. */
 void uvcrawl__crawl_robots_failed(uvcrawl_t *c, const char *origin, const char *why, int err);
 /* The record of a URL robots.txt keeps us from (item from the frontier, acked when shared). */

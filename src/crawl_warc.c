@@ -3,9 +3,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "crawl_intake.h"
-#include "crawl_pump.h"
-#include "crawl_records.h"
 #include "crawl_warc.h"
 
 /* Opens --warc, its warcinfo naming the crawl's settings. Setup, like the journal. */
@@ -30,7 +27,7 @@ int uvcrawl__crawl_warc_open(uvcrawl_t *c) {
 }
 
 /* The writer has put the page's records in the WARC (or failed to). */
-static void warc_result(page_t *p, const uvcrawl__warcrec_result_t *res) {
+void uvcrawl__crawl_warc_result(page_t *p, const uvcrawl__warcrec_result_t *res) {
   if (res->file == NULL) {
     p->c->stats.output_errors = 1;
     return;
@@ -38,22 +35,6 @@ static void warc_result(page_t *p, const uvcrawl__warcrec_result_t *res) {
   p->warc_file = strdup(res->file);
   p->warc_offset = res->offset;
   snprintf(p->warc_id, sizeof(p->warc_id), "%s", res->record_id);
-}
-
-void uvcrawl__crawl_warc_written(void *arg, const uvcrawl__warcrec_result_t *res) {
-  page_t *p = arg;
-  warc_result(p, res);
-  uvcrawl__intake_job_finished(p);
-}
-
-/* A page with no body to work on, archived. */
-void uvcrawl__crawl_warc_bare(void *arg, const uvcrawl__warcrec_result_t *res) {
-  page_t *p = arg;
-  uvcrawl_t *c = p->c;
-  warc_result(p, res);
-  c->jobs--;
-  uvcrawl__records_page(p);
-  uvcrawl__pump(c);
 }
 
 /* Takes what the transfer left in p->warc: kept when a response came, else dropped. */

@@ -13,10 +13,8 @@ void uvcrawl__crawl_warc_captured(page_t *p, CURL *easy, CURLcode code);
 /* Hands p's capture and body to the WARC writer, which archives them on its own (the body
  * becomes the writer's unless p is external). */
 void uvcrawl__crawl_warc_archive(uvcrawl_t *c, page_t *p);
-/* uvcrawl__warcout_write() callbacks (arg: the page): the records of a page the pool worked
- * on are written (its job is finished), or those of a page with no body to work on (its
- * record goes out). */
-void uvcrawl__crawl_warc_written(void *arg, const uvcrawl__warcrec_result_t *res);
-void uvcrawl__crawl_warc_bare(void *arg, const uvcrawl__warcrec_result_t *res);
+/* For uvcrawl__warcout_write()'s callback: where the writer put p's records (copied into p,
+ * which frees them), or the output error it counts. */
+void uvcrawl__crawl_warc_result(page_t *p, const uvcrawl__warcrec_result_t *res);
 
 #endif /* UVCRAWL_CRAWL_WARC_H */

@@ -11,6 +11,7 @@
 #include "crawl.h"
 #include "crawl_fetch.h"
 #include "crawl_intake.h"
+#include "crawl_page.h"
 #include "crawl_pump.h"
 #include "crawl_records.h"
 #include "crawl_resume.h"
@@ -144,6 +145,7 @@ int uvcrawl_create(uv_loop_t *loop, const uvcrawl_options_t *opts, uvcrawl_t **o
   c->idle = calloc(c->stats.inflight_cap, sizeof(*c->idle));
   c->frontier = uvcrawl__frontier_new();
   c->fops = &uvcrawl__local_fops;
+  c->pump = uvcrawl__pump;
   c->fq = c->frontier;
   c->identity = build_identity(&c->opts, c->user_agent);
   if (c->user_agent == NULL || c->idle == NULL || c->frontier == NULL || c->identity == NULL)
@@ -231,6 +233,18 @@ void uvcrawl__crawl_schedule_tick(uvcrawl_t *c) {
   if (!uv_is_active((uv_handle_t *)&c->tick)) uv_timer_start(&c->tick, on_tick, 0, 0);
 }
 
+/* Pages whose links are to be queued (and then recorded), records to deliver, on_done; then
+ * admission, as they may have freed room. */
+static void on_drain(uv_idle_t *h) {
+  uvcrawl_t *c = UVCRAWL_CONTAINER_OF(h, uvcrawl_t, drain);
+  uvcrawl__intake_drain(c);
+  uvcrawl__records_deliver(c);
+  if (c->drain_head == NULL && c->rec_head == NULL && !c->done_pending) uv_idle_stop(h);
+  uvcrawl__pump(c);
+}
+
+void uvcrawl__crawl_kick_drain(uvcrawl_t *c) { uv_idle_start(&c->drain, on_drain); }
+
 int uvcrawl_start(uvcrawl_t *c, uvcrawl_result_cb on_result, uvcrawl_done_cb on_done,
                   void *arg) {
   if (c->state != ST_IDLE) return UVCRAWL_ESTATE;
@@ -268,7 +282,7 @@ static void on_flushed(void *arg, int status) {
   /* on_done goes out from the drain, after the records still queued for on_result. */
   c->done_pending = 1;
   c->done_status = c->fatal ? c->fatal : was_stopped ? UV_ECANCELED : 0;
-  uvcrawl__records_kick(c);
+  uvcrawl__crawl_kick_drain(c);
 }
 
 static void part_closed(uvcrawl_t *c) {
@@ -392,7 +406,7 @@ static void abort_transfers(uvcrawl_t *c) {
     uvcrawl__engine_remove(c->engine, p->easy);
     uvcrawl__fetch_release_easy(c, p->easy);
     c->inflight--;
-    uvcrawl__fetch_page_free(p);
+    uvcrawl__page_free(p);
   }
 }
 
