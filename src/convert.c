@@ -77,13 +77,8 @@ void uvcrawl__convert_free(uvcrawl__convert_t *cv) {
 }
 
 static int push_entry(uvcrawl__convert_t *cv, char *url, char *rel, int type) {
-  if (cv->n == cv->cap) {
-    size_t cap = cv->cap ? cv->cap * 2 : 256;
-    entry_t *e = realloc(cv->e, cap * sizeof(*e));
-    if (e == NULL) return -ENOMEM;
-    cv->e = e;
-    cv->cap = cap;
-  }
+  if (uvcrawl__array_grow((void **)&cv->e, &cv->cap, cv->n + 1, sizeof(*cv->e), 256) != 0)
+    return -ENOMEM;
   cv->e[cv->n].url = url;
   cv->e[cv->n].rel = rel;
   cv->e[cv->n].type = type;
@@ -112,13 +107,8 @@ int uvcrawl__convert_saved(uvcrawl__convert_t *cv, const char *url, const char *
 }
 
 int uvcrawl__convert_redirect(uvcrawl__convert_t *cv, const char *url, const char *target) {
-  if (cv->nr == cv->rcap) {
-    size_t cap = cv->rcap ? cv->rcap * 2 : 64;
-    redirect_t *r = realloc(cv->r, cap * sizeof(*r));
-    if (r == NULL) return -ENOMEM;
-    cv->r = r;
-    cv->rcap = cap;
-  }
+  if (uvcrawl__array_grow((void **)&cv->r, &cv->rcap, cv->nr + 1, sizeof(*cv->r), 64) != 0)
+    return -ENOMEM;
   cv->r[cv->nr].url = strdup(url);
   cv->r[cv->nr].target = strdup(target);
   if (cv->r[cv->nr].url == NULL || cv->r[cv->nr].target == NULL) {
@@ -624,13 +614,8 @@ typedef struct {
 
 static int collect(void *arg, const uvcrawl__htmlspan_t *span) {
   spans_t *s = arg;
-  if (s->n == s->cap) {
-    size_t cap = s->cap ? s->cap * 2 : 64;
-    uvcrawl__htmlspan_t *v = realloc(s->v, cap * sizeof(*v));
-    if (v == NULL) return -ENOMEM;
-    s->v = v;
-    s->cap = cap;
-  }
+  if (uvcrawl__array_grow((void **)&s->v, &s->cap, s->n + 1, sizeof(*s->v), 64) != 0)
+    return -ENOMEM;
   s->v[s->n++] = *span;
   return 0;
 }

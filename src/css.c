@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dynbuf.h"
+
 typedef struct {
   const unsigned char *p, *end;
   char *buf; /* scratch for the value being decoded */
@@ -65,23 +67,9 @@ static int starts_number(const scan_t *s) {
 
 /* Makes room for n more bytes of value. 0 or -1 (s->err set). */
 static int reserve(scan_t *s, size_t n) {
-  if (s->cap - s->len >= n) return 0;
-  size_t cap = s->cap ? s->cap : 256;
-  while (cap - s->len < n) {
-    if (cap > SIZE_MAX / 2) {
-      s->err = -ENOMEM;
-      return -1;
-    }
-    cap *= 2;
-  }
-  char *b = realloc(s->buf, cap);
-  if (b == NULL) {
-    s->err = -ENOMEM;
-    return -1;
-  }
-  s->buf = b;
-  s->cap = cap;
-  return 0;
+  if (uvcrawl__buf_reserve(&s->buf, &s->len, &s->cap, n) == 0) return 0;
+  s->err = -ENOMEM;
+  return -1;
 }
 
 /* Appends code point cp as UTF-8 (callers pass valid scalar values). */

@@ -1,6 +1,6 @@
 /* The capped growable buffer; doubling from 256 bytes. And the same growth, one routine, for
  * callers who keep (data, len, cap) in their own structs: records, the journal, response
- * bodies. Pure. */
+ * bodies; and for typed arrays (element counts, not bytes). Pure. */
 #include "dynbuf.h"
 
 #include <errno.h>
@@ -23,7 +23,10 @@ void uvcrawl__dynbuf_init(uvcrawl__dynbuf_t *b, size_t max) {
 static int grow(char **p, size_t *cap, size_t len, size_t need, size_t first, size_t limit) {
   if (*cap - len >= need) return 0;
   size_t c = *cap ? *cap : first;
-  while (c - len < need) c *= 2;
+  while (c - len < need) {
+    if (c > SIZE_MAX / 2) return -ENOMEM; /* a need no doubling reaches */
+    c *= 2;
+  }
   if (c > limit) c = limit;
   char *q = realloc(*p, c);
   if (q == NULL) return -ENOMEM;
@@ -36,8 +39,9 @@ static int grow(char **p, size_t *cap, size_t len, size_t need, size_t first, si
 static int reserve(uvcrawl__dynbuf_t *b, size_t n) {
   size_t max = b->max ? b->max : SIZE_MAX / 2; /* zeroed: as uvcrawl__dynbuf_init(b, 0) */
   if (n > max - b->len) return -E2BIG;
-  /* Doubling cannot overflow: len + n <= max <= SIZE_MAX / 2. */
-  return grow(&b->p, &b->cap, b->len, n + 1, 256, SIZE_MAX);
+  /* Doubling cannot overflow: len + n <= max <= SIZE_MAX / 2. Never more memory than the
+   * cap lets the contents fill. */
+  return grow(&b->p, &b->cap, b->len, n + 1, 256, max + 1);
 }
 
 int uvcrawl__dynbuf_add(uvcrawl__dynbuf_t *b, const void *s, size_t n) {
@@ -112,5 +116,25 @@ int uvcrawl__body_append(char **buf, size_t *len, size_t *cap, const char *p, si
   *grown = *cap - was;
   memcpy(*buf + *len, p, n);
   *len += n;
+  return 0;
+}
+
+/* ---- typed arrays -------------------------------------------------------------------- */
+
+int uvcrawl__array_grow(void **v, size_t *cap, size_t need, size_t elem, size_t first) {
+  if (need <= *cap) return 0;
+  size_t n = *cap;
+  if (n == 0) n = first ? first : 1;
+  else if (n > SIZE_MAX / 2) return -ENOMEM;
+  else n *= 2;
+  while (n < need) {
+    if (n > SIZE_MAX / 2) return -ENOMEM;
+    n *= 2;
+  }
+  if (elem != 0 && n > SIZE_MAX / elem) return -ENOMEM;
+  void *p = realloc(*v, n * elem);
+  if (p == NULL) return -ENOMEM;
+  *v = p;
+  *cap = n;
   return 0;
 }

@@ -48,4 +48,9 @@ int uvcrawl__buf_add(char **data, size_t *len, size_t *cap, const void *s, size_
 int uvcrawl__body_append(char **buf, size_t *len, size_t *cap, const char *p, size_t n,
                          uint64_t max, size_t *grown);
 
+/* Grows the array *v of *cap elements of elem bytes to hold at least need: *cap doubles (from
+ * first when 0) until it does. *v is the caller's (free()); it may be NULL with *cap 0. Returns
+ * 0 or UV_ENOMEM (also when the size overflows); on failure *v and *cap are as they were. */
+int uvcrawl__array_grow(void **v, size_t *cap, size_t need, size_t elem, size_t first);
+
 #endif /* UVCRAWL_DYNBUF_H */

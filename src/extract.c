@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "css.h"
+#include "dynbuf.h"
 #include "htmlscan.h"
 #include "uvcrawl.h"
 
@@ -118,26 +119,15 @@ static int dup_trimmed(const char *value, char **out) {
  * -ENOMEM. */
 int uvcrawl__links_push_kind(uvcrawl__links_t *out, char *ref, int kind) {
   if (out->n == out->cap) {
-    size_t cap = out->cap ? out->cap * 2 : REFS_INITIAL_CAP;
-    char **refs;
-    unsigned char *kinds;
-    if (cap < out->cap || cap > SIZE_MAX / sizeof(*refs)) {
+    size_t rcap = out->cap, kcap = out->cap; /* one cap for both: set once both grew */
+    if (uvcrawl__array_grow((void **)&out->refs, &rcap, out->n + 1, sizeof(*out->refs),
+                            REFS_INITIAL_CAP) != 0 ||
+        uvcrawl__array_grow((void **)&out->kinds, &kcap, out->n + 1, sizeof(*out->kinds),
+                            REFS_INITIAL_CAP) != 0) {
       free(ref);
       return -ENOMEM;
     }
-    refs = realloc(out->refs, cap * sizeof(*refs));
-    if (refs == NULL) {
-      free(ref);
-      return -ENOMEM;
-    }
-    out->refs = refs;
-    kinds = realloc(out->kinds, cap);
-    if (kinds == NULL) {
-      free(ref);
-      return -ENOMEM;
-    }
-    out->kinds = kinds;
-    out->cap = cap;
+    out->cap = rcap;
   }
   out->kinds[out->n] = (unsigned char)kind;
   out->refs[out->n++] = ref;
@@ -350,7 +340,7 @@ style:
  * deeper than any thread-pool stack would survive recursing. Nodes are borrowed from gumbo.
  * Returns 0 or -ENOMEM (out keeps what was collected; the caller frees it). */
 static int walk(walk_t *w, const GumboNode *root) {
-  frame_t *stack, *grown;
+  frame_t *stack;
   size_t sp = 0, cap = STACK_INITIAL_CAP;
   int err = 0;
 
@@ -380,19 +370,8 @@ static int walk(walk_t *w, const GumboNode *root) {
     if (refs_full(w) && w->base_seen) break;
     if (node->v.element.children.length == 0) continue;
 
-    if (sp == cap) {
-      if (cap > SIZE_MAX / 2 / sizeof(*stack)) {
-        err = -ENOMEM;
-        break;
-      }
-      grown = realloc(stack, cap * 2 * sizeof(*stack));
-      if (grown == NULL) {
-        err = -ENOMEM;
-        break;
-      }
-      stack = grown;
-      cap *= 2;
-    }
+    err = uvcrawl__array_grow((void **)&stack, &cap, sp + 1, sizeof(*stack), STACK_INITIAL_CAP);
+    if (err != 0) break;
     stack[sp].in_template = stack[sp - 1].in_template || node->type == GUMBO_NODE_TEMPLATE;
     stack[sp].children = &node->v.element.children;
     stack[sp].next = 0;

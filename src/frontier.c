@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dynbuf.h"
 #include "robots.h"
 #include "url.h"
 
@@ -224,14 +225,11 @@ int uvcrawl__frontier_mark(uvcrawl__frontier_t *f, const char *url, const char *
 
 static int ring_push(host_t *h, const uvcrawl__item_t *item, int front) {
   if (h->count == h->ring_cap) {
-    size_t n = h->ring_cap ? h->ring_cap * 2 : 16;
-    uvcrawl__item_t *ring = malloc(n * sizeof(*ring));
-    if (ring == NULL) return -ENOMEM;
-    for (size_t k = 0; k < h->count; k++) ring[k] = h->ring[(h->head + k) & (h->ring_cap - 1)];
-    free(h->ring);
-    h->ring = ring;
-    h->ring_cap = n;
-    h->head = 0;
+    size_t was = h->ring_cap;
+    if (uvcrawl__array_grow((void **)&h->ring, &h->ring_cap, was + 1, sizeof(*h->ring), 16) != 0)
+      return -ENOMEM;
+    /* Doubled while full: the part that wrapped, [0, head), goes on after the old end. */
+    memcpy(h->ring + was, h->ring, h->head * sizeof(*h->ring));
   }
   if (front) {
     h->head = (h->head + h->ring_cap - 1) & (h->ring_cap - 1);
@@ -291,15 +289,10 @@ static long host_of(uvcrawl__frontier_t *f, const char *url) {
       return (long)i;
     }
   }
-  if (f->nhosts == f->hosts_cap) {
-    size_t n = f->hosts_cap ? f->hosts_cap * 2 : 8;
-    host_t *hs = realloc(f->hosts, n * sizeof(*hs));
-    if (hs == NULL) {
-      free(origin);
-      return -ENOMEM;
-    }
-    f->hosts = hs;
-    f->hosts_cap = n;
+  if (uvcrawl__array_grow((void **)&f->hosts, &f->hosts_cap, f->nhosts + 1, sizeof(*f->hosts),
+                          8) != 0) {
+    free(origin);
+    return -ENOMEM;
   }
   host_t *h = &f->hosts[f->nhosts];
   memset(h, 0, sizeof(*h));

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dynbuf.h"
+
 typedef struct {
   const char *from;
   const char *to;
@@ -51,13 +53,10 @@ int uvcrawl__linkgraph_add(uvcrawl__linkgraph_t *g, const char *from, const char
     for (size_t i = 0; i < g->nedges; i++)
       if (!g->is_good(g->arg, g->edges[i].to)) g->edges[k++] = g->edges[i];
     g->nedges = k;
-    if (g->nedges * 2 > g->edges_cap || g->edges_cap == 0) {
-      size_t cap = g->edges_cap ? g->edges_cap * 2 : 1024;
-      edge_t *e = realloc(g->edges, cap * sizeof(*e));
-      if (e == NULL) return -ENOMEM;
-      g->edges = e;
-      g->edges_cap = cap;
-    }
+    if ((g->nedges * 2 > g->edges_cap || g->edges_cap == 0) &&
+        uvcrawl__array_grow((void **)&g->edges, &g->edges_cap, g->edges_cap + 1,
+                            sizeof(*g->edges), 1024) != 0) /* edges_cap + 1: it doubles */
+      return -ENOMEM;
   }
   g->edges[g->nedges].from = from;
   g->edges[g->nedges].to = to;
@@ -67,13 +66,9 @@ int uvcrawl__linkgraph_add(uvcrawl__linkgraph_t *g, const char *from, const char
 
 int uvcrawl__linkgraph_broken(uvcrawl__linkgraph_t *g, const char *url, long status,
                               const char *error, int external) {
-  if (g->nbroken == g->broken_cap) {
-    size_t cap = g->broken_cap ? g->broken_cap * 2 : 64;
-    broken_t *b = realloc(g->broken, cap * sizeof(*b));
-    if (b == NULL) return -ENOMEM;
-    g->broken = b;
-    g->broken_cap = cap;
-  }
+  if (uvcrawl__array_grow((void **)&g->broken, &g->broken_cap, g->nbroken + 1,
+                          sizeof(*g->broken), 64) != 0)
+    return -ENOMEM;
   broken_t *b = &g->broken[g->nbroken];
   b->error = error ? strdup(error) : NULL;
   if (error && b->error == NULL) return -ENOMEM;
@@ -112,15 +107,9 @@ int uvcrawl__linkgraph_foreach(uvcrawl__linkgraph_t *g, uvcrawl__broken_cb cb, v
     }
     for (size_t j = lo; j < g->nedges && g->edges[j].to == b->url; j++) {
       if (n > 0 && strcmp(refs[n - 1], g->edges[j].from) == 0) continue;
-      if (n == refs_cap) {
-        size_t cap = refs_cap ? refs_cap * 2 : 16;
-        const char **r = realloc(refs, cap * sizeof(*r));
-        if (r == NULL) {
-          free(refs);
-          return -ENOMEM;
-        }
-        refs = r;
-        refs_cap = cap;
+      if (uvcrawl__array_grow((void **)&refs, &refs_cap, n + 1, sizeof(*refs), 16) != 0) {
+        free(refs);
+        return -ENOMEM;
       }
       refs[n++] = g->edges[j].from;
     }

@@ -23,6 +23,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include "dynbuf.h"
 #include "frontier.h"
 #include "redis.h"
 #include "robots.h"
@@ -126,15 +127,9 @@ struct uvcrawl__rf_s {
 
 /* ---- small helpers ----------------------------------------------------------------------- */
 
+/* The queue's arrays start at 16 elements (dynbuf.h). */
 static int grow(void **v, size_t *cap, size_t need, size_t size) {
-  if (need <= *cap) return 0;
-  size_t n = *cap ? *cap * 2 : 16;
-  while (n < need) n *= 2;
-  void *p = realloc(*v, n * size);
-  if (p == NULL) return UV_ENOMEM;
-  *v = p;
-  *cap = n;
-  return 0;
+  return uvcrawl__array_grow(v, cap, need, size, 16);
 }
 
 static uint64_t hash64(const char *s) {
@@ -403,12 +398,8 @@ static void on_batch(void *arg, redisReply *reply) {
 /* Room for n more bytes of numbers and hosts: pointers into it are taken only after the last
  * reservation of a batch. */
 static int scratch_reserve(uvcrawl__rf_t *q, size_t n) {
-  if (n <= q->scratch_cap) return 0;
-  char *p = realloc(q->scratch, n);
-  if (p == NULL) return UV_ENOMEM;
-  q->scratch = p;
-  q->scratch_cap = n;
-  return 0;
+  size_t used = 0; /* each batch writes it from the start */
+  return uvcrawl__buf_reserve(&q->scratch, &used, &q->scratch_cap, n);
 }
 
 static void send_adds(uvcrawl__rf_t *q) {
@@ -530,14 +521,11 @@ static void schedule_flush(uvcrawl__rf_t *q) {
 
 static int push_ready(uvcrawl__rf_t *q, const uvcrawl__item_t *it) {
   if (q->rcount == q->rcap) {
-    size_t n = q->rcap ? q->rcap * 2 : 64;
-    uvcrawl__item_t *r = malloc(n * sizeof(*r));
-    if (r == NULL) return UV_ENOMEM;
-    for (size_t k = 0; k < q->rcount; k++) r[k] = q->ready[(q->rhead + k) % q->rcap];
-    free(q->ready);
-    q->ready = r;
-    q->rcap = n;
-    q->rhead = 0;
+    size_t was = q->rcap;
+    if (uvcrawl__array_grow((void **)&q->ready, &q->rcap, was + 1, sizeof(*q->ready), 64) != 0)
+      return UV_ENOMEM;
+    /* Doubled while full: the part that wrapped, [0, rhead), goes on after the old end. */
+    memcpy(q->ready + was, q->ready, q->rhead * sizeof(*q->ready));
   }
   q->ready[(q->rhead + q->rcount) % q->rcap] = *it;
   q->rcount++;

@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dynbuf.h"
+
 
 enum { MODE_RULES, MODE_ALLOW_ALL, MODE_DISALLOW_ALL };
 
@@ -192,13 +194,8 @@ static void ruleset_free(ruleset_t *rs) {
 
 static int ruleset_add(ruleset_t *rs, const char *v, size_t n, int allow) {
   if (rs->n >= UVCRAWL__ROBOTS_MAX_RULES) return 0;
-  if (rs->n == rs->cap) {
-    size_t cap = rs->cap ? rs->cap * 2 : 16;
-    rule_t *nv = realloc(rs->v, cap * sizeof(*nv));
-    if (nv == NULL) return -ENOMEM;
-    rs->v = nv;
-    rs->cap = cap;
-  }
+  if (uvcrawl__array_grow((void **)&rs->v, &rs->cap, rs->n + 1, sizeof(*rs->v), 16) != 0)
+    return -ENOMEM;
   rule_t *r = &rs->v[rs->n];
   r->allow = (unsigned char)(allow != 0);
   r->anchored = (unsigned char)(v[n - 1] == '$');
@@ -259,13 +256,9 @@ static int add_sitemap(parser_t *p, const char *v, size_t n) {
   if (n == 0 || p->nsitemaps >= UVCRAWL__ROBOTS_MAX_SITEMAPS) return 0;
   for (size_t i = 0; i < n; i++) /* not a URL anyone could fetch; a NUL would also cut it */
     if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f) return 0;
-  if (p->nsitemaps == p->sitemap_cap) {
-    size_t cap = p->sitemap_cap ? p->sitemap_cap * 2 : 4;
-    char **nv = realloc(p->sitemaps, cap * sizeof(*nv));
-    if (nv == NULL) return -ENOMEM;
-    p->sitemaps = nv;
-    p->sitemap_cap = cap;
-  }
+  if (uvcrawl__array_grow((void **)&p->sitemaps, &p->sitemap_cap, p->nsitemaps + 1,
+                          sizeof(*p->sitemaps), 4) != 0)
+    return -ENOMEM;
   char *s = malloc(n + 1);
   if (s == NULL) return -ENOMEM;
   memcpy(s, v, n);

@@ -19,7 +19,9 @@
 #include <libxml/xmlreader.h>
 #include <zlib.h>
 
-#define GZIP_FIRST_OUT (64u * 1024u) /* first inflate buffer, unless the input suggests more */
+#include "dynbuf.h"
+
+#define GZIP_CHUNK (16u * 1024u) /* inflated at a time, then appended to the output */
 
 void uvcrawl__sitemap_global_init(void) { xmlInitParser(); }
 
@@ -39,46 +41,27 @@ static int is_xml_space(unsigned char ch) {
 /* ---- gzip ----------------------------------------------------------------------------------- */
 
 /* Inflates in[0..len) (one or more gzip members) into a new buffer of at most max bytes.
- * Returns 0 (*out malloc'd, *out_len set), -E2BIG, -EINVAL (damaged) or -ENOMEM. */
+ * Returns 0 (*out malloc'd, *out_len set), -E2BIG, -EINVAL (damaged or empty) or -ENOMEM. */
 static int gunzip(const unsigned char *in, size_t len, size_t max, char **out, size_t *out_len) {
-  size_t limit = max + 1; /* room for one byte too many: producing it proves the stream too big */
-  size_t cap = len <= limit / 4 ? len * 4 : limit;
-  if (cap < GZIP_FIRST_OUT) cap = GZIP_FIRST_OUT < limit ? GZIP_FIRST_OUT : limit;
-  size_t total = 0, used = 0; /* output bytes; input bytes consumed */
+  char chunk[GZIP_CHUNK];
+  uvcrawl__dynbuf_t buf; /* its cap is max: a stream that inflates past it is -E2BIG */
+  size_t used = 0;       /* input bytes consumed */
   z_stream z;
   int err = 0;
 
-  char *buf = malloc(cap);
-  if (buf == NULL) return -ENOMEM;
+  uvcrawl__dynbuf_init(&buf, max);
   memset(&z, 0, sizeof z);
-  if (inflateInit2(&z, 15 + 16 /* gzip only */) != Z_OK) {
-    free(buf);
-    return -ENOMEM;
-  }
+  if (inflateInit2(&z, 15 + 16 /* gzip only */) != Z_OK) return -ENOMEM;
   for (;;) {
-    if (total == cap) {
-      if (cap == limit) {
-        err = -E2BIG;
-        break;
-      }
-      size_t ncap = cap <= limit / 2 ? cap * 2 : limit;
-      char *nbuf = realloc(buf, ncap);
-      if (nbuf == NULL) {
-        err = -ENOMEM;
-        break;
-      }
-      buf = nbuf;
-      cap = ncap;
-    }
     size_t in_chunk = len - used < UINT_MAX ? len - used : UINT_MAX;
-    size_t out_chunk = cap - total < UINT_MAX ? cap - total : UINT_MAX;
     z.next_in = (Bytef *)(uintptr_t)(in + used); /* zlib does not write through next_in */
     z.avail_in = (uInt)in_chunk;
-    z.next_out = (Bytef *)buf + total;
-    z.avail_out = (uInt)out_chunk;
+    z.next_out = (Bytef *)chunk;
+    z.avail_out = sizeof chunk;
     int r = inflate(&z, Z_NO_FLUSH);
     used += in_chunk - z.avail_in;
-    total += out_chunk - z.avail_out;
+    err = uvcrawl__dynbuf_add(&buf, chunk, sizeof chunk - z.avail_out);
+    if (err != 0) break;
     if (r == Z_STREAM_END) {
       /* Another member follows (as `cat a.gz b.gz` makes)? Anything else after is ignored. */
       if (len - used >= 2 && in[used] == 0x1f && in[used + 1] == 0x8b) {
@@ -101,14 +84,12 @@ static int gunzip(const unsigned char *in, size_t len, size_t max, char **out, s
     if (used == len && z.avail_out != 0) break; /* input cut short: keep what came out */
   }
   inflateEnd(&z);
-  if (err == 0 && total > max) err = -E2BIG; /* the last member ended on the extra byte */
   if (err != 0) {
-    free(buf);
+    uvcrawl__dynbuf_free(&buf);
     return err;
   }
-  *out = buf;
-  *out_len = total;
-  return 0;
+  *out = uvcrawl__dynbuf_take(&buf, out_len);
+  return *out == NULL ? -EINVAL : 0; /* nothing came out: as an empty body */
 }
 
 /* ---- the reader ----------------------------------------------------------------------------- */

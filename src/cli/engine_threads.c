@@ -164,17 +164,7 @@ static void emit(worker_t *w, const uvcrawl_result_t *r, int mirror_err) {
   if (s->out != NULL) {
     w->rec_len = 0;
     fmt_err = uvcrawl__json_record(r, &w->rec, &w->rec_len, &w->rec_cap);
-    if (fmt_err == 0 && w->rec_len == w->rec_cap) {
-      size_t cap = w->rec_cap * 2;
-      char *b = realloc(w->rec, cap);
-      if (b == NULL) {
-        fmt_err = UV_ENOMEM;
-      } else {
-        w->rec = b;
-        w->rec_cap = cap;
-      }
-    }
-    if (fmt_err == 0) w->rec[w->rec_len++] = '\n';
+    if (fmt_err == 0) fmt_err = uvcrawl__buf_add(&w->rec, &w->rec_len, &w->rec_cap, "\n", 1);
   }
   pthread_mutex_lock(&s->out_lock);
   s->pages++;
