@@ -285,7 +285,8 @@ UVCRAWL_EXTERN void uvcrawl_set_data(uvcrawl_t *crawler, void *data);
 UVCRAWL_EXTERN void *uvcrawl_get_data(const uvcrawl_t *crawler);
 
 /* Adds a seed (copied). Its scheme+host+port joins the crawl's scope. When resuming, the
- * journal's seeds are already in; adding them again is harmless. */
+ * journal's seeds are already in; adding them again is harmless. Before uvcrawl_start() (and
+ * uvcrawl_join_cluster(), which hands the seeds to Redis): from callbacks UVCRAWL_ESTATE. */
 UVCRAWL_EXTERN int uvcrawl_add_seed(uvcrawl_t *crawler, const char *url);
 
 /* Starts fetching; on_result runs once per fetched URL, on_done once at the end, each with
@@ -336,7 +337,8 @@ UVCRAWL_EXTERN int uvcrawl_get_stats(const uvcrawl_t *crawler, uvcrawl_stats_t *
 UVCRAWL_EXTERN int uvcrawl_join_cluster(uvcrawl_t *crawler, const char *redis_url,
                                         const char *name, unsigned lease_ms, unsigned max_tries,
                                         char *why, size_t whylen);
-/* Why on_done had UVCRAWL_EREDIS (valid until uvcrawl_close()), or NULL. */
+/* Why on_done had UVCRAWL_EREDIS (the crawler's string, valid until uvcrawl_close()), or
+ * NULL. Loop thread; from on_done and on_result too. */
 UVCRAWL_EXTERN const char *uvcrawl_cluster_error(const uvcrawl_t *crawler);
 /* Blocking, no loop. The crawl's progress as one JSON object (*json malloc'd: free() it). */
 UVCRAWL_EXTERN int uvcrawl_cluster_status(const char *redis_url, const char *name, char **json,

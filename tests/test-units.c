@@ -1,4 +1,4 @@
-/* Table-driven tests for src/cli/units.c: every duration and size the CLI accepts or refuses. */
+/* Table-driven tests for src/cli/units.c: every count, duration and size the CLI accepts or refuses. */
 #include <uv.h>
 
 #include "cli/units.h"
@@ -99,6 +99,22 @@ static const row_t sizes[] = {
   {"1e6", UINT64_MAX, UV_EINVAL, 0},
 };
 
+static const row_t counts[] = {
+  {"0", 100, 0, 0},
+  {"100", 100, 0, 100},
+  {"101", 100, UV_ERANGE, 0},
+  {"18446744073709551615", UINT64_MAX, 0, UINT64_MAX},
+  {"18446744073709551616", UINT64_MAX, UV_ERANGE, 0},
+  {"007", 100, 0, 7},
+  {"+5", 100, 0, 5}, /* as strtoull reads it, which the CLI always took */
+  {" 5", 100, 0, 5},
+  {"", 100, UV_EINVAL, 0},
+  {"-0", 100, UV_EINVAL, 0},
+  {"5x", 100, UV_EINVAL, 0},
+  {"0x10", 100, UV_EINVAL, 0},
+  {"1.5", 100, UV_EINVAL, 0},
+};
+
 static void test_table(const row_t *rows, size_t n,
                        int (*parse)(const char *, uint64_t, uint64_t *)) {
   for (size_t i = 0; i < n; i++) {
@@ -145,6 +161,8 @@ int main(void) {
   test_table(sizes, sizeof(sizes) / sizeof(sizes[0]), cli_parse_size);
   ASSERT_EQ(cli_parse_duration(NULL, MAXD, &v), UV_EINVAL);
   ASSERT_EQ(cli_parse_size(NULL, MAXD, &v), UV_EINVAL);
+  test_table(counts, sizeof(counts) / sizeof(counts[0]), cli_parse_count);
+  ASSERT_EQ(cli_parse_count(NULL, MAXD, &v), UV_EINVAL);
   ASSERT_EQ(v, 7);
   test_format();
   puts("ok units");

@@ -280,7 +280,7 @@ def test_headers_as_the_server_saw_them():
 def test_help_lists_every_option():
     # Every long option the parser knows is in --help, under a heading (and test_cli.py checks
     # that the man page lists the same ones).
-    with open(os.path.join(os.path.dirname(__file__), "..", "src", "cli", "main.c")) as f:
+    with open(os.path.join(os.path.dirname(__file__), "..", "src", "cli", "cmdline.c")) as f:
         names = re.findall(r'\{"([a-z][a-z-]*)", (?:required|no)_argument', f.read())
     _, out, _ = crawl("--help")
     check(len(names) > 50, f"parsed {names}")

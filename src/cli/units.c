@@ -2,8 +2,10 @@
  * 300 ms, which a double would only get by luck. */
 #include "units.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <uv.h>
 
@@ -87,6 +89,18 @@ int cli_parse_size(const char *s, uint64_t max, uint64_t *bytes) {
   if (n.rest[0] != '\0' && n.rest[1] != '\0') return UV_EINVAL;
   if (unit == 1 && n.frac_den != 1) return UV_EINVAL; /* "2.5" bytes */
   return scale(&n, unit, max, 0, bytes);
+}
+
+int cli_parse_count(const char *s, uint64_t max, uint64_t *n) {
+  char *end;
+  if (s == NULL || *s == '\0' || *s == '-') return UV_EINVAL;
+  errno = 0;
+  unsigned long long v = strtoull(s, &end, 10);
+  if (errno == ERANGE) return UV_ERANGE;
+  if (errno != 0 || *end != '\0') return UV_EINVAL;
+  if (v > max) return UV_ERANGE;
+  *n = v;
+  return 0;
 }
 
 const char *cli_format_duration(uint64_t ms, char *buf, unsigned n) {

@@ -1,4 +1,4 @@
-/* Durations and sizes as a person types them on the command line: one parser for every time
+/* Counts, durations and sizes as a person types them on the command line: one parser for every time
  * option and one for every byte size, so "--timeout 5" and "--delay 0.2" mean what they mean
  * to wget and curl (seconds), and "--max-body 1M" what it means to curl (MiB). Pure: no I/O. */
 #ifndef UVCRAWL_CLI_UNITS_H
@@ -19,6 +19,11 @@ int cli_parse_duration(const char *s, uint64_t max_ms, uint64_t *ms);
  * the result is rounded down to whole bytes. Returns 0, UV_EINVAL or UV_ERANGE above max;
  * *bytes is unchanged on error. */
 int cli_parse_size(const char *s, uint64_t max, uint64_t *bytes);
+
+/* Parses a count: a whole non-negative decimal number no larger than max (as strtoull reads
+ * it: leading blanks and a '+' pass, a '-' does not). Returns 0, UV_EINVAL or UV_ERANGE; *n
+ * is unchanged on error. */
+int cli_parse_count(const char *s, uint64_t max, uint64_t *n);
 
 /* Writes ms as the shortest exact duration in this syntax ("60s", "150ms", "2m", "1h",
  * "0") into buf of n bytes (at least 24). Returns buf. */
