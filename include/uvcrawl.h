@@ -285,8 +285,9 @@ UVCRAWL_EXTERN void uvcrawl_set_data(uvcrawl_t *crawler, void *data);
 UVCRAWL_EXTERN void *uvcrawl_get_data(const uvcrawl_t *crawler);
 
 /* Adds a seed (copied). Its scheme+host+port joins the crawl's scope. When resuming, the
- * journal's seeds are already in; adding them again is harmless. Before uvcrawl_start() (and
- * uvcrawl_join_cluster(), which hands the seeds to Redis): from callbacks UVCRAWL_ESTATE. */
+ * journal's seeds are already in; adding them again is harmless. Before uvcrawl_start() and
+ * uvcrawl_join_cluster() (which hands the seeds to Redis); after either, and from callbacks,
+ * UVCRAWL_ESTATE. */
 UVCRAWL_EXTERN int uvcrawl_add_seed(uvcrawl_t *crawler, const char *url);
 
 /* Starts fetching; on_result runs once per fetched URL, on_done once at the end, each with

@@ -206,7 +206,9 @@ fail:
 int uvcrawl_add_seed(uvcrawl_t *c, const char *url) {
   char *norm;
   int err;
-  if (c->state != ST_IDLE) return UVCRAWL_ESTATE;
+  /* After a join the seeds are Redis's: one added here would only reach the local queue,
+   * which a shared crawl never reads. */
+  if (c->state != ST_IDLE || c->rf != NULL) return UVCRAWL_ESTATE;
   if (url == NULL) return UVCRAWL_EURL;
   if ((err = uvcrawl__url_resolve(NULL, url, &norm)) != 0) return err;
   if ((err = uvcrawl__crawl_add_origin(c, norm)) == 0 &&

@@ -7,15 +7,20 @@
  *      reported lost; after SIGCONT it comes back, SELECT done again (the key is still seen);
  *   4. the server is killed with a blocking command pending: the command gets NULL, the loss
  *      is reported, a command is refused, and closing from inside the state callback works;
+ *   5. through the public API, a crawler joins a crawl on a fresh server: a seed added after
+ *      the join is refused (UVCRAWL_ESTATE), since the join handed the seeds to Redis;
  *   and the loop closes with nothing left (uv_loop_close() == 0).
  * Skips (77) without redis-server. Nothing is timed: each step waits for the event before. */
+#include <arpa/inet.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "redis.h"
+#include "uvcrawl.h"
 #include "task.h"
 
 static uv_loop_t loop;
@@ -163,6 +168,40 @@ static int free_port(void) {
   return ntohs(((struct sockaddr_in *)&got)->sin_port);
 }
 
+/* Waits until the server accepts connections (a blocking connect, tried again every 10 ms for
+ * at most a minute: a bound for a server that never comes up only). */
+static void wait_listening(void) {
+  struct sockaddr_in a;
+  ASSERT_EQ(uv_ip4_addr("127.0.0.1", atoi(port_s), &a), 0);
+  for (int i = 0; i < 6000; i++) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    ASSERT_GE(fd, 0);
+    int ok = connect(fd, (const struct sockaddr *)&a, sizeof(a)) == 0;
+    close(fd);
+    if (ok) return;
+    usleep(10000);
+  }
+  ASSERT(0 && "redis-server never listened");
+}
+
+static void seed_after_join(void) {
+  start_server();
+  wait_listening();
+  uvcrawl_options_t *o;
+  uvcrawl_t *c;
+  char url[64], why[256] = "";
+  ASSERT_EQ(uvcrawl_options_new(&o), 0);
+  ASSERT_EQ(uvcrawl_create(&loop, o, &c), 0);
+  uvcrawl_options_free(o);
+  ASSERT_EQ(uvcrawl_add_seed(c, "http://127.0.0.1:9/"), 0);
+  snprintf(url, sizeof(url), "redis://127.0.0.1:%s/4", port_s);
+  ASSERT_EQ(uvcrawl_join_cluster(c, url, "seeds", 0, 0, why, sizeof(why)), 0);
+  ASSERT_EQ(uvcrawl_add_seed(c, "http://127.0.0.1:9/later/"), UVCRAWL_ESTATE);
+  uvcrawl_close(c, NULL, NULL);
+  ASSERT_EQ(uv_process_kill(&server, SIGKILL), 0);
+  uv_run(&loop, UV_RUN_DEFAULT);
+}
+
 int main(int argc, char **argv) {
   if (argc < 2 || access(argv[1], X_OK) != 0) {
     printf("SKIP: no redis-server\n");
@@ -183,6 +222,7 @@ int main(int argc, char **argv) {
   ASSERT_EQ(ups, 2);
   ASSERT_GE(downs, 3);
   ASSERT_EQ(got_null_ping, 2);
+  seed_after_join();
   ASSERT_EQ(uv_loop_close(&loop), 0);
   rmdir(dir);
   printf("redis: %d ups, %d downs\n", ups, downs);
