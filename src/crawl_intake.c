@@ -24,7 +24,7 @@ void uvcrawl__intake_link(uvcrawl_t *c, const char *url, const page_t *from, uns
                           int requisite) {
   const char *to;
   uint32_t *state;
-  int depth = from->item.depth + 1;
+  int depth = from->item.depth + 1, journaled = 0;
   requisite = requisite && c->opts.page_requisites;
   if (c->opts.max_depth >= 0 && depth > c->opts.max_depth && !requisite) return;
   if (!passes_filters(c, url)) return;
@@ -37,12 +37,19 @@ void uvcrawl__intake_link(uvcrawl_t *c, const char *url, const page_t *from, uns
     }
   } else if (c->fops->add(c->fq, url, from->item.url, depth) == 1) {
     uvcrawl__resume_discovered(c, requisite ? 'R' : 'D', url, from->item.url, depth);
+    journaled = requisite;
     if (hops && uvcrawl__frontier_lookup(c->frontier, url, NULL, &state))
       *state |= (uint32_t)(hops > 255 ? 255 : hops) << HOPS_SHIFT;
   }
-  /* Seen first as a plain link and still queued: a requisite all the same (fetched whole). */
-  if (requisite && uvcrawl__frontier_lookup(c->frontier, url, NULL, &state))
+  /* Seen first as a plain link and still queued: a requisite all the same (fetched whole),
+   * and the journal says so, or a resumed crawl would only check it (HEAD) or drop its
+   * redirect past --max-depth (a second 'R' for a known URL only sets the flag). */
+  if (requisite && uvcrawl__frontier_lookup(c->frontier, url, NULL, &state) &&
+      !(*state & URL_REQUISITE)) {
     *state |= URL_REQUISITE;
+    if (!journaled && !(*state & URL_DONE))
+      uvcrawl__resume_discovered(c, 'R', url, from->item.url, depth);
+  }
   /* Link checking: remember who links a URL until it is known good. */
   if (c->graph && uvcrawl__frontier_lookup(c->frontier, url, &to, &state) &&
       (*state & URL_VERDICT) != URL_GOOD)

@@ -452,6 +452,36 @@ def test_resume_converts():
         cdn.close()
 
 
+def test_resume_keeps_a_late_requisite():
+    """A CDN URL seen first as a plain link (--check: only a HEAD) and then, on a later page, as
+    an image (-p: a requisite, fetched whole) stays a requisite across a resume: the journal
+    records the upgrade, so the resumed crawl GETs and saves it. (On one page, the link and the
+    image are one link of the requisite kind.)"""
+    cdn = StaticSite({"/x.png": ("image/png", b"\x89PNG late requisite")})
+    site = StaticSite({
+        "/index.html": (HTML, f'<a href="a.html">a</a> <a href="{cdn.origin}/x.png">x</a>'
+                        .encode()),
+        "/a.html": (HTML, f'<img src="{cdn.origin}/x.png">'.encode())})
+    try:
+        root, state = os.path.join(TMP, "late"), os.path.join(TMP, "late-state")
+        code, err, _ = uvcrawl_mirror(site, root, "--check", "--state", state, "--max-pages", 2,
+                                      "--max-inflight", 1, out=os.path.join(TMP, "late1.jsonl"))
+        check(code == 0, f"first part: exit {code}: {err}")
+        check(not any(p == "/x.png" for _, p in cdn.requests),
+              f"the first part already fetched it: {cdn.requests}")
+        code, err, recs = uvcrawl_mirror(site, root, "--check", "--state", state, "--resume",
+                                         out=os.path.join(TMP, "late2.jsonl"))
+        check(code == 0, f"resume: exit {code}: {err}")
+        check(("GET", "/x.png") in cdn.requests and ("HEAD", "/x.png") not in cdn.requests,
+              f"the requisite was only checked after the resume: {cdn.requests}")
+        with open(mirror_file(root, cdn.origin, "/x.png"), "rb") as f:
+            check(f.read() == cdn.files["/x.png"][1], "not saved whole")
+        check(cdn.origin + "/x.png" in {r["url"] for r in recs}, "no record")
+    finally:
+        site.close()
+        cdn.close()
+
+
 # ---- the python3 docs, served by nginx --------------------------------------------------
 
 def test_python_docs():
@@ -498,6 +528,7 @@ if __name__ == "__main__":
         run_tests([test_requisites_convert_adjust, test_requisites_past_max_depth,
                    test_requisites_with_check,
                    test_check_broken_image_in_css,
-                   test_resume_converts, test_python_docs])
+                   test_resume_converts, test_resume_keeps_a_late_requisite,
+                   test_python_docs])
     finally:
         shutil.rmtree(TMP, ignore_errors=True)
