@@ -918,11 +918,118 @@ const uvcrawl__fops_t uvcrawl__rf_fops = {
 
 /* ---- setup and teardown ------------------------------------------------------------------ */
 
+/* uvc_init's answer while no worker with seeds has created the crawl yet. */
+static int init_absent(const redisReply *r) {
+  return r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements >= 1 &&
+         r->element[0]->type == REDIS_REPLY_STRING && strcmp(r->element[0]->str, "absent") == 0;
+}
+
+/* Joins or creates the crawl under prefix (uvc_init), waiting a while for it to appear. Returns
+ * the last reply (the caller frees it with freeReplyObject), or NULL with rc->errstr set. */
+static redisReply *send_init(redisContext *rc, const char *prefix, const uvcrawl__rf_opts_t *o) {
+  char ph[16], dl[16], mt[16], ttl[16], ir[4];
+  snprintf(ph, sizeof(ph), "%u", o->per_host);
+  snprintf(dl, sizeof(dl), "%u", o->delay_ms);
+  snprintf(mt, sizeof(mt), "%u", o->max_tries);
+  snprintf(ttl, sizeof(ttl), "%u", o->lease_ms);
+  snprintf(ir, sizeof(ir), "%d", o->ignore_robots ? 1 : 0);
+  const char *argv[] = {"FCALL", "uvc_init", "1", prefix, o->identity, ph, dl, mt, ttl,
+                        ir, o->seeds};
+  size_t lens[11];
+  for (int i = 0; i < 11; i++) lens[i] = strlen(argv[i]);
+  redisReply *r = redisCommandArgv(rc, 11, argv, lens);
+  /* Workers without seeds may start before the first one: wait a little for the crawl. */
+  for (int i = 0; i < ABSENT_WAIT_MS / 200 && init_absent(r); i++) {
+    freeReplyObject(r);
+    usleep(200 * 1000);
+    r = redisCommandArgv(rc, 11, argv, lens);
+  }
+  return r;
+}
+
+/* Reads uvc_init's reply r (borrowed; NULL: rc->errstr says why). On success *stored_seeds is
+ * the crawl's seeds (malloc'd, the caller's). Returns 0, or an error with why filled for the
+ * Redis-side ones. */
+static int read_init(const redisReply *r, const redisContext *rc, const uvcrawl__rf_opts_t *o,
+                     char **stored_seeds, char *why, size_t whylen) {
+  if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements < 2 ||
+      r->element[0]->type != REDIS_REPLY_STRING || r->element[1]->type != REDIS_REPLY_STRING) {
+    snprintf(why, whylen, "uvc_init: %s",
+             r == NULL ? rc->errstr : r->type == REDIS_REPLY_ERROR ? r->str : "bad answer");
+    return UVCRAWL_EREDIS;
+  }
+  if (strcmp(r->element[0]->str, "absent") == 0) {
+    snprintf(why, whylen, "no crawl '%s' after %d s: start its first worker with the seeds",
+             o->name, ABSENT_WAIT_MS / 1000);
+    return UVCRAWL_ENOSEED;
+  }
+  if (strcmp(r->element[0]->str, "mismatch") == 0) {
+    snprintf(why, whylen, "the crawl was started with other options:\n%s\nthis worker has:\n%s",
+             r->element[1]->str, o->identity);
+    return UVCRAWL_ECLUSTER;
+  }
+  if ((*stored_seeds = strdup(r->element[1]->str)) == NULL) return UV_ENOMEM;
+  return 0;
+}
+
+/* Over the blocking connection rc (borrowed): loads the function library, then joins the
+ * crawl. On success *q is a zeroed queue with only its prefix set and *stored_seeds the
+ * crawl's seeds, both malloc'd and the caller's; on failure neither is left allocated. */
+static int join_crawl(redisContext *rc, const uvcrawl__rf_opts_t *o, uvcrawl__rf_t **q,
+                      char **stored_seeds, char *why, size_t whylen) {
+  int err;
+  if ((err = load_library(rc, why, whylen)) != 0) return err;
+  if ((*q = calloc(1, sizeof(**q))) == NULL) return UV_ENOMEM;
+  set_prefix((*q)->prefix, sizeof((*q)->prefix), o->name);
+  redisReply *r = send_init(rc, (*q)->prefix, o);
+  err = read_init(r, rc, o, stored_seeds, why, whylen);
+  if (r) freeReplyObject(r);
+  if (err) {
+    free(*q);
+    *q = NULL;
+  }
+  return err;
+}
+
+/* This worker's identity: host, pid and a clock sample, then the first generation. */
+static void set_identity(uvcrawl__rf_t *q) {
+  char hn[64] = "host";
+  gethostname(hn, sizeof(hn) - 1);
+  hn[sizeof(hn) - 1] = '\0';
+  snprintf(q->base_id, sizeof(q->base_id), "%s/%ld/%08llx", hn, (long)getpid(),
+           (unsigned long long)(uv_hrtime() & 0xffffffffULL));
+  q->gen = 0;
+  new_identity(q);
+}
+
+/* Opens the asynchronous connection the loop uses from now on (host borrowed for the call). */
+static int open_redis(uvcrawl__rf_t *q, uv_loop_t *loop, const char *host, int port, int db) {
+  uvcrawl__redis_opts_t ro;
+  memset(&ro, 0, sizeof(ro));
+  ro.host = host;
+  ro.port = port;
+  ro.db = db;
+  ro.reply_timeout_ms = 10000;
+  ro.backoff_max_ms = 1000;
+  return uvcrawl__redis_new(loop, &ro, on_state, q, &q->redis);
+}
+
+/* The batching and heartbeat timers; only the heartbeat runs from the start. */
+static void start_timers(uvcrawl__rf_t *q, uv_loop_t *loop) {
+  uv_timer_init(loop, &q->flush_timer);
+  uv_timer_init(loop, &q->claim_timer);
+  uv_timer_init(loop, &q->beat_timer);
+  q->flush_timer.data = q->claim_timer.data = q->beat_timer.data = q;
+  unsigned beat = q->lease_ms / 3 ? q->lease_ms / 3 : 1;
+  uv_timer_start(&q->beat_timer, on_beat, beat, beat);
+}
+
 int uvcrawl__rf_new(uv_loop_t *loop, uvcrawl__frontier_t *local, const uvcrawl__rf_opts_t *o,
                     const uvcrawl__rf_cbs_t *cbs, void *arg, char **stored_seeds, char *why,
                     size_t whylen, uvcrawl__rf_t **out) {
   char host[64];
   int port, db, err;
+  uvcrawl__rf_t *q = NULL;
   *stored_seeds = NULL;
   if (parse_redis_url(o->redis_url, host, sizeof(host), &port, &db) != 0) {
     snprintf(why, whylen, "%s: not a redis://HOST[:PORT][/DB] URL, or the host is unknown",
@@ -931,60 +1038,9 @@ int uvcrawl__rf_new(uv_loop_t *loop, uvcrawl__frontier_t *local, const uvcrawl__
   }
   redisContext *rc = connect_sync(o->redis_url, why, whylen);
   if (rc == NULL) return UVCRAWL_EREDIS;
-  if ((err = load_library(rc, why, whylen)) != 0) {
-    redisFree(rc);
-    return err;
-  }
-  uvcrawl__rf_t *q = calloc(1, sizeof(*q));
-  if (q == NULL) {
-    redisFree(rc);
-    return UV_ENOMEM;
-  }
-  set_prefix(q->prefix, sizeof(q->prefix), o->name);
-  char ph[16], dl[16], mt[16], ttl[16], ir[4];
-  snprintf(ph, sizeof(ph), "%u", o->per_host);
-  snprintf(dl, sizeof(dl), "%u", o->delay_ms);
-  snprintf(mt, sizeof(mt), "%u", o->max_tries);
-  snprintf(ttl, sizeof(ttl), "%u", o->lease_ms);
-  snprintf(ir, sizeof(ir), "%d", o->ignore_robots ? 1 : 0);
-  const char *argv[] = {"FCALL", "uvc_init", "1", q->prefix, o->identity, ph, dl, mt, ttl,
-                        ir, o->seeds};
-  size_t lens[11];
-  for (int i = 0; i < 11; i++) lens[i] = strlen(argv[i]);
-  redisReply *r = redisCommandArgv(rc, 11, argv, lens);
-  /* Workers without seeds may start before the first one: wait a little for the crawl. */
-  for (int i = 0; i < ABSENT_WAIT_MS / 200 && r != NULL && r->type == REDIS_REPLY_ARRAY &&
-                  r->elements >= 1 && r->element[0]->type == REDIS_REPLY_STRING &&
-                  strcmp(r->element[0]->str, "absent") == 0;
-       i++) {
-    freeReplyObject(r);
-    usleep(200 * 1000);
-    r = redisCommandArgv(rc, 11, argv, lens);
-  }
-  err = UVCRAWL_EREDIS;
-  if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements < 2 ||
-      r->element[0]->type != REDIS_REPLY_STRING || r->element[1]->type != REDIS_REPLY_STRING) {
-    snprintf(why, whylen, "uvc_init: %s",
-             r == NULL ? rc->errstr : r->type == REDIS_REPLY_ERROR ? r->str : "bad answer");
-  } else if (strcmp(r->element[0]->str, "absent") == 0) {
-    snprintf(why, whylen, "no crawl '%s' after %d s: start its first worker with the seeds",
-             o->name, ABSENT_WAIT_MS / 1000);
-    err = UVCRAWL_ENOSEED;
-  } else if (strcmp(r->element[0]->str, "mismatch") == 0) {
-    snprintf(why, whylen, "the crawl was started with other options:\n%s\nthis worker has:\n%s",
-             r->element[1]->str, o->identity);
-    err = UVCRAWL_ECLUSTER;
-  } else if ((*stored_seeds = strdup(r->element[1]->str)) == NULL) {
-    err = UV_ENOMEM;
-  } else {
-    err = 0;
-  }
-  if (r) freeReplyObject(r);
+  err = join_crawl(rc, o, &q, stored_seeds, why, whylen);
   redisFree(rc);
-  if (err) {
-    free(q);
-    return err;
-  }
+  if (err) return err;
 
   q->loop = loop;
   q->local = local;
@@ -994,32 +1050,14 @@ int uvcrawl__rf_new(uv_loop_t *loop, uvcrawl__frontier_t *local, const uvcrawl__
   q->max_held = o->max_held ? o->max_held : 64;
   q->ignore_robots = o->ignore_robots;
   q->die_on = test_die_on;
-  char hn[64] = "host";
-  gethostname(hn, sizeof(hn) - 1);
-  hn[sizeof(hn) - 1] = '\0';
-  snprintf(q->base_id, sizeof(q->base_id), "%s/%ld/%08llx", hn, (long)getpid(),
-           (unsigned long long)(uv_hrtime() & 0xffffffffULL));
-  q->gen = 0;
-  new_identity(q);
-  uvcrawl__redis_opts_t ro;
-  memset(&ro, 0, sizeof(ro));
-  ro.host = host;
-  ro.port = port;
-  ro.db = db;
-  ro.reply_timeout_ms = 10000;
-  ro.backoff_max_ms = 1000;
-  if ((err = uvcrawl__redis_new(loop, &ro, on_state, q, &q->redis)) != 0) {
+  set_identity(q);
+  if ((err = open_redis(q, loop, host, port, db)) != 0) {
     free(*stored_seeds);
     *stored_seeds = NULL;
     free(q);
     return err;
   }
-  uv_timer_init(loop, &q->flush_timer);
-  uv_timer_init(loop, &q->claim_timer);
-  uv_timer_init(loop, &q->beat_timer);
-  q->flush_timer.data = q->claim_timer.data = q->beat_timer.data = q;
-  unsigned beat = q->lease_ms / 3 ? q->lease_ms / 3 : 1;
-  uv_timer_start(&q->beat_timer, on_beat, beat, beat);
+  start_timers(q, loop);
   *out = q;
   return 0;
 }

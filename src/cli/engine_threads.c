@@ -42,7 +42,7 @@
 
 typedef struct {
   uvcrawl_options_t opts;
-  const char *user_agent;
+  char *user_agent;     /* owned: shared_free() frees it */
   uvcrawl__http_t *http; /* the workers share its cookie jar (curl locks it) */
   char **origins;
   size_t norigins;
@@ -334,79 +334,70 @@ static int add_seed(shared_t *s, const char *url) {
   return err < 0 ? err : 0;
 }
 
-int cli_threads_run(const uvcrawl_options_t *opts, const char *const *seeds, size_t nseeds,
-                    unsigned threads, uvcrawl_result_cb on_result, void *arg,
-                    uvcrawl_stats_t *stats) {
-  static pthread_once_t once = PTHREAD_ONCE_INIT;
-  shared_t s;
-  worker_t *workers = NULL;
-  char *user_agent = NULL;
-  unsigned nthreads, running = 0;
-  int err = 0, locks = 0;
-  uint64_t start_ns;
+/* Copies the options into a zeroed s and refuses those this engine cannot honour. opts and its
+ * strings stay the caller's, borrowed for the run. Returns 0, UV_ENOTSUP or UV_EINVAL. */
+static int shared_init(shared_t *s, const uvcrawl_options_t *opts, uvcrawl_result_cb on_result,
+                       void *arg) {
+  memset(s, 0, sizeof(*s));
+  s->mirror_fd = -1;
+  if (opts) s->opts = *opts;
+  else uvcrawl__options_defaults(&s->opts);
+  s->on_result = on_result;
+  s->arg = arg;
+  if (unsupported(&s->opts)) return UV_ENOTSUP;
+  if (s->opts.http_version < 0 || s->opts.http_version > 2) return UV_EINVAL;
+  return 0;
+}
 
-  if (stats) memset(stats, 0, sizeof(*stats));
-  if (opts->warc_path != NULL) return UV_EINVAL; /* WARC output is the loop engine's */
-  /* curl_global_init is not thread-safe: once per process (crawler.c has its own once, and
-   * libcurl counts the calls). */
-  pthread_once(&once, global_init);
-  if (global_init_result != CURLE_OK) return UVCRAWL_ECURL;
+/* Allocates the user agent and frontier (into s, freed by shared_free()) and the nthreads
+ * zeroed workers (*workers, the caller's to free_workers() even on failure). Returns 0 or
+ * UV_ENOMEM. */
+static int shared_alloc(shared_t *s, unsigned nthreads, worker_t **workers) {
+  s->user_agent = strdup(s->opts.user_agent ? s->opts.user_agent
+                                            : "uvcrawl/" UVCRAWL_VERSION_STRING);
+  s->frontier = uvcrawl__frontier_new();
+  *workers = calloc(nthreads, sizeof(**workers));
+  if (s->user_agent == NULL || s->frontier == NULL || *workers == NULL) return UV_ENOMEM;
+  return 0;
+}
 
-  memset(&s, 0, sizeof(s));
-  s.mirror_fd = -1;
-  if (opts) s.opts = *opts; /* borrowed for the run: its strings are the caller's */
-  else uvcrawl__options_defaults(&s.opts);
-  s.on_result = on_result;
-  s.arg = arg;
-  if (unsupported(&s.opts)) return UV_ENOTSUP;
-  if (s.opts.http_version < 0 || s.opts.http_version > 2) return UV_EINVAL;
-  nthreads = uvcrawl__fd_room(threads ? threads : 1, FDS_PER_THREAD);
-  s.opts.max_inflight = nthreads; /* what the transfers size their buffers by */
-
-  user_agent = strdup(s.opts.user_agent ? s.opts.user_agent : "uvcrawl/" UVCRAWL_VERSION_STRING);
-  s.user_agent = user_agent;
-  s.frontier = uvcrawl__frontier_new();
-  workers = calloc(nthreads, sizeof(*workers));
-  if (user_agent == NULL || s.frontier == NULL || workers == NULL) {
-    err = UV_ENOMEM;
-    goto done;
-  }
-  if ((err = uvcrawl__http_new(&s.opts, &s.http)) != 0) goto done;
-  /* Same order as the loop engine: output, then mirror root, then the seeds. */
-  if (s.opts.output_path != NULL && (err = open_output(s.opts.output_path, &s.out)) != 0)
-    goto done;
-  if (s.opts.mirror_dir != NULL &&
-      (err = uvcrawl__store_open_root(s.opts.mirror_dir, &s.mirror_fd)) != 0)
-    goto done;
+/* Opens what the crawl writes to and reads from, in the loop engine's order: HTTP state, output,
+ * mirror root, then the seeds. What opened is left in s for shared_free() and close_output(). */
+static int shared_open(shared_t *s, const char *const *seeds, size_t nseeds) {
+  int err;
+  if ((err = uvcrawl__http_new(&s->opts, &s->http)) != 0) return err;
+  if (s->opts.output_path != NULL && (err = open_output(s->opts.output_path, &s->out)) != 0)
+    return err;
+  if (s->opts.mirror_dir != NULL &&
+      (err = uvcrawl__store_open_root(s->opts.mirror_dir, &s->mirror_fd)) != 0)
+    return err;
   for (size_t i = 0; i < nseeds; i++)
-    if ((err = add_seed(&s, seeds[i])) != 0) goto done;
-  if (uvcrawl__frontier_queued(s.frontier) == 0) {
-    err = UVCRAWL_ENOSEED;
-    goto done;
-  }
-  if (pthread_mutex_init(&s.lock, NULL) != 0) {
-    err = UV_ENOMEM;
-    goto done;
-  }
-  locks = 1;
-  if (pthread_mutex_init(&s.out_lock, NULL) != 0) {
-    err = UV_ENOMEM;
-    goto done;
-  }
-  locks = 2;
-  if (pthread_cond_init(&s.cond, NULL) != 0) {
-    err = UV_ENOMEM;
-    goto done;
-  }
-  locks = 3;
+    if ((err = add_seed(s, seeds[i])) != 0) return err;
+  if (uvcrawl__frontier_queued(s->frontier) == 0) return UVCRAWL_ENOSEED;
+  return 0;
+}
 
-  start_ns = now_ns();
+/* Initializes the mutexes and the condition variable; *locks counts those that exist, for
+ * shared_free(). Returns 0 or UV_ENOMEM. */
+static int init_locks(shared_t *s, int *locks) {
+  if (pthread_mutex_init(&s->lock, NULL) != 0) return UV_ENOMEM;
+  *locks = 1;
+  if (pthread_mutex_init(&s->out_lock, NULL) != 0) return UV_ENOMEM;
+  *locks = 2;
+  if (pthread_cond_init(&s->cond, NULL) != 0) return UV_ENOMEM;
+  *locks = 3;
+  return 0;
+}
+
+/* Starts up to nthreads workers and waits for them all; *running is how many ran, each with an
+ * easy handle that free_workers() cleans up. Returns 0, or why not one worker could start. */
+static int run_workers(shared_t *s, worker_t *workers, unsigned nthreads, unsigned *running) {
   /* Workers start as soon as they exist; the shared state is ready, and if a later
    * pthread_create fails the crawl simply runs on fewer threads. */
   int start_err = 0;
   for (unsigned i = 0; i < nthreads; i++) {
-    worker_t *w = &workers[running];
-    w->s = &s;
+    worker_t *w = &workers[*running];
+    w->s = s;
     if ((w->easy = curl_easy_init()) == NULL) {
       start_err = UVCRAWL_ECURL;
       break;
@@ -417,57 +408,102 @@ int cli_threads_run(const uvcrawl_options_t *opts, const char *const *seeds, siz
       w->easy = NULL;
       break;
     }
-    running++;
+    (*running)++;
   }
-  if (running == 0) err = start_err; /* not one worker: nothing was fetched */
-  for (unsigned i = 0; i < running; i++) pthread_join(workers[i].tid, NULL);
+  for (unsigned i = 0; i < *running; i++) pthread_join(workers[i].tid, NULL);
+  return *running == 0 ? start_err : 0; /* not one worker: nothing was fetched */
+}
 
-  if (stats) {
-    stats->wall_ms = (double)(now_ns() - start_ns) / 1e6;
-    stats->pages = s.pages;
-    stats->errors = s.errors;
-    stats->bytes = s.bytes;
-    stats->queued = uvcrawl__frontier_queued(s.frontier);
-    stats->seen = uvcrawl__frontier_seen(s.frontier);
-    stats->inflight_max = running;
-    stats->inflight_cap = nthreads;
-    stats->mirror_errors = s.mirror_errors;
-    stats->buffered_max = atomic_load(&s.buffered_max);
-    stats->parse_fast = atomic_load(&s.parse_fast);
-    stats->parse_bailouts = atomic_load(&s.parse_bailouts);
-    for (unsigned i = 0; i < running; i++) stats->fds_max += (unsigned)workers[i].connected;
+/* The run's totals, as the loop engine reports them; stats was zeroed at the start. */
+static void fill_stats(uvcrawl_stats_t *stats, const shared_t *s, const worker_t *workers,
+                       unsigned running, unsigned nthreads, uint64_t start_ns) {
+  stats->wall_ms = (double)(now_ns() - start_ns) / 1e6;
+  stats->pages = s->pages;
+  stats->errors = s->errors;
+  stats->bytes = s->bytes;
+  stats->queued = uvcrawl__frontier_queued(s->frontier);
+  stats->seen = uvcrawl__frontier_seen(s->frontier);
+  stats->inflight_max = running;
+  stats->inflight_cap = nthreads;
+  stats->mirror_errors = s->mirror_errors;
+  stats->buffered_max = atomic_load(&s->buffered_max);
+  stats->parse_fast = atomic_load(&s->parse_fast);
+  stats->parse_bailouts = atomic_load(&s->parse_bailouts);
+  for (unsigned i = 0; i < running; i++) stats->fds_max += (unsigned)workers[i].connected;
+}
+
+/* Flushes and closes s->out (not stdout, which stays open). Returns the first write error of
+ * the run, or 0. */
+static int close_output(shared_t *s) {
+  errno = 0;
+  if (fflush(s->out) != 0 && s->out_error == 0) s->out_error = errno ? -errno : UV_EIO;
+  errno = 0;
+  if (s->out != stdout && fclose(s->out) != 0 && s->out_error == 0)
+    s->out_error = errno ? -errno : UV_EIO;
+  return s->out_error;
+}
+
+/* Frees workers (may be NULL) with the handles and buffers of the first `running`. */
+static void free_workers(worker_t *workers, unsigned running) {
+  if (workers == NULL) return;
+  for (unsigned i = 0; i < running; i++) {
+    curl_easy_cleanup(workers[i].easy);
+    free(workers[i].body);
+    free(workers[i].rec);
+  }
+  free(workers);
+}
+
+/* Frees what shared_alloc() and shared_open() left in s, whether or not they succeeded, after
+ * the `locks` that init_locks() made; the output is close_output()'s. */
+static void shared_free(shared_t *s, int locks) {
+  uvcrawl__http_free(s->http);
+  if (locks >= 3) pthread_cond_destroy(&s->cond);
+  if (locks >= 2) pthread_mutex_destroy(&s->out_lock);
+  if (locks >= 1) pthread_mutex_destroy(&s->lock);
+  if (s->mirror_fd >= 0) close(s->mirror_fd);
+  for (size_t i = 0; i < s->norigins; i++) free(s->origins[i]);
+  free(s->origins);
+  uvcrawl__frontier_free(s->frontier);
+  free(s->user_agent);
+}
+
+int cli_threads_run(const uvcrawl_options_t *opts, const char *const *seeds, size_t nseeds,
+                    unsigned threads, uvcrawl_result_cb on_result, void *arg,
+                    uvcrawl_stats_t *stats) {
+  static pthread_once_t once = PTHREAD_ONCE_INIT;
+  shared_t s;
+  worker_t *workers = NULL;
+  unsigned nthreads, running = 0;
+  int err, locks = 0;
+
+  if (stats) memset(stats, 0, sizeof(*stats));
+  if (opts->warc_path != NULL) return UV_EINVAL; /* WARC output is the loop engine's */
+  /* curl_global_init is not thread-safe: once per process (crawler.c has its own once, and
+   * libcurl counts the calls). */
+  pthread_once(&once, global_init);
+  if (global_init_result != CURLE_OK) return UVCRAWL_ECURL;
+  if ((err = shared_init(&s, opts, on_result, arg)) != 0) return err;
+  nthreads = uvcrawl__fd_room(threads ? threads : 1, FDS_PER_THREAD);
+  s.opts.max_inflight = nthreads; /* what the transfers size their buffers by */
+
+  if ((err = shared_alloc(&s, nthreads, &workers)) == 0 &&
+      (err = shared_open(&s, seeds, nseeds)) == 0 && (err = init_locks(&s, &locks)) == 0) {
+    uint64_t start_ns = now_ns();
+    err = run_workers(&s, workers, nthreads, &running);
+    if (stats) fill_stats(stats, &s, workers, running, nthreads, start_ns);
   }
 
-done:
   if (s.out != NULL) {
-    errno = 0;
-    if (fflush(s.out) != 0 && s.out_error == 0) s.out_error = errno ? -errno : UV_EIO;
-    errno = 0;
-    if (s.out != stdout && fclose(s.out) != 0 && s.out_error == 0)
-      s.out_error = errno ? -errno : UV_EIO;
-    if (s.out_error != 0 && stats) stats->output_errors = 1; /* as the loop engine counts it */
-    if (err == 0) err = s.out_error; /* the crawl ran, but its records are incomplete */
+    int out_err = close_output(&s);
+    if (out_err != 0 && stats) stats->output_errors = 1; /* as the loop engine counts it */
+    if (err == 0) err = out_err; /* the crawl ran, but its records are incomplete */
   }
-  if (workers != NULL) {
-    for (unsigned i = 0; i < running; i++) {
-      curl_easy_cleanup(workers[i].easy);
-      free(workers[i].body);
-      free(workers[i].rec);
-    }
-    free(workers);
-  }
+  free_workers(workers, running);
   if (running > 0 && uvcrawl__http_save(s.http) != 0) { /* --save-cookies, as the loop's */
     if (stats) stats->output_errors = 1;
     if (err == 0) err = UV_EIO;
   }
-  uvcrawl__http_free(s.http);
-  if (locks >= 3) pthread_cond_destroy(&s.cond);
-  if (locks >= 2) pthread_mutex_destroy(&s.out_lock);
-  if (locks >= 1) pthread_mutex_destroy(&s.lock);
-  if (s.mirror_fd >= 0) close(s.mirror_fd);
-  for (size_t i = 0; i < s.norigins; i++) free(s.origins[i]);
-  free(s.origins);
-  uvcrawl__frontier_free(s.frontier);
-  free(user_agent);
+  shared_free(&s, locks);
   return err;
 }
