@@ -478,7 +478,8 @@ int cli_threads_run(const uvcrawl_options_t *opts, const char *const *seeds, siz
   int err, locks = 0;
 
   if (stats) memset(stats, 0, sizeof(*stats));
-  if (opts != NULL && opts->warc_path != NULL) return UV_EINVAL; /* WARC output is the loop engine's */
+  /* WARC output is the loop engine's. */
+  if (opts != NULL && opts->warc_path != NULL) return UV_EINVAL;
   /* curl_global_init is not thread-safe: once per process (crawler.c has its own once, and
    * libcurl counts the calls). */
   pthread_once(&once, global_init);
