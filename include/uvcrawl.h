@@ -322,8 +322,10 @@ UVCRAWL_EXTERN int uvcrawl_get_stats(const uvcrawl_t *crawler, uvcrawl_stats_t *
 /* A crawl shared by many processes (on many machines) through one Redis 7 server.
  *
  * uvcrawl_join_cluster() makes the crawler a worker of the crawl `name` at redis_url
- * ("redis://HOST[:PORT][/DB]"). Call it after uvcrawl_add_seed() (seeds optional: a worker
- * without seeds joins the crawl and takes its seeds' scope) and before uvcrawl_start(). It
+ * ("redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]", %XX escapes in USER and PASSWORD; AUTH
+ * on every connection when a password is given; why never shows it). Call it after
+ * uvcrawl_add_seed() (seeds optional: a worker without seeds joins the crawl and takes its
+ * seeds' scope) and before uvcrawl_start(). It
  * blocks for a few round trips (connect, FUNCTION LOAD of the crawl's function library when it
  * is missing or another version, join): call it before running the loop. The first worker's
  * seeds and options (scope, filters, depth, politeness, retries, user agent: everything that

@@ -35,12 +35,12 @@ typedef struct {
 struct uvcrawl__redis_s {
   uv_loop_t *loop;
   uvcrawl__redis_opts_t o;
-  char *host;
+  char *host, *user, *password;
   uvcrawl__redis_state_cb state_cb;
   void *arg;
   conn_t *conn;          /* the connection being made or in use, or NULL */
   int up;
-  int connecting;        /* connect or SELECT not answered yet */
+  int connecting;        /* connect, AUTH or SELECT not answered yet */
   uint64_t connect_deadline_ms;
   const char *fail_why;  /* why this module dropped the connection */
   unsigned backoff_ms;
@@ -109,16 +109,44 @@ static void mark_up(uvcrawl__redis_t *r) {
   r->state_cb(r->arg, 1, NULL);
 }
 
+/* A refusal while connecting: the next tick drops the connection, and it is tried again. */
+static void refused(uvcrawl__redis_t *r, const char *why) {
+  r->fail_why = why;
+  r->connect_deadline_ms = 0;
+  tick_start(r);
+}
+
 static void on_select(void *arg, redisReply *reply) {
   uvcrawl__redis_t *r = arg;
   if (reply == NULL || r->closing) return; /* the connection's loss is reported elsewhere */
   if (reply->type == REDIS_REPLY_ERROR) {
-    r->fail_why = "SELECT refused";
-    r->connect_deadline_ms = 0; /* still connecting: the next tick drops the connection */
-    tick_start(r);
+    refused(r, "SELECT refused");
     return;
   }
   mark_up(r);
+}
+
+/* After AUTH (or without one): SELECT, or ready. */
+static void select_db(uvcrawl__redis_t *r) {
+  if (r->o.db == 0) {
+    mark_up(r);
+    return;
+  }
+  char db[16];
+  int n = snprintf(db, sizeof(db), "%d", r->o.db);
+  const char *argv[2] = {"SELECT", db};
+  size_t lens[2] = {6, (size_t)n};
+  if (send_cmd(r, on_select, r, 2, argv, lens) != 0) refused(r, "out of memory");
+}
+
+static void on_auth(void *arg, redisReply *reply) {
+  uvcrawl__redis_t *r = arg;
+  if (reply == NULL || r->closing) return;
+  if (reply->type == REDIS_REPLY_ERROR) {
+    refused(r, "AUTH refused (wrong user name or password)");
+    return;
+  }
+  select_db(r);
 }
 
 static void on_connect(const redisAsyncContext *ac, int status) {
@@ -131,18 +159,15 @@ static void on_connect(const redisAsyncContext *ac, int status) {
     return;
   }
   if (r->closing) return;
-  if (r->o.db == 0) {
-    mark_up(r);
+  if (r->password == NULL) {
+    select_db(r);
     return;
   }
-  char db[16];
-  int n = snprintf(db, sizeof(db), "%d", r->o.db);
-  const char *argv[2] = {"SELECT", db};
-  size_t lens[2] = {6, (size_t)n};
-  if (send_cmd(r, on_select, r, 2, argv, lens) != 0) {
-    r->fail_why = "out of memory";
-    r->connect_deadline_ms = 0;
-  }
+  const char *argv[3] = {"AUTH", r->user, r->password};
+  size_t lens[3] = {4, r->user ? strlen(r->user) : 0, strlen(r->password)};
+  int n = r->user ? 3 : 2;
+  if (r->user == NULL) argv[1] = r->password, lens[1] = lens[2];
+  if (send_cmd(r, on_auth, r, n, argv, lens) != 0) refused(r, "out of memory");
 }
 
 static void on_disconnect(const redisAsyncContext *ac, int status) {
@@ -185,6 +210,8 @@ static void maybe_done(uvcrawl__redis_t *r) {
   void (*cb)(void *) = r->close_cb;
   void *arg = r->close_arg;
   free(r->host);
+  free(r->user);
+  free(r->password);
   free(r);
   if (cb != NULL) cb(arg);
 }
@@ -295,13 +322,21 @@ int uvcrawl__redis_new(uv_loop_t *loop, const uvcrawl__redis_opts_t *opts,
   uvcrawl__redis_t *r = calloc(1, sizeof(*r));
   if (r == NULL) return UV_ENOMEM;
   r->host = strdup(opts->host);
-  if (r->host == NULL) {
+  r->user = opts->user ? strdup(opts->user) : NULL;
+  r->password = opts->password ? strdup(opts->password) : NULL;
+  if (r->host == NULL || (opts->user && r->user == NULL) ||
+      (opts->password && r->password == NULL)) {
+    free(r->host);
+    free(r->user);
+    free(r->password);
     free(r);
     return UV_ENOMEM;
   }
   r->loop = loop;
   r->o = *opts;
   r->o.host = r->host;
+  r->o.user = r->user;
+  r->o.password = r->password;
   if (r->o.connect_timeout_ms == 0) r->o.connect_timeout_ms = 2000;
   if (r->o.reply_timeout_ms == 0) r->o.reply_timeout_ms = 5000;
   if (r->o.backoff_min_ms == 0) r->o.backoff_min_ms = 100;

@@ -18,13 +18,15 @@ typedef struct {
   const char *host;            /* copied; an IP address (hiredis resolves names blocking) */
   int port;
   int db;                      /* SELECTed on every connect when not 0 */
+  const char *user;            /* copied; AUTH's user name, or NULL (the default user) */
+  const char *password;        /* copied; AUTH on every connect when not NULL */
   unsigned connect_timeout_ms; /* 0: 2000 */
   unsigned reply_timeout_ms;   /* the oldest reply may wait this long; 0: 5000 */
   unsigned backoff_min_ms;     /* first wait before connecting again; 0: 100 */
   unsigned backoff_max_ms;     /* the wait doubles up to this; 0: 5000 */
 } uvcrawl__redis_opts_t;
 
-/* up: 1 when a connection is ready for commands (connected, SELECT done), 0 when it went or
+/* up: 1 when a connection is ready for commands (connected, AUTH and SELECT done), 0 when it went or
  * could not be made (why: hiredis's or the timeout's message, borrowed for the call). Runs on
  * the loop; never from inside uvcrawl__redis_new(). */
 typedef void (*uvcrawl__redis_state_cb)(void *arg, int up, const char *why);

@@ -12,6 +12,7 @@
  * gives them back. Acks go out under the identity that claimed. */
 #include "redis_frontier.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <netdb.h>
 #include <signal.h>
@@ -146,32 +147,83 @@ static uint64_t hash64(const char *s) {
   return h ^ (h >> 31);
 }
 
-/* "redis://HOST[:PORT][/DB]" into host (resolved to an address: hiredis resolves blocking,
- * which is fine here, before the loop, but not for its reconnects), port and db. */
-static int parse_redis_url(const char *url, char *host, size_t hostlen, int *port, int *db) {
+/* A redis:// URL, parsed. */
+typedef struct {
+  char host[64];  /* resolved to an address: hiredis resolves blocking, which is fine here,
+                   * before the loop, but not for its reconnects */
+  int port, db;
+  char user[128]; /* AUTH's, percent-decoded; "" for the default user */
+  char pass[256]; /* "" for no AUTH */
+  int auth;
+  char shown[512]; /* the URL for messages: the password never appears, "***" instead */
+} redis_url_t;
+
+/* Percent-decodes n bytes of s into out (size outlen); -1 when it does not fit or is bad. */
+static int userinfo_decode(const char *s, size_t n, char *out, size_t outlen) {
+  size_t o = 0;
+  for (size_t i = 0; i < n; i++) {
+    int c = (unsigned char)s[i];
+    if (c == '%') {
+      unsigned v;
+      if (i + 2 >= n || !isxdigit((unsigned char)s[i + 1]) ||
+          !isxdigit((unsigned char)s[i + 2]) || sscanf(s + i + 1, "%2x", &v) != 1)
+        return -1;
+      c = (int)v;
+      i += 2;
+    }
+    if (o + 1 >= outlen) return -1;
+    out[o++] = (char)c;
+  }
+  out[o] = '\0';
+  return 0;
+}
+
+/* "redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]" into u: 0, -1 (not such a URL) or -2 (the host
+ * does not resolve). u->shown is set first, whatever the outcome. */
+static int parse_redis_url(const char *url, redis_url_t *u) {
   const char *p = url;
-  if (strncmp(p, "redis://", 8) == 0) p += 8;
-  else return -1;
+  memset(u, 0, sizeof(*u));
+  size_t alen = strncmp(p, "redis://", 8) == 0 ? 8 + strcspn(p + 8, "/") : 0;
+  const char *at = NULL;
+  for (const char *q = p + 8; alen && q < p + alen; q++)
+    if (*q == '@') at = q;
+  if (at != NULL) {
+    const char *colon = memchr(p + 8, ':', (size_t)(at - (p + 8)));
+    int ulen = colon ? (int)(colon - (p + 8)) : 0;
+    snprintf(u->shown, sizeof(u->shown), "redis://%.*s:***@%s", ulen, p + 8, at + 1);
+  } else {
+    snprintf(u->shown, sizeof(u->shown), "%s", url);
+  }
+  if (alen == 0) return -1;
+  p += 8;
+  if (at != NULL) {
+    const char *colon = memchr(p, ':', (size_t)(at - p));
+    if (colon == NULL || userinfo_decode(p, (size_t)(colon - p), u->user, sizeof(u->user)) ||
+        userinfo_decode(colon + 1, (size_t)(at - colon - 1), u->pass, sizeof(u->pass)) ||
+        u->pass[0] == '\0')
+      return -1;
+    u->auth = 1;
+    p = at + 1;
+  }
   const char *end = p + strcspn(p, ":/");
   size_t n = (size_t)(end - p);
   char name[256];
   if (n == 0 || n >= sizeof(name)) return -1;
   memcpy(name, p, n);
   name[n] = '\0';
-  *port = 6379;
-  *db = 0;
+  u->port = 6379;
   if (*end == ':') {
     char *e;
     long v = strtol(end + 1, &e, 10);
     if (e == end + 1 || v <= 0 || v > 65535) return -1;
-    *port = (int)v;
+    u->port = (int)v;
     end = e;
   }
   if (*end == '/' && end[1] != '\0') {
     char *e;
     long v = strtol(end + 1, &e, 10);
     if (e == end + 1 || *e != '\0' || v < 0 || v > 1000000) return -1;
-    *db = (int)v;
+    u->db = (int)v;
   } else if (*end != '\0' && strcmp(end, "/") != 0) {
     return -1;
   }
@@ -180,39 +232,49 @@ static int parse_redis_url(const char *url, char *host, size_t hostlen, int *por
   hints.ai_family = AF_INET; /* hiredis 0.14 connects by name or IPv4/IPv6 literal */
   hints.ai_socktype = SOCK_STREAM;
   if (getaddrinfo(name, NULL, &hints, &res) != 0) return -2;
-  int ok = getnameinfo(res->ai_addr, res->ai_addrlen, host, (socklen_t)hostlen, NULL, 0,
+  int ok = getnameinfo(res->ai_addr, res->ai_addrlen, u->host, sizeof(u->host), NULL, 0,
                        NI_NUMERICHOST) == 0;
   freeaddrinfo(res);
   return ok ? 0 : -2;
 }
 
-/* A blocking connection for setup, --status and --export. */
-static redisContext *connect_sync(const char *url, char *why, size_t whylen) {
-  char host[64];
-  int port, db;
-  int e = parse_redis_url(url, host, sizeof(host), &port, &db);
+/* One blocking command whose reply must not be an error; 0, or -1 with why set. */
+static int sync_ok(redisContext *rc, int argc, const char **argv, const size_t *lens,
+                   const char *what, const redis_url_t *u, char *why, size_t whylen) {
+  redisReply *r = redisCommandArgv(rc, argc, argv, lens);
+  int bad = r == NULL || r->type == REDIS_REPLY_ERROR;
+  if (bad) snprintf(why, whylen, "%s: %s: %s", u->shown, what, r ? r->str : rc->errstr);
+  if (r) freeReplyObject(r);
+  return bad ? -1 : 0;
+}
+
+/* A blocking connection for setup, --status and --export; u gets the parsed URL. */
+static redisContext *connect_sync(const char *url, redis_url_t *u, char *why, size_t whylen) {
+  int e = parse_redis_url(url, u);
   if (e != 0) {
-    snprintf(why, whylen, "%s: %s", url,
-             e == -1 ? "not a redis://HOST[:PORT][/DB] URL" : "cannot resolve the host");
+    snprintf(why, whylen, "%s: %s", u->shown,
+             e == -1 ? "not a redis://[[USER]:PASSWORD@]HOST[:PORT][/DB] URL"
+                     : "cannot resolve the host");
     return NULL;
   }
   struct timeval tv = {5, 0};
-  redisContext *rc = redisConnectWithTimeout(host, port, tv);
+  redisContext *rc = redisConnectWithTimeout(u->host, u->port, tv);
   if (rc == NULL || rc->err) {
-    snprintf(why, whylen, "%s: %s", url, rc ? rc->errstr : "out of memory");
+    snprintf(why, whylen, "%s: %s", u->shown, rc ? rc->errstr : "out of memory");
     if (rc) redisFree(rc);
     return NULL;
   }
   redisSetTimeout(rc, (struct timeval){30, 0});
-  if (db != 0) {
-    redisReply *r = redisCommand(rc, "SELECT %d", db);
-    int bad = r == NULL || r->type == REDIS_REPLY_ERROR;
-    if (bad) snprintf(why, whylen, "%s: SELECT %d: %s", url, db, r ? r->str : rc->errstr);
-    if (r) freeReplyObject(r);
-    if (bad) {
-      redisFree(rc);
-      return NULL;
-    }
+  /* AUTH [USER] PASSWORD, then SELECT DB: what the loop's connection does on every connect. */
+  char db[16];
+  snprintf(db, sizeof(db), "%d", u->db);
+  int named = u->user[0] != '\0';
+  const char *auth[3] = {"AUTH", named ? u->user : u->pass, u->pass}, *select[2] = {"SELECT", db};
+  size_t alens[3] = {4, strlen(auth[1]), strlen(u->pass)}, slens[2] = {6, strlen(db)};
+  if ((u->auth && sync_ok(rc, named ? 3 : 2, auth, alens, "AUTH", u, why, whylen) != 0) ||
+      (u->db != 0 && sync_ok(rc, 2, select, slens, "SELECT", u, why, whylen) != 0)) {
+    redisFree(rc);
+    return NULL;
   }
   return rc;
 }
@@ -1002,13 +1064,15 @@ static void set_identity(uvcrawl__rf_t *q) {
   new_identity(q);
 }
 
-/* Opens the asynchronous connection the loop uses from now on (host borrowed for the call). */
-static int open_redis(uvcrawl__rf_t *q, uv_loop_t *loop, const char *host, int port, int db) {
+/* Opens the asynchronous connection the loop uses from now on (u borrowed for the call). */
+static int open_redis(uvcrawl__rf_t *q, uv_loop_t *loop, const redis_url_t *u) {
   uvcrawl__redis_opts_t ro;
   memset(&ro, 0, sizeof(ro));
-  ro.host = host;
-  ro.port = port;
-  ro.db = db;
+  ro.host = u->host;
+  ro.port = u->port;
+  ro.db = u->db;
+  ro.user = u->user[0] ? u->user : NULL;
+  ro.password = u->auth ? u->pass : NULL;
   ro.reply_timeout_ms = 10000;
   ro.backoff_max_ms = 1000;
   return uvcrawl__redis_new(loop, &ro, on_state, q, &q->redis);
@@ -1027,16 +1091,11 @@ static void start_timers(uvcrawl__rf_t *q, uv_loop_t *loop) {
 int uvcrawl__rf_new(uv_loop_t *loop, uvcrawl__frontier_t *local, const uvcrawl__rf_opts_t *o,
                     const uvcrawl__rf_cbs_t *cbs, void *arg, char **stored_seeds, char *why,
                     size_t whylen, uvcrawl__rf_t **out) {
-  char host[64];
-  int port, db, err;
+  redis_url_t u;
+  int err;
   uvcrawl__rf_t *q = NULL;
   *stored_seeds = NULL;
-  if (parse_redis_url(o->redis_url, host, sizeof(host), &port, &db) != 0) {
-    snprintf(why, whylen, "%s: not a redis://HOST[:PORT][/DB] URL, or the host is unknown",
-             o->redis_url);
-    return UVCRAWL_EREDIS;
-  }
-  redisContext *rc = connect_sync(o->redis_url, why, whylen);
+  redisContext *rc = connect_sync(o->redis_url, &u, why, whylen);
   if (rc == NULL) return UVCRAWL_EREDIS;
   err = join_crawl(rc, o, &q, stored_seeds, why, whylen);
   redisFree(rc);
@@ -1051,7 +1110,7 @@ int uvcrawl__rf_new(uv_loop_t *loop, uvcrawl__frontier_t *local, const uvcrawl__
   q->ignore_robots = o->ignore_robots;
   q->die_on = test_die_on;
   set_identity(q);
-  if ((err = open_redis(q, loop, host, port, db)) != 0) {
+  if ((err = open_redis(q, loop, &u)) != 0) {
     free(*stored_seeds);
     *stored_seeds = NULL;
     free(q);
@@ -1126,15 +1185,16 @@ void uvcrawl__rf_close(uvcrawl__rf_t *q, void (*cb)(void *arg), void *arg) {
 int uvcrawl__rf_status(const char *redis_url, const char *name, char **json, char *why,
                        size_t whylen) {
   char prefix[300];
+  redis_url_t u;
   *json = NULL;
-  redisContext *rc = connect_sync(redis_url, why, whylen);
+  redisContext *rc = connect_sync(redis_url, &u, why, whylen);
   if (rc == NULL) return UVCRAWL_EREDIS;
   set_prefix(prefix, sizeof(prefix), name);
   redisReply *r = redisCommand(rc, "EXISTS %scfg", prefix);
   int exists = r && r->type == REDIS_REPLY_INTEGER && r->integer == 1;
   if (r) freeReplyObject(r);
   if (!exists) {
-    snprintf(why, whylen, "no crawl named '%s' in %s", name, redis_url);
+    snprintf(why, whylen, "no crawl named '%s' in %s", name, u.shown);
     redisFree(rc);
     return UVCRAWL_EREDIS;
   }
@@ -1170,8 +1230,9 @@ int uvcrawl__rf_status(const char *redis_url, const char *name, char **json, cha
 int uvcrawl__rf_export(const char *redis_url, const char *name, int fd, uint64_t *n, char *why,
                        size_t whylen) {
   char prefix[300], cursor[32] = "0";
+  redis_url_t u;
   *n = 0;
-  redisContext *rc = connect_sync(redis_url, why, whylen);
+  redisContext *rc = connect_sync(redis_url, &u, why, whylen);
   if (rc == NULL) return UVCRAWL_EREDIS;
   set_prefix(prefix, sizeof(prefix), name);
   int err = 0;

@@ -212,7 +212,7 @@ int main(int argc, char **argv) {
   ASSERT_NOT_NULL(mkdtemp(dir));
   snprintf(port_s, sizeof(port_s), "%d", free_port());
 
-  uvcrawl__redis_opts_t o = {"127.0.0.1", atoi(port_s), 3, 1000, 300, 20, 200};
+  uvcrawl__redis_opts_t o = {"127.0.0.1", atoi(port_s), 3, NULL, NULL, 1000, 300, 20, 200};
   ASSERT_EQ(uvcrawl__redis_new(&loop, &o, on_state, NULL, &r), 0);
   ASSERT(!uvcrawl__redis_is_up(r));
   uv_run(&loop, UV_RUN_DEFAULT);

@@ -26,22 +26,23 @@ SANITIZED = os.environ.get("UVCRAWL_SANITIZED", "none") not in ("", "none")
 
 
 class Redis:
-    def __init__(self):
+    def __init__(self, *extra):
         self.dir = tempfile.mkdtemp(prefix="redis-", dir=TMP)
         self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}"
+        self.extra = list(extra)
         self.start()
 
     def start(self):
         self.proc = subprocess.Popen(
             ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--dir", self.dir,
-             "--appendonly", "yes", "--save", "", "--daemonize", "no", "--loglevel", "warning"],
-            stdout=subprocess.DEVNULL)
+             "--appendonly", "yes", "--save", "", "--daemonize", "no", "--loglevel", "warning",
+             *self.extra], stdout=subprocess.DEVNULL)
         for _ in range(600):
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=5) as s:
                     s.sendall(b"PING\r\n")
-                    if s.recv(64).startswith(b"+PONG"):
+                    if s.recv(64).startswith((b"+PONG", b"-NOAUTH")):  # NOAUTH: requirepass
                         return
             except OSError:
                 pass
@@ -323,6 +324,45 @@ def test_url_that_keeps_killing_workers_fails():
         redis.close()
 
 
+def test_auth_through_a_redis_restart():
+    """A Redis that wants a password (requirepass) and has an ACL user: a wrong password is
+    exit 3 with a message that names AUTH and never the password; the right ones (percent-
+    escaped in the URL) crawl the exact set, the loop's connections AUTH again when Redis
+    comes back after a kill -9, and --status and --export AUTH too."""
+    redis = Redis("--requirepass", "s@cret", "--user", "crawler", "on", ">pw:1", "~*", "&*",
+                  "+@all")
+    try:
+        with Site("--pages", 1500, "--delay", 10) as site:
+            for bad in (f"redis://:wrong-pw@127.0.0.1:{redis.port}",
+                        f"redis://crawler:wrong-pw@127.0.0.1:{redis.port}/2"):
+                code, _, err = crawl("--redis", bad, "--crawl", "a", "-q", site.root)
+                check(code == 3 and "AUTH" in err and "wrong-pw" not in err,
+                      f"{bad}: exit {code} {err}")
+            code, _, err = crawl("--redis", f"redis://127.0.0.1:{redis.port}", "--crawl", "a",
+                                 "-q", site.root)
+            check(code == 3 and "NOAUTH" in err, f"no password: exit {code} {err}")
+            redis.url = f"redis://:s%40cret@127.0.0.1:{redis.port}"
+            outs = [os.path.join(TMP, f"auth{i}.jsonl") for i in range(2)]
+            common = ["--per-host", 4, "--max-inflight", 8, "--lease", "2s"]
+            procs = [worker(redis, "c7", outs[0], *common, site.root),
+                     worker(redis, "c7", outs[1], *common)]
+            wait_requests(site, len(site.expected()) // 3, procs)
+            redis.kill()
+            redis.start()
+            for i, (code, err) in enumerate(wait_all(procs)):
+                check(code == 0, f"worker {i} exit {code}: {err}")
+            check_exact(site, "c7", redis)
+        with Site("--pages", 50) as site:
+            redis.url = f"redis://crawler:pw%3A1@127.0.0.1:{redis.port}/2"
+            code, err = wait_all([worker(redis, "c8", os.path.join(TMP, "acl.jsonl"),
+                                         site.root)])[0]
+            check(code == 0, f"ACL user: exit {code}: {err}")
+            check_exact(site, "c8", redis)
+            check(status(redis, "c8")["finished"], "--status as the ACL user")
+    finally:
+        redis.close()
+
+
 if __name__ == "__main__":
     if shutil.which("redis-server") is None:
         print("SKIP: no redis-server")
@@ -330,5 +370,5 @@ if __name__ == "__main__":
     run_tests([test_usage_and_unreachable_redis, test_three_workers_exact_set_caps_and_robots,
                test_robots_rules_and_crawl_delay_shared, test_kill9_worker_mid_crawl,
                test_kill9_redis_mid_crawl, test_sigterm_worker_leaves_its_urls,
-               test_url_that_keeps_killing_workers_fails])
+               test_url_that_keeps_killing_workers_fails, test_auth_through_a_redis_restart])
     shutil.rmtree(TMP, ignore_errors=True)

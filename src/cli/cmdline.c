@@ -143,7 +143,9 @@ static const char usage_text3[] =
     "      --redis redis://HOST[:PORT][/DB] --crawl NAME  be a worker of the crawl NAME: the\n"
     "                           first worker's seeds and options define it; others give the\n"
     "                           same options (seeds optional) or are refused (exit 4); each\n"
-    "                           writes -o records of what it fetched; all exit 0 at the end\n"
+    "                           writes -o records of what it fetched; all exit 0 at the end;\n"
+    "                           redis://[[USER]:PASSWORD@]HOST... sends AUTH (%XX escapes;\n"
+    "                           --config keeps the password off the command line)\n"
     "      --status             print the crawl's progress as one JSON object, then exit\n"
     "      --export             write every record of the crawl, each URL once, to -o FILE\n"
     "      --lease DURATION     a dead worker's URLs go back after this (default 30s)\n"
@@ -599,7 +601,7 @@ static int opt_cluster(cli_cmdline_t *c, int ch, const char *arg) {
   switch (ch) {
   case OPT_REDIS:
     if (strncmp(arg, "redis://", 8) != 0 || arg[8] == '\0')
-      return usage_error("--redis needs redis://HOST[:PORT][/DB], not '%s'", arg);
+      return usage_error("%s", "--redis needs redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]");
     c->redis_url = arg;
     break;
   case OPT_CRAWL:
