@@ -290,13 +290,17 @@ def uvcrawl_mirror(site, root, *extra, out=None):
 def test_requisites_convert_adjust():
     site, cdn = make_sites()
     try:
-        root = os.path.join(TMP, "site")
-        code, err, recs = uvcrawl_mirror(site, root)
+        root, stats = os.path.join(TMP, "site"), os.path.join(TMP, "site-stats.json")
+        code, err, recs = uvcrawl_mirror(site, root, "--stats-json", stats)
         check(code == 0, f"exit {code}: {err}")
         by_url = {r["url"]: r for r in recs}
-        # The summary counts the converted files, none failed.
+        # The summary counts the converted files, none failed; --stats-json says the same.
         m = re.search(r"convert-links: (\d+) of (\d+) saved HTML/CSS files done, 0 could not", err)
         check(m is not None and m.group(1) == m.group(2), f"no conversion summary: {err}")
+        with open(stats) as f:
+            st = json.load(f)
+        check((st["convert_total"], st["converted"], st["convert_errors"]) ==
+              (int(m.group(2)), int(m.group(2)), 0), f"--stats-json conversion figures: {st}")
         # Every requisite on the site and on the CDN, nothing the CDN does not need.
         for path in site.files:
             if path == "/robots.txt":
@@ -428,8 +432,14 @@ def test_resume_converts():
         check(code == 0, f"first part: exit {code}: {err}")
         check(len([r for r in recs1 if not r["skipped"]]) <= 6, "--max-pages not obeyed")
         out2 = os.path.join(TMP, "r2.jsonl")
-        code, err, recs2 = uvcrawl_mirror(site, root, "--state", state, "--resume", out=out2)
+        stats = os.path.join(TMP, "r2-stats.json")
+        code, err, recs2 = uvcrawl_mirror(site, root, "--state", state, "--resume",
+                                          "--stats-json", stats, out=out2)
         check(code == 0, f"resume: exit {code}: {err}")
+        with open(stats) as f:
+            resumed = json.load(f)["resumed"]
+        done1 = len([r for r in recs1 if not r["skipped"]])
+        check(resumed >= done1, f"--stats-json resumed {resumed}, the first part did {done1}")
         by_url = {r["url"]: r for r in recs2}
         check(site.origin + "/page" in by_url, "resume lost URLs")
         unsaved = {u for u, r in by_url.items() if r["status"] != 200 or r["error"]}

@@ -22,7 +22,9 @@ SANITIZED = os.environ.get("UVCRAWL_SANITIZED", "none") not in ("", "none")
 STATS_JSON_FIELDS = {"pages", "errors", "bytes", "seen", "wall_ms", "pages_per_s",
                      "inflight_cap", "inflight_max", "fds_max", "mirror_errors", "buffered_max",
                      "lag_p50_ms", "lag_p99_ms", "lag_max_ms", "pool_jobs", "pool_batches",
-                     "parse_fast", "parse_bailouts", "lag_worst"}
+                     "parse_fast", "parse_bailouts", "resumed", "skipped", "retries",
+                     "fd_backoffs", "output_errors", "convert_total", "converted",
+                     "convert_errors", "lag_worst"}
 LIVE_FIELDS = {"done", "queued", "inflight", "recent_pages_per_s", "recent_bytes_per_s",
                "status_classes", "slowest"}
 
