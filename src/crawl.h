@@ -42,6 +42,7 @@ enum { URL_GOOD = 1, URL_BROKEN = 2, URL_VERDICT = 3, URL_DONE = 4 };
 #define HOPS_SHIFT 8 /* bits 8..15 of the state word: redirect hops that led to the URL */
 #define URL_SITEMAP (1u << 16) /* fetch it as a sitemap: its <loc>s are its links */
 #define URL_REQUISITE (1u << 17) /* --page-requisites: fetched (not HEAD-checked) off scope too */
+#define URL_SKIPPED (1u << 18) /* recorded as skipped (a trap, too long, too many redirects) */
 
 /* RFC 9309: at least 500 KiB must be read. One byte more lets the parser see that the last
  * line was cut (and drop it). */

@@ -32,6 +32,7 @@ void uvcrawl__intake_link(uvcrawl_t *c, const char *url, const page_t *from, uns
   if (why != NULL) {
     if (uvcrawl__frontier_mark(c->frontier, url, &to) == 1) {
       const char *ref;
+      if (uvcrawl__frontier_lookup(c->frontier, url, NULL, &state)) *state |= URL_SKIPPED;
       uvcrawl__frontier_lookup(c->frontier, from->item.url, &ref, NULL);
       uvcrawl__records_skipped(c, to, ref, depth, why);
     }
@@ -43,11 +44,12 @@ void uvcrawl__intake_link(uvcrawl_t *c, const char *url, const page_t *from, uns
   }
   /* Seen first as a plain link and still queued: a requisite all the same (fetched whole),
    * and the journal says so, or a resumed crawl would only check it (HEAD) or drop its
-   * redirect past --max-depth (a second 'R' for a known URL only sets the flag). */
+   * redirect past --max-depth (a second 'R' for a known URL only sets the flag). Not one that
+   * was skipped: replayed, an 'R' would queue it. */
   if (requisite && uvcrawl__frontier_lookup(c->frontier, url, NULL, &state) &&
-      !(*state & URL_REQUISITE)) {
+      !(*state & (URL_REQUISITE | URL_SKIPPED))) {
     *state |= URL_REQUISITE;
-    if (!journaled && !(*state & URL_DONE))
+    if (!journaled)
       uvcrawl__resume_discovered(c, 'R', url, from->item.url, depth);
   }
   /* Link checking: remember who links a URL until it is known good. */

@@ -170,6 +170,7 @@ static int userinfo_decode(const char *s, size_t n, char *out, size_t outlen) {
         return -1;
       c = (int)v;
       i += 2;
+      if (c == 0) return -1; /* AUTH would stop there: a password cut short */
     }
     if (o + 1 >= outlen) return -1;
     out[o++] = (char)c;
@@ -183,18 +184,18 @@ static int userinfo_decode(const char *s, size_t n, char *out, size_t outlen) {
 static int parse_redis_url(const char *url, redis_url_t *u) {
   const char *p = url;
   memset(u, 0, sizeof(*u));
-  size_t alen = strncmp(p, "redis://", 8) == 0 ? 8 + strcspn(p + 8, "/") : 0;
-  const char *at = NULL;
-  for (const char *q = p + 8; alen && q < p + alen; q++)
-    if (*q == '@') at = q;
+  /* The user info ends at the last '@' (HOST, PORT and DB have none; a password may have '/'
+   * and '@' unescaped), whatever the scheme: even a URL refused here is shown without it. */
+  const char *sep = strstr(url, "://"), *auth = sep ? sep + 3 : url, *at = strrchr(auth, '@');
   if (at != NULL) {
-    const char *colon = memchr(p + 8, ':', (size_t)(at - (p + 8)));
-    int ulen = colon ? (int)(colon - (p + 8)) : 0;
-    snprintf(u->shown, sizeof(u->shown), "redis://%.*s:***@%s", ulen, p + 8, at + 1);
+    const char *colon = memchr(auth, ':', (size_t)(at - auth));
+    int ulen = colon ? (int)(colon - auth) : 0;
+    snprintf(u->shown, sizeof(u->shown), "%.*s%.*s:***@%s", (int)(auth - url), url, ulen,
+             auth, at + 1);
   } else {
     snprintf(u->shown, sizeof(u->shown), "%s", url);
   }
-  if (alen == 0) return -1;
+  if (strncmp(p, "redis://", 8) != 0) return -1;
   p += 8;
   if (at != NULL) {
     const char *colon = memchr(p, ':', (size_t)(at - p));

@@ -48,6 +48,9 @@ static const row_t rows[] = {
     {"header \"X: y\" z\n", NULL, "f.conf:1: the quoted value of 'header' is not closed, or text follows it"},
     {"=5\n", NULL, "f.conf:1: not an option: '=5'"},
     {"timeout/5\n", NULL, "f.conf:1: not an option: 'timeout/5'"},
+    /* The word, never its value (a password in a mistyped line). */
+    {"redis_url = redis://:pw@h\n", NULL, "f.conf:1: not an option: 'redis_url'"},
+    {"redis_url=redis://:pw@h\n", NULL, "f.conf:1: not an option: 'redis_url'"},
 };
 
 static void run_row(const row_t *r) {

@@ -333,11 +333,20 @@ def test_auth_through_a_redis_restart():
                   "+@all")
     try:
         with Site("--pages", 1500, "--delay", 10) as site:
+            # Unescaped '/' and '@' in a password are its own (the user info ends at the last
+            # '@'), and never shown either.
             for bad in (f"redis://:wrong-pw@127.0.0.1:{redis.port}",
-                        f"redis://crawler:wrong-pw@127.0.0.1:{redis.port}/2"):
+                        f"redis://crawler:wrong-pw@127.0.0.1:{redis.port}/2",
+                        f"redis://:wr/ong-pw@127.0.0.1:{redis.port}",
+                        f"redis://:wr@ong-pw@127.0.0.1:{redis.port}"):
                 code, _, err = crawl("--redis", bad, "--crawl", "a", "-q", site.root)
-                check(code == 3 and "AUTH" in err and "wrong-pw" not in err,
+                check(code == 3 and "AUTH" in err and "ong-pw" not in err,
                       f"{bad}: exit {code} {err}")
+            # %00 would cut the password short at AUTH: refused as a URL, still not shown.
+            code, _, err = crawl("--redis", f"redis://:s%40cret%00xyz@127.0.0.1:{redis.port}",
+                                 "--crawl", "a", "-q", site.root)
+            check(code == 3 and "not a redis://" in err and "xyz" not in err,
+                  f"%00: exit {code} {err}")
             code, _, err = crawl("--redis", f"redis://127.0.0.1:{redis.port}", "--crawl", "a",
                                  "-q", site.root)
             check(code == 3 and "NOAUTH" in err, f"no password: exit {code} {err}")
@@ -352,6 +361,9 @@ def test_auth_through_a_redis_restart():
             for i, (code, err) in enumerate(wait_all(procs)):
                 check(code == 0, f"worker {i} exit {code}: {err}")
             check_exact(site, "c7", redis)
+            code, out, err = crawl("--redis", f"redis://:s@cret@127.0.0.1:{redis.port}",
+                                   "--crawl", "c7", "--status")
+            check(code == 0 and json.loads(out)["finished"], f"unescaped '@': {code} {err}")
         with Site("--pages", 50) as site:
             redis.url = f"redis://crawler:pw%3A1@127.0.0.1:{redis.port}/2"
             code, err = wait_all([worker(redis, "c8", os.path.join(TMP, "acl.jsonl"),

@@ -492,6 +492,28 @@ def test_resume_keeps_a_late_requisite():
         cdn.close()
 
 
+def test_resume_leaves_a_skipped_requisite_skipped():
+    """A requisite skipped for its length (--max-url-len) is recorded as skipped, and a resume
+    of the finished crawl fetches nothing: the journal holds no requisite record for it."""
+    long_png = "/img/" + "x" * 80 + ".png"
+    site = StaticSite({"/index.html": (HTML, f'<img src="{long_png}">'.encode()),
+                       long_png: ("image/png", b"\x89PNG long")})
+    try:
+        root, state = os.path.join(TMP, "skipreq"), os.path.join(TMP, "skipreq-state")
+        code, err, recs = uvcrawl_mirror(site, root, "--state", state, "--max-url-len", 60,
+                                         out=os.path.join(TMP, "skipreq1.jsonl"))
+        skipped = [r for r in recs if r["url"].endswith(".png")]
+        check(code == 0 and len(skipped) == 1 and skipped[0]["skipped"],
+              f"exit {code}, records {recs}: {err}")
+        code, err, recs = uvcrawl_mirror(site, root, "--state", state, "--resume",
+                                         "--max-url-len", 60,
+                                         out=os.path.join(TMP, "skipreq2.jsonl"))
+        check(code == 0, f"resume: exit {code}: {err}")
+        check(long_png not in site.log, f"the resume fetched the skipped URL: {site.requests}")
+    finally:
+        site.close()
+
+
 # ---- the python3 docs, served by nginx --------------------------------------------------
 
 def test_python_docs():
@@ -539,6 +561,6 @@ if __name__ == "__main__":
                    test_requisites_with_check,
                    test_check_broken_image_in_css,
                    test_resume_converts, test_resume_keeps_a_late_requisite,
-                   test_python_docs])
+                   test_resume_leaves_a_skipped_requisite_skipped, test_python_docs])
     finally:
         shutil.rmtree(TMP, ignore_errors=True)

@@ -83,7 +83,13 @@ static int parse_line(char *line, const struct option *longopts, cli_args_t *a,
     p++;
   size_t nlen = (size_t)(p - name);
   if (nlen == 0 || (p < end && !is_blank(*p) && *p != '=' && *p != ':')) {
-    snprintf(err, errlen, "%s: not an option: '%.*s'", where, (int)(end - name), name);
+    /* The word only, not its value: a mistyped "redis_url = redis://:PASSWORD@..." must not
+     * show the password. */
+    const char *w = name;
+    while (w < end && !is_blank(*w) && *w != '=' && *w != ':') w++;
+    if (w == name)
+      while (w < end && !is_blank(*w)) w++;
+    snprintf(err, errlen, "%s: not an option: '%.*s'", where, (int)(w - name), name);
     return -1;
   }
   while (p < end && is_blank(*p)) p++;

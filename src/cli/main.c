@@ -299,17 +299,9 @@ static int add_seeds(cli_t *cli, const cli_cmdline_t *c) {
   err = uvcrawl_join_cluster(cli->crawler, c->redis_url, c->crawl_name, c->lease_ms,
                              c->max_tries, why, sizeof(why));
   if (err == 0) return CLI_GO_ON;
-  /* The password stays out of the message, as it does in the library's own (why). */
-  const char *auth = c->redis_url + 8, *at = strchr(auth, '@'), *slash = strchr(auth, '/');
-  if (at != NULL && (slash == NULL || at < slash)) {
-    const char *colon = memchr(auth, ':', (size_t)(at - auth));
-    fprintf(stderr, "uvcrawl: --redis redis://%.*s:***%s --crawl %s: %s\n",
-            colon ? (int)(colon - auth) : 0, auth, at, c->crawl_name,
-            why[0] ? why : uvcrawl_strerror(err));
-  } else {
-    fprintf(stderr, "uvcrawl: --redis %s --crawl %s: %s\n", c->redis_url, c->crawl_name,
-            why[0] ? why : uvcrawl_strerror(err));
-  }
+  /* Not the URL, which may hold a password: why names it where it matters, with "***". */
+  fprintf(stderr, "uvcrawl: --crawl %s: %s\n", c->crawl_name,
+          why[0] ? why : uvcrawl_strerror(err));
   return abandon_crawl(cli, err == UVCRAWL_ECLUSTER ? CLI_EXIT_REFUSED
                             : err == UVCRAWL_ENOSEED || err == UV_ENOTSUP ? CLI_EXIT_USAGE
                                                                           : CLI_EXIT_RUNTIME);
