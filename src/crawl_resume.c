@@ -35,11 +35,21 @@ static int on_replay(void *arg, int type, const char *url, const char *ref, size
   }
   /* The files saved before the crash are converted at the end like the new ones. */
   if (c->convert != NULL && uvcrawl__convert_record(c->convert, ref, len) != 0) return -1;
-  if (!uvcrawl__frontier_lookup(c->frontier, url, NULL, &state) || (*state & URL_DONE))
+  if (!uvcrawl__frontier_lookup(c->frontier, url, NULL, &state)) {
+    /* A skip record (never queued, so no 'D' came before): the URL stays seen and skipped
+     * when a page links it again, and its record stays in the output. */
+    if (uvcrawl__frontier_mark(c->frontier, url, NULL) < 0 ||
+        !uvcrawl__frontier_lookup(c->frontier, url, NULL, &state))
+      return -1;
+    *state |= URL_DONE | URL_SKIPPED;
+    c->stats.skipped++;
+  } else if (*state & URL_DONE) {
     return 0; /* completed twice (in flight at a kill, then redone): the first record stands */
-  *state |= URL_DONE;
-  c->stats.resumed++;
-  c->started++;
+  } else {
+    *state |= URL_DONE;
+    c->stats.resumed++;
+    c->started++;
+  }
   if (c->output && (uvcrawl__output_append(c->output, ref, len) != 0 ||
                     uvcrawl__output_append(c->output, "\n", 1) != 0))
     return -1;

@@ -494,7 +494,8 @@ def test_resume_keeps_a_late_requisite():
 
 def test_resume_leaves_a_skipped_requisite_skipped():
     """A requisite skipped for its length (--max-url-len) is recorded as skipped, and a resume
-    of the finished crawl fetches nothing: the journal holds no requisite record for it."""
+    of the finished crawl fetches nothing (the journal holds no requisite record for it) and
+    keeps every record, the skip record too."""
     long_png = "/img/" + "x" * 80 + ".png"
     site = StaticSite({"/index.html": (HTML, f'<img src="{long_png}">'.encode()),
                        long_png: ("image/png", b"\x89PNG long")})
@@ -510,6 +511,9 @@ def test_resume_leaves_a_skipped_requisite_skipped():
                                          out=os.path.join(TMP, "skipreq2.jsonl"))
         check(code == 0, f"resume: exit {code}: {err}")
         check(long_png not in site.log, f"the resume fetched the skipped URL: {site.requests}")
+        again = {r["url"]: r for r in recs}
+        check(again.keys() == {site.origin + "/", site.origin + long_png} and
+              again[site.origin + long_png]["skipped"], f"the resumed output: {recs}")
     finally:
         site.close()
 
