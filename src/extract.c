@@ -389,6 +389,46 @@ static GumboOutput *parse_guarded(const GumboOptions *options, heap_t *heap, con
   return gumbo_parse_with_options(options, html, len);
 }
 
+static int is_digit_of(int c, int hex) {
+  return (c >= '0' && c <= '9') ||
+         (hex && ((c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')));
+}
+
+/* gumbo 0.10 adds up a numeric character reference in a wrapping int: one that wraps to -1
+ * (&#xffffffff) reads as the end of the input, and gumbo stops there; others above U+10FFFF
+ * may wrap to a real character. HTML5 reads every one above U+10FFFF as U+FFFD, so gumbo
+ * gets a copy with each such reference's digits written as FFFD (65533); copy stays empty
+ * when there is none. The copy is the caller's to free. 0, or -ENOMEM. */
+static int fix_big_refs(const char *html, size_t len, uvcrawl__dynbuf_t *copy) {
+  size_t done = 0, i = 0;
+  while (i < len) {
+    const char *amp = memchr(html + i, '&', len - i);
+    if (amp == NULL) break;
+    i = (size_t)(amp - html) + 1;
+    if (i >= len || html[i] != '#') continue;
+    size_t d = i + 1;
+    int hex = d < len && (html[d] == 'x' || html[d] == 'X');
+    d += (size_t)hex;
+    size_t e = d;
+    uint32_t v = 0;
+    int big = 0;
+    for (; e < len && is_digit_of((unsigned char)html[e], hex); e++) {
+      int c = (unsigned char)html[e];
+      uint32_t digit = c <= '9' ? (uint32_t)(c - '0') : (uint32_t)((c | 0x20) - 'a' + 10);
+      if (!big) v = v * (hex ? 16u : 10u) + digit;
+      big |= v > 0x10FFFF;
+    }
+    if (!big) continue;
+    const char *fffd = hex ? "FFFD" : "65533";
+    if (uvcrawl__dynbuf_add(copy, html + done, d - done) != 0 ||
+        uvcrawl__dynbuf_addstr(copy, fffd) != 0)
+      return -ENOMEM;
+    done = i = e;
+  }
+  if (done > 0 && uvcrawl__dynbuf_add(copy, html + done, len - done) != 0) return -ENOMEM;
+  return 0;
+}
+
 /* html is borrowed (len bytes, no NUL needed); out must be zeroed by the caller and owns
  * every string on return, also after a partial walk (freed here on -ENOMEM). */
 int uvcrawl__extract_links_gumbo(const char *html, size_t len, size_t max_links,
@@ -405,7 +445,15 @@ int uvcrawl__extract_links_gumbo(const char *html, size_t len, size_t max_links,
   options.userdata = &heap;
   /* Parse errors are never read: not recording them saves memory on hostile markup. */
   options.max_errors = 0;
-  output = parse_guarded(&options, &heap, html != NULL ? html : "", html != NULL ? len : 0);
+  if (html == NULL) html = "", len = 0;
+  uvcrawl__dynbuf_t fixed;
+  uvcrawl__dynbuf_init(&fixed, 0);
+  if (fix_big_refs(html, len, &fixed) != 0) {
+    uvcrawl__dynbuf_free(&fixed);
+    return -ENOMEM;
+  }
+  if (fixed.len > 0) html = fixed.p, len = fixed.len;
+  output = parse_guarded(&options, &heap, html, len);
   if (output != NULL) {
     w.out = out;
     w.max_links = max_links;
@@ -414,6 +462,7 @@ int uvcrawl__extract_links_gumbo(const char *html, size_t len, size_t max_links,
   }
   /* Instead of the recursive gumbo_destroy_output(). */
   heap_free_all(&heap.head);
+  uvcrawl__dynbuf_free(&fixed);
   if (err != 0) uvcrawl__links_free(out);
   return err;
 }
