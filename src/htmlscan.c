@@ -391,7 +391,7 @@ static const uvcrawl__entity_t *entity_find(const char *key, size_t n) {
 
 /* A character reference in an attribute value at v[i] == '&': writes its expansion at *o and
  * returns the bytes consumed, or 0 when it is none (the '&' is literal). */
-static size_t char_ref(scan_t *s, const char *v, size_t n, size_t i, char **o) {
+static size_t char_ref(const char *v, size_t n, size_t i, char **o) {
   size_t j = i + 1, run;
   if (j >= n) return 0;
   if (v[j] == '#') {
@@ -409,12 +409,9 @@ static size_t char_ref(scan_t *s, const char *v, size_t n, size_t i, char **o) {
       if (c >= '0' && c <= '9') d = c - '0';
       else if (hex && (c | 0x20) >= 'a' && (c | 0x20) <= 'f') d = (uint32_t)((c | 0x20) - 'a' + 10);
       else break;
-      /* gumbo accumulates in an int that overflows (wraps) past this: let it decide. */
-      if (cp > (0x7FFFFFFFu - d) / (hex ? 16 : 10)) {
-        s->reason = UVCRAWL__HTMLSCAN_CHARREF;
-        return (size_t)-1;
-      }
-      cp = cp * (hex ? 16 : 10) + d;
+      /* Past U+10FFFF it is U+FFFD however long it goes on (gumbo, which wraps, is given it
+       * so: extract.c). */
+      if (cp <= 0x10FFFF) cp = cp * (hex ? 16 : 10) + d;
     }
     if (j == run) return 0;
     if (j < n && v[j] == ';') j++;
@@ -457,9 +454,8 @@ static size_t char_ref(scan_t *s, const char *v, size_t n, size_t i, char **o) {
 
 /* Decodes the source bytes of a value (refs only when refs is set) as gumbo would deliver them,
  * into a malloc'd NUL-terminated string *out of *outlen bytes (the caller frees).
- * Returns 0, R_BAIL or -ENOMEM. */
-static int decode(scan_t *s, const char *v, size_t n, int refs, int lowercase, char **out,
-                  size_t *outlen) {
+ * Returns 0 or -ENOMEM. */
+static int decode(const char *v, size_t n, int refs, int lowercase, char **out, size_t *outlen) {
   char *buf, *o;
   size_t i = 0;
 
@@ -474,11 +470,7 @@ static int decode(scan_t *s, const char *v, size_t n, int refs, int lowercase, c
       *o++ = (char)(lowercase ? lower(c) : c);
       i++;
     } else if (c == '&') {
-      size_t used = refs ? char_ref(s, v, n, i, &o) : 0;
-      if (used == (size_t)-1) {
-        free(buf);
-        return R_BAIL;
-      }
+      size_t used = refs ? char_ref(v, n, i, &o) : 0;
       if (used == 0) {
         *o++ = '&';
         used = 1;
@@ -514,7 +506,7 @@ static int is_html_space(char c) {
 }
 
 /* A value as the gumbo path keeps it: decoded, then trimmed; *out NULL when nothing is left. */
-static int value_trimmed(scan_t *s, const span_t *sp, char **out) {
+static int value_trimmed(const span_t *sp, char **out) {
   const char *v = sp->v;
   size_t n = sp->n, i, start = 0, end;
   char *str;
@@ -524,7 +516,7 @@ static int value_trimmed(scan_t *s, const span_t *sp, char **out) {
   for (i = 0; i < n; i++)
     if (needs_decoding((unsigned char)v[i])) break;
   if (i < n) {
-    err = decode(s, v, n, 1, 0, &str, &n);
+    err = decode(v, n, 1, 0, &str, &n);
     if (err != 0) return err;
     end = n;
     while (start < end && is_html_space(str[start])) start++;
@@ -600,7 +592,7 @@ static int push_srcset(scan_t *s, const span_t *sp) {
   int err = 0;
 
   if (!sp->set) return 0;
-  err = decode(s, sp->v, sp->n, 1, 0, &v, &n);
+  err = decode(sp->v, sp->n, 1, 0, &v, &n);
   if (err != 0) return err;
   while (err == 0 && uvcrawl__srcset_next(v, n, &pos, &url, &ulen)) {
     char *ref = malloc(ulen + 1);
@@ -983,17 +975,11 @@ static int report_span(scan_t *s, int what, const span_t *sp) {
 
 /* A decoded attribute value for a test against a keyword (type, rel, http-equiv). *out is
  * NULL when the value could not be had (a bail-out value); the caller frees it. */
-static int decoded(scan_t *s, const span_t *sp, char **out, size_t *n) {
-  int err;
+static int decoded(const span_t *sp, char **out, size_t *n) {
   *out = NULL;
   *n = 0;
   if (!sp->set) return 0;
-  err = decode(s, sp->v, sp->n, 1, 0, out, n);
-  if (err == R_BAIL) {
-    *out = NULL;
-    return bail(s, UVCRAWL__HTMLSCAN_CHARREF);
-  }
-  return err;
+  return decode(sp->v, sp->n, 1, 0, out, n);
 }
 
 /* CSS (a decoded value or <style> text) as requisites. */
@@ -1010,7 +996,7 @@ static int take_style_attr(scan_t *s, const tag_t *t) {
   int err;
   if (!t->style.set) return 0;
   if (s->span_cb != NULL) return report_span(s, UVCRAWL__SPAN_STYLE_ATTR, &t->style);
-  err = decoded(s, &t->style, &v, &n);
+  err = decoded(&t->style, &v, &n);
   if (err != 0 || v == NULL) return err;
   err = push_css(s, v, n);
   free(v);
@@ -1054,7 +1040,7 @@ static int take_value(scan_t *s, const span_t *sp, int kind) {
   int err;
   if (!sp->set) return 0;
   if (s->span_cb != NULL) return report_span(s, UVCRAWL__SPAN_URL, sp);
-  err = value_trimmed(s, sp, &v);
+  err = value_trimmed(sp, &v);
   if (err != 0 || v == NULL) return err;
   if (s->max_links != 0 && s->out->n >= s->max_links) {
     free(v);
@@ -1075,7 +1061,7 @@ static int take_keyed(scan_t *s, const tag_t *t) {
   int err, yes;
   if (t->id == TAG_INPUT) {
     if (!t->src.set || !t->type.set) return 0;
-    err = decoded(s, &t->type, &v, &n);
+    err = decoded(&t->type, &v, &n);
     if (err != 0 || v == NULL) return err;
     yes = uvcrawl__html_is_image_type(v, n);
     free(v);
@@ -1083,13 +1069,13 @@ static int take_keyed(scan_t *s, const tag_t *t) {
   }
   /* <meta http-equiv=refresh content="N; url=..."> */
   if (!t->content.set || !t->equiv.set) return 0;
-  err = decoded(s, &t->equiv, &v, &n);
+  err = decoded(&t->equiv, &v, &n);
   if (err != 0 || v == NULL) return err;
   yes = uvcrawl__html_is_refresh(v, n);
   free(v);
   if (!yes) return 0;
   if (s->span_cb != NULL) return report_span(s, UVCRAWL__SPAN_REFRESH, &t->content);
-  err = decoded(s, &t->content, &v, &n);
+  err = decoded(&t->content, &v, &n);
   if (err != 0 || v == NULL) return err;
   {
     size_t start, len;
@@ -1125,7 +1111,7 @@ static int take_links(scan_t *s, const tag_t *t, int foreign) {
       if (t->rel.set && t->href.set && s->span_cb == NULL) {
         char *v;
         size_t n;
-        err = decoded(s, &t->rel, &v, &n);
+        err = decoded(&t->rel, &v, &n);
         if (err != 0) return err;
         if (v != NULL && uvcrawl__html_rel_is_requisite(v, n)) kind = UVCRAWL__REF_REQUISITE;
         free(v);
@@ -1137,7 +1123,7 @@ static int take_links(scan_t *s, const tag_t *t, int foreign) {
       if (s->table_seen && s->span_cb == NULL) return bail(s, UVCRAWL__HTMLSCAN_BASE_TABLE);
       s->base_seen = 1;
       if (s->span_cb != NULL) return report_span(s, UVCRAWL__SPAN_BASE, &t->href);
-      return value_trimmed(s, &t->href, &s->out->base);
+      return value_trimmed(&t->href, &s->out->base);
     case TAG_IMG: case TAG_IMAGE: case TAG_SOURCE:
       if (t->id == TAG_IMAGE && foreign) return 0;
       err = take_value(s, &t->src, UVCRAWL__REF_REQUISITE);
@@ -1176,7 +1162,7 @@ static int take_style_text(scan_t *s, const char **p) {
       char *v;
       size_t n;
       /* gumbo's input stream: NUL, CR and bad UTF-8 as in attribute values, no references. */
-      int err = decode(s, text, (size_t)(text_end - text), 0, 0, &v, &n);
+      int err = decode(text, (size_t)(text_end - text), 0, 0, &v, &n);
       if (err != 0) return err;
       err = push_css(s, v, n);
       free(v);
@@ -1336,11 +1322,11 @@ static int report_tag(scan_t *s, const tag_t *t) {
   uvcrawl__htmlscan_attr_t attrs[TOKENS_MAX_ATTRS];
   char *name = NULL;
   size_t n, i, j, kept = 0;
-  int err = decode(s, t->name, t->name_len, 0, 1, &name, &n);
+  int err = decode(t->name, t->name_len, 0, 1, &name, &n);
 
   for (i = 0; err == 0 && i < t->nattrs; i++) {
     char *an, *av;
-    err = decode(s, t->an[i].v, t->an[i].n, 0, 1, &an, &n);
+    err = decode(t->an[i].v, t->an[i].n, 0, 1, &an, &n);
     if (err != 0) break;
     for (j = 0; j < kept; j++)
       if (strcmp(attrs[j].name, an) == 0) break;
@@ -1348,7 +1334,7 @@ static int report_tag(scan_t *s, const tag_t *t) {
       free(an);
       continue;
     }
-    err = decode(s, t->av[i].v, t->av[i].n, 1, 0, &av, &n);
+    err = decode(t->av[i].v, t->av[i].n, 1, 0, &av, &n);
     if (err != 0) {
       free(an);
       break;
@@ -1472,19 +1458,7 @@ int uvcrawl__htmlscan_spans(const char *html, size_t len, uvcrawl__htmlspan_cb c
 }
 
 int uvcrawl__html_decode(const char *v, size_t n, char **out, size_t *outlen) {
-  scan_t s;
-  int err;
-  memset(&s, 0, offsetof(scan_t, fstack));
-  err = decode(&s, v, n, 1, 0, out, outlen);
-  if (err == R_BAIL) { /* a numeric reference gumbo reads its own way: keep the bytes */
-    *out = malloc(n + 1);
-    if (*out == NULL) return -ENOMEM;
-    memcpy(*out, v, n);
-    (*out)[n] = '\0';
-    *outlen = n;
-    return 0;
-  }
-  return err;
+  return decode(v, n, 1, 0, out, outlen);
 }
 
 static int ascii_ieq(const char *a, size_t n, const char *lit) {

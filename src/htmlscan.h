@@ -35,7 +35,6 @@
   XX(FOREIGN_NAME, "unusual svg/math element name")                            \
   XX(ANNOTATION, "annotation-xml with an encoding")                            \
   XX(CAP, "more links than max_links")                                         \
-  XX(CHARREF, "numeric character reference out of range")                     \
   XX(ATTRS, "duplicate attribute without a value, or a non-ASCII attribute name") \
   XX(STYLE, "style attribute on <head>, <isindex>, <html>/<body>/<form> in a template, or a table part after nested tables")
 
