@@ -163,11 +163,11 @@ static void on_connect(const redisAsyncContext *ac, int status) {
     select_db(r);
     return;
   }
-  const char *argv[3] = {"AUTH", r->user, r->password};
-  size_t lens[3] = {4, r->user ? strlen(r->user) : 0, strlen(r->password)};
-  int n = r->user ? 3 : 2;
-  if (r->user == NULL) argv[1] = r->password, lens[1] = lens[2];
-  if (send_cmd(r, on_auth, r, n, argv, lens) != 0) refused(r, "out of memory");
+  /* AUTH [USER] PASSWORD */
+  int named = r->user != NULL;
+  const char *argv[3] = {"AUTH", named ? r->user : r->password, r->password};
+  size_t lens[3] = {4, strlen(argv[1]), strlen(r->password)};
+  if (send_cmd(r, on_auth, r, named ? 3 : 2, argv, lens) != 0) refused(r, "out of memory");
 }
 
 static void on_disconnect(const redisAsyncContext *ac, int status) {

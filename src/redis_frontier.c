@@ -187,18 +187,15 @@ static int parse_redis_url(const char *url, redis_url_t *u) {
   /* The user info ends at the last '@' (HOST, PORT and DB have none; a password may have '/'
    * and '@' unescaped), whatever the scheme: even a URL refused here is shown without it. */
   const char *sep = strstr(url, "://"), *auth = sep ? sep + 3 : url, *at = strrchr(auth, '@');
-  if (at != NULL) {
-    const char *colon = memchr(auth, ':', (size_t)(at - auth));
-    int ulen = colon ? (int)(colon - auth) : 0;
-    snprintf(u->shown, sizeof(u->shown), "%.*s%.*s:***@%s", (int)(auth - url), url, ulen,
-             auth, at + 1);
-  } else {
+  const char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+  if (at != NULL)
+    snprintf(u->shown, sizeof(u->shown), "%.*s%.*s:***@%s", (int)(auth - url), url,
+             colon ? (int)(colon - auth) : 0, auth, at + 1);
+  else
     snprintf(u->shown, sizeof(u->shown), "%s", url);
-  }
   if (strncmp(p, "redis://", 8) != 0) return -1;
   p += 8;
   if (at != NULL) {
-    const char *colon = memchr(p, ':', (size_t)(at - p));
     if (colon == NULL || userinfo_decode(p, (size_t)(colon - p), u->user, sizeof(u->user)) ||
         userinfo_decode(colon + 1, (size_t)(at - colon - 1), u->pass, sizeof(u->pass)) ||
         u->pass[0] == '\0')
